@@ -1,0 +1,185 @@
+"""The `careclub` command: serve, worker, migrate, tenant apply, doctor, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from careclub.core import logging as app_logging
+from careclub.core.infra import Infra, redact, resolve
+from careclub.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("careclub.cli")
+
+DEMO_PASSWORD = "careclub-demo-2026"  # noqa: S105 - the documented demo password, loaded only in demo mode
+
+
+async def prepare(settings: Settings, *, migrate_db: bool = True) -> Infra:
+    """Start (if embedded) and provision the servers, then migrate."""
+    from careclub.core.migrate import migrate
+
+    infra = await resolve(settings)
+    if migrate_db:
+        await migrate(infra.owner_dsn, infra.app_dsn)
+    return infra
+
+
+async def apply_tenant_files(infra: Infra, files: list[Path], *, demo: bool) -> list[str]:
+    from careclub.core import redis as redis_mod
+    from careclub.core.db import DB
+    from careclub.platform.tenant_file import apply_file
+
+    DB.configure(infra.app_dsn, min_size=1, max_size=2)
+    await DB.start_connection_pool()
+    redis_mod.connect(infra.redis_url)
+    lines = []
+    try:
+        for path in files:
+            report = await apply_file(path, demo=demo)
+            lines.append(report.summary())
+    finally:
+        await DB.close_connection_pool()
+        await redis_mod.close()
+    return lines
+
+
+def _worker_env(infra: Infra) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": infra.app_dsn, "DATABASE_OWNER_URL": infra.owner_dsn, "REDIS_URL": infra.redis_url})
+    return env
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from careclub.app import create_app
+
+    infra = asyncio.run(prepare(settings))
+    if args.apply_tenants:
+        files = sorted((PROJECT_ROOT / "tenants").glob("*.toml"))
+        for line in asyncio.run(apply_tenant_files(infra, files, demo=settings.demo)):
+            print(line, flush=True)
+    worker = None
+    if args.with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra))  # noqa: S603
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)", flush=True)
+    if settings.demo:
+        print(f"demo logins (password {DEMO_PASSWORD}), company short name = the part after @:", flush=True)
+        for path in sorted((PROJECT_ROOT / "tenants").glob("*.toml")):
+            print(f"  {path.stem:24s} admin@{path.stem}.example", flush=True)
+    try:
+        uvicorn.run(create_app(settings, infra), host=settings.host, port=settings.port, log_config=None,
+                    access_log=False, proxy_headers=True)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from careclub.jobs.queue import make_worker
+
+    async def run() -> None:
+        infra = await resolve(settings, provision_roles=False)
+        worker = make_worker(infra, concurrency=args.concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
+        print("careclub worker started", flush=True)
+        await worker.start()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    out: list[str] = []
+
+    async def run() -> None:
+        from careclub.core.migrate import migrate
+
+        infra = await resolve(settings)
+        out.append(await migrate(infra.owner_dsn, infra.app_dsn))
+
+    asyncio.run(run())
+    print(out[0].strip() or "migrations: nothing to do")
+    return 0
+
+
+def cmd_tenant_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from careclub.core.errors import AppError
+
+    demo = settings.demo or args.demo
+    try:
+        infra = asyncio.run(prepare(settings))
+        lines = asyncio.run(apply_tenant_files(infra, [Path(f) for f in args.files], demo=demo))
+    except AppError as exc:
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from careclub.core.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings))
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from careclub.core.bench import run_bench
+
+    return run_bench(args.names, settings, extra=args.extra)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="careclub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve the web app")
+    serve.add_argument("--apply-tenants", action="store_true", help="apply every tenants/*.toml first")
+    serve.add_argument("--with-worker", action="store_true", help="also run the job worker")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run the job worker")
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="create roles if allowed, run migrations, grant the app role").set_defaults(
+        func=cmd_migrate)
+    tenant = sub.add_parser("tenant", help="tenants as code")
+    tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
+    apply = tenant_sub.add_parser("apply", help="create or update the tenants the TOML files describe")
+    apply.add_argument("files", nargs="+")
+    apply.add_argument("--demo", action="store_true", help="also load the demo users")
+    apply.set_defaults(func=cmd_tenant_apply)
+    sub.add_parser("doctor", help="print the configuration in use and check it").set_defaults(func=cmd_doctor)
+    bench = sub.add_parser("bench", help="run benchmarks from bench/ and print their ratios")
+    bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    bench.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="arguments passed to the benchmark")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    app_logging.setup(settings.log_level, settings.log_json)
+    result: Any = args.func(args, settings)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+__all__ = ["main", "redact"]

@@ -1,0 +1,168 @@
+"""The database engine, transactions and the tenant context.
+
+Tenancy is enforced by PostgreSQL itself: every tenant table has a row-level security policy on
+`tenant_id = app_current_tenant()`, and that function raises when `app.tenant_id` is not set in
+the current transaction. Code here only has to set it; forgetting to fails closed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from piccolo.columns import UUID, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.table import Table
+
+from careclub.core.errors import NoTenantContext
+
+
+class CareclubEngine(PostgresEngine):
+    """A Postgres engine that connects only when asked: its DSN is chosen at start-up."""
+
+    async def check_version(self) -> None:  # type: ignore[override]
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+    def configure(self, dsn: str, **pool: Any) -> None:
+        # asyncpg keeps prepared statements per connection; RLS policies are re-planned per
+        # tenant value anyway, so the default statement cache stays on.
+        self.config = {"dsn": dsn, "server_settings": {"jit": "off"}, **pool}
+
+
+DB = CareclubEngine(config={})
+
+_tenant: ContextVar[uuid.UUID | None] = ContextVar("careclub_tenant", default=None)
+
+
+def current_tenant_id() -> uuid.UUID:
+    """The tenant of the running request or job; raises rather than guess."""
+    tenant_id = _tenant.get()
+    if tenant_id is None:
+        raise NoTenantContext("tenant data touched outside a tenant context")
+    return tenant_id
+
+
+def current_tenant_or_none() -> uuid.UUID | None:
+    return _tenant.get()
+
+
+def current_transaction() -> PostgresTransaction:
+    tx = DB.current_transaction.get()
+    if tx is None:
+        raise NoTenantContext("no database transaction is open")
+    return tx
+
+
+async def bind_tenant(tenant_id: uuid.UUID) -> None:
+    """Scope the open transaction to one tenant (transaction-local, so pooled connections
+    never carry it into the next request)."""
+    tx = current_transaction()
+    await tx.connection.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+    _tenant.set(tenant_id)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[PostgresTransaction]:
+    """A transaction (or the one already open: Piccolo nests by joining)."""
+    async with DB.transaction() as tx:
+        yield tx
+
+
+@asynccontextmanager
+async def tenant_scope(tenant_id: uuid.UUID) -> AsyncIterator[PostgresTransaction]:
+    """Run a block as one tenant, in its own transaction: what jobs and the CLI use."""
+    token = _tenant.set(None)
+    try:
+        async with DB.transaction() as tx:
+            await bind_tenant(tenant_id)
+            yield tx
+    finally:
+        _tenant.reset(token)
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Raw SQL on the current transaction (or the pool); only where Piccolo cannot express it."""
+    tx = DB.current_transaction.get()
+    if tx is not None:
+        rows = await tx.connection.fetch(sql, *args)
+    else:
+        assert DB.pool is not None, "database pool not started"
+        async with DB.pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+    return [dict(r) for r in rows]
+
+
+class TenantTable(Table):
+    """Base of every tenant-owned table. Migrations give each such table a forced RLS policy;
+    `tests/integration/test_tenancy.py` finds them all through this class."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID(null=False, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+    def __init__(self, _data: dict[Any, Any] | None = None, _ignore_missing: bool = False,
+                 _exists_in_db: bool = False, **kwargs: Any) -> None:
+        if not _exists_in_db and kwargs.get("tenant_id") is None and not (_data and TenantTable.tenant_id in _data):
+            kwargs["tenant_id"] = current_tenant_id()
+        super().__init__(_data=_data, _ignore_missing=_ignore_missing, _exists_in_db=_exists_in_db, **kwargs)
+
+
+def tenant_tables() -> list[type[TenantTable]]:
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    tables: list[type[TenantTable]] = []
+    for app in BaseMigrationManager().get_app_registry().app_configs.values():
+        tables.extend(t for t in app.table_classes if issubclass(t, TenantTable))
+    return tables
+
+
+def rls_sql(table: str) -> str:
+    """The row-level security every tenant table gets; used by the migrations (raw SQL because
+    Piccolo has no notion of policies)."""
+    return f"""
+        ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+        DROP POLICY IF EXISTS tenant_isolation ON {table};
+        CREATE POLICY tenant_isolation ON {table}
+            USING (tenant_id = app_current_tenant())
+            WITH CHECK (tenant_id = app_current_tenant());
+        CREATE UNIQUE INDEX IF NOT EXISTS {table}_tenant_id_id ON {table} (tenant_id, id);
+    """
+
+
+async def run_script(sql: str) -> None:
+    """Execute a multi-statement SQL script in the open transaction (migrations' raw steps)."""
+    tx = DB.current_transaction.get()
+    if tx is not None:
+        await tx.connection.execute(sql)
+        return
+    conn = await DB.get_new_connection()
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+# The function every policy calls. It raises, rather than match nothing, when no tenant is set,
+# so a forgotten context is a loud error instead of a silently empty page.
+CURRENT_TENANT_FUNCTION = """
+CREATE OR REPLACE FUNCTION app_current_tenant() RETURNS uuid
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    v text := current_setting('app.tenant_id', true);
+BEGIN
+    IF v IS NULL OR v = '' THEN
+        RAISE EXCEPTION 'careclub: no tenant in context (app.tenant_id is not set)'
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN v::uuid;
+END
+$$;
+"""

@@ -1,0 +1,106 @@
+"""Exceptions to HTTP, in one place: JSON `{"error": {"code", "message"}}` for the API, a page
+(or a redirect to sign-in) for people."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+
+from careclub.core.errors import AppError, RateLimited, Unauthorized
+from careclub.core.i18n import gettext as _
+
+log = logging.getLogger("careclub.http")
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/", "/health", "/schema")):
+        return True
+    return "text/html" not in (request.headers.get("accept") or "text/html")
+
+
+def error_response(request: Request[Any, Any, Any], status: int, code: str, message: str,
+                   *, field: str | None = None, headers: dict[str, str] | None = None,
+                   extra: dict[str, Any] | None = None) -> Response[Any]:
+    if _wants_json(request):
+        body: dict[str, Any] = {"code": code, "message": message}
+        if field:
+            body["field"] = field
+        payload: dict[str, Any] = {"error": body}
+        if extra:
+            payload.update(extra)
+        return Response(payload, status_code=status, headers=headers, media_type=MediaType.JSON)
+    if status == 401:
+        return Redirect(f"/login?next={quote(request.url.path)}")
+    return Template("error.html", context={"status": status, "code": code, "message": _(message)},
+                    status_code=status, headers=headers)
+
+
+def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if isinstance(exc, Unauthorized) and request.url.path.startswith("/api/"):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(request, exc.status_code, exc.code, exc.message, field=exc.field, headers=headers,
+                          extra=exc.extra or None)
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    fields = []
+    for p in problems:
+        if isinstance(p, dict):
+            key = str(p.get("key") or "").removeprefix("body.").removeprefix("body") or "body"
+            fields.append((key, str(p.get("message") or "is invalid")))
+    if fields:
+        field, why = fields[0]
+        message = "; ".join(f"{k}: {m}" for k, m in fields)
+        return error_response(request, 422, "validation_failed", f"invalid input: {message}", field=field)
+    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request body is not valid JSON"
+    return error_response(request, 422 if "body" in str(detail).lower() or fields else 400,
+                          "validation_failed" if fields else "bad_request", detail)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, NotFoundException):
+        return error_response(request, 404, "not_found", "nothing here: no such page or record")
+    if isinstance(exc, MethodNotAllowedException):
+        return error_response(request, 405, "method_not_allowed", "this method is not allowed here")
+    if isinstance(exc, PermissionDeniedException) and "csrf" in str(exc.detail).lower():
+        return error_response(request, 403, "csrf_failed",
+                              "the form expired or did not come from this site; reload the page and try again")
+    if isinstance(exc, NotAuthorizedException):
+        return error_response(request, 401, "not_authenticated", "sign in first")
+    if isinstance(exc, PermissionDeniedException):
+        return error_response(request, 403, "forbidden", str(exc.detail))
+    if status >= 500:
+        log.error("http %s: %s", status, exc.detail)
+        return error_response(request, status, "internal_error", "something went wrong on our side")
+    code = "too_many_requests" if status == 429 else "bad_request"
+    return error_response(request, status, code, str(exc.detail))
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal_error",
+                          "something went wrong on our side; it has been logged")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    AppError: app_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

@@ -1,0 +1,13 @@
+"""Piccolo's configuration: one engine (configured at start-up) and every domain app."""
+
+from piccolo.conf.apps import AppRegistry
+
+from careclub.core.db import DB
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "careclub.platform.piccolo_app",
+    ]
+)
+
+__all__ = ["APP_REGISTRY", "DB"]

@@ -1,0 +1,70 @@
+"""Writing and reading the audit trail. Every service write calls `record`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from careclub.core.logging import request_id
+from careclub.core.principal import current_actor
+from careclub.platform.tables import AuditEntry
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | datetime | date):
+        return value.isoformat() if not isinstance(value, uuid.UUID) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+_NEVER = {"password_hash", "token_hash"}
+
+
+def snapshot(row: Any, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    data = row.to_dict() if hasattr(row, "to_dict") else dict(row)
+    keys = fields or tuple(data)
+    return {k: _jsonable(data[k]) for k in keys if k in data and k not in _NEVER}
+
+
+async def record(action: str, entity_type: str, entity_id: object = "", *,
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    actor = current_actor()
+    await AuditEntry(
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+        request_id=request_id.get(),
+    ).save()
+
+
+async def browse(*, action: str | None = None, entity_type: str | None = None,
+                 entity_id: str | None = None, actor: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    where = []
+    if action:
+        where.append(AuditEntry.action.like(f"{action}%"))
+    if entity_type:
+        where.append(AuditEntry.entity_type == entity_type)
+    if entity_id:
+        where.append(AuditEntry.entity_id == entity_id)
+    if actor:
+        where.append(AuditEntry.actor_name.ilike(f"%{actor}%"))
+    if since:
+        where.append(AuditEntry.created_at >= since)
+    if until:
+        where.append(AuditEntry.created_at < until)
+    query = AuditEntry.select().order_by(AuditEntry.created_at, ascending=False).limit(limit).offset(offset)
+    count = AuditEntry.count()
+    if where:
+        query = query.where(*where)
+        count = count.where(*where)
+    return await query, await count

@@ -1,0 +1,72 @@
+"""Pure platform rules: what a valid slug, email, org tree or role looks like."""
+
+from __future__ import annotations
+
+import re
+
+from careclub.core.errors import ValidationFailed
+from careclub.platform.permissions import Perm
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{1,46}[a-z0-9]$")
+RESERVED_SLUGS = frozenset({"api", "admin", "www", "static", "schema", "health", "login", "logout",
+                            "signup", "webhooks", "careclub", "app", "join", "t"})
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+UNIT_KINDS = ("company", "region", "branch", "project", "department")
+USER_KINDS = ("staff", "member", "merchant")
+LOCALES = ("zh_CN", "en")
+
+
+def check_slug(slug: str) -> str:
+    if not SLUG.match(slug or ""):
+        raise ValidationFailed("slug must be 3–48 lowercase letters, digits or hyphens, starting with "
+                               "a letter", field="slug")
+    if slug in RESERVED_SLUGS:
+        raise ValidationFailed(f"the slug {slug!r} is reserved", field="slug", code="slug_reserved")
+    return slug
+
+
+def check_email(email: str, *, field: str = "email") -> str:
+    email = (email or "").strip().lower()
+    if len(email) > 254 or not EMAIL.match(email):
+        raise ValidationFailed(f"{field} is not a valid email address", field=field)
+    return email
+
+
+def check_text(value: str, field: str, *, max_len: int = 200, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"{field} is required", field=field)
+    if len(value) > max_len:
+        raise ValidationFailed(f"{field} must be at most {max_len} characters", field=field)
+    return value
+
+
+def check_code(code: str, field: str = "code") -> str:
+    if not CODE.match(code or ""):
+        raise ValidationFailed(f"{field} must be 1–64 letters, digits, '_', '.' or '-'", field=field)
+    return code
+
+
+def check_unit_kind(kind: str) -> str:
+    if kind not in UNIT_KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(UNIT_KINDS)}", field="kind")
+    return kind
+
+
+def check_locale(locale: str | None, field: str = "locale") -> str | None:
+    if locale is not None and locale not in LOCALES:
+        raise ValidationFailed(f"{field} must be one of {', '.join(LOCALES)}", field=field)
+    return locale
+
+
+def check_permissions(perms: list[str]) -> list[str]:
+    known = {p.value for p in Perm} - {Perm.AUTHENTICATED.value}
+    unknown = sorted(set(perms) - known)
+    if unknown:
+        raise ValidationFailed(f"unknown permissions: {', '.join(unknown)}", field="permissions")
+    return sorted(set(perms))
+
+
+def child_path(parent_path: str | None, unit_id: object) -> str:
+    return f"{parent_path or '/'}{unit_id}/"

@@ -1,0 +1,52 @@
+"""The platform service: the only code that writes the platform's tables."""
+
+from careclub.platform.service._accounts import (
+    authenticate,
+    create_tenant,
+    ensure_builtin_roles,
+    forget_tenant,
+    get_tenant,
+    issue_token,
+    list_tokens,
+    load_principal,
+    principal_from_token,
+    revoke_token,
+    signup,
+    tenant_by_slug,
+    token_tenant,
+)
+from careclub.platform.service._org import (
+    accept_invite,
+    create_invite,
+    create_role,
+    create_staff,
+    create_unit,
+    delete_role,
+    delete_unit,
+    find_invite,
+    get_role,
+    get_staff,
+    get_unit,
+    grant_role,
+    grants_of,
+    list_invites,
+    list_roles,
+    list_staff,
+    list_units,
+    revoke_grant,
+    role_by_code,
+    root_unit,
+    unit_by_code,
+    update_role,
+    update_staff,
+    update_unit,
+)
+
+__all__ = [
+    "accept_invite", "authenticate", "create_invite", "create_role", "create_staff", "create_tenant",
+    "create_unit", "delete_role", "delete_unit", "ensure_builtin_roles", "find_invite", "forget_tenant",
+    "get_role", "get_staff", "get_tenant", "get_unit", "grant_role", "grants_of", "issue_token",
+    "list_invites", "list_roles", "list_staff", "list_tokens", "list_units", "load_principal",
+    "principal_from_token", "revoke_grant", "revoke_token", "role_by_code", "root_unit", "signup",
+    "tenant_by_slug", "token_tenant", "unit_by_code", "update_role", "update_staff", "update_unit",
+]

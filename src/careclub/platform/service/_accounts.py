@@ -1,0 +1,233 @@
+"""Sign-up, sign-in, API tokens and the principal a credential resolves to."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from careclub.core import clock, ratelimit
+from careclub.core.db import bind_tenant
+from careclub.core.errors import Conflict, NotFound, RateLimited, Unauthorized
+from careclub.core.principal import Actor, Principal, TenantInfo, set_actor
+from careclub.core.security import (
+    burn_verify,
+    check_password_strength,
+    digest,
+    hash_password,
+    new_secret,
+    verify_password,
+)
+from careclub.platform import audit, rules
+from careclub.platform.permissions import BUILTIN_ROLES
+from careclub.platform.tables import ApiToken, OrgUnit, Role, RoleGrant, Tenant, User
+from careclub.settings import Settings
+
+TOKEN_PREFIX = "cc"
+
+_tenant_cache: dict[uuid.UUID, tuple[float, TenantInfo]] = {}
+_TENANT_CACHE_SECONDS = 30.0
+
+
+def tenant_info(row: dict[str, Any]) -> TenantInfo:
+    return TenantInfo(id=row["id"], slug=row["slug"], name=row["name"], currency=row["currency"],
+                      timezone=row["timezone"], locale=row["locale"])
+
+
+async def get_tenant(tenant_id: uuid.UUID) -> TenantInfo | None:
+    """Tenant identity, cached briefly per process: it is read on every request."""
+    hit = _tenant_cache.get(tenant_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    row = await Tenant.select().where(Tenant.id == tenant_id).first()
+    if row is None or row["status"] != "active":
+        return None
+    info = tenant_info(row)
+    _tenant_cache[tenant_id] = (time.monotonic() + _TENANT_CACHE_SECONDS, info)
+    return info
+
+
+def forget_tenant(tenant_id: uuid.UUID) -> None:
+    _tenant_cache.pop(tenant_id, None)
+
+
+async def tenant_by_slug(slug: str) -> TenantInfo | None:
+    row = await Tenant.select().where(Tenant.slug == slug).first()
+    return tenant_info(row) if row and row["status"] == "active" else None
+
+
+async def ensure_builtin_roles() -> dict[str, uuid.UUID]:
+    """Create or refresh the built-in roles of the tenant in context; returns code -> id."""
+    existing = {r["code"]: r for r in await Role.select().where(Role.builtin.eq(True))}
+    ids: dict[str, uuid.UUID] = {}
+    for code, (name, description, perms) in BUILTIN_ROLES.items():
+        wanted = sorted(p.value for p in perms)
+        row = existing.get(code)
+        if row is None:
+            role = Role(code=code, name=name, description=description, permissions=wanted, builtin=True)
+            await role.save()
+            ids[code] = role.id
+            await audit.record("role.create", "role", role.id, after={"code": code, "permissions": wanted})
+        else:
+            ids[code] = row["id"]
+            if sorted(row["permissions"]) != wanted:
+                await Role.update({Role.permissions: wanted}).where(Role.id == row["id"])
+                await audit.record("role.update", "role", row["id"],
+                                   before={"permissions": row["permissions"]}, after={"permissions": wanted})
+    return ids
+
+
+async def create_tenant(*, company: str, slug: str, currency: str = "CNY", timezone: str = "Asia/Shanghai",
+                        locale: str = "zh_CN") -> tuple[TenantInfo, uuid.UUID]:
+    """A new tenant with its company root unit and built-in roles; binds the transaction to it."""
+    company = rules.check_text(company, "company")
+    slug = rules.check_slug(slug)
+    if await Tenant.exists().where(Tenant.slug == slug):
+        raise Conflict(f"the slug {slug!r} is already taken", code="slug_taken", field="slug")
+    tenant = Tenant(slug=slug, name=company, currency=currency, timezone=timezone, locale=locale)
+    try:
+        await tenant.save()
+    except asyncpg.UniqueViolationError as exc:  # a concurrent sign-up won the slug
+        raise Conflict(f"the slug {slug!r} is already taken", code="slug_taken", field="slug") from exc
+    await bind_tenant(tenant.id)
+    info = TenantInfo(tenant.id, slug, company, currency, timezone, locale)
+    root = OrgUnit(code="HQ", name=company, kind="company", parent=None)
+    root.path = rules.child_path(None, root.id)
+    await root.save()
+    await audit.record("tenant.create", "tenant", tenant.id, after={"slug": slug, "name": company})
+    await ensure_builtin_roles()
+    return info, root.id
+
+
+async def signup(settings: Settings, *, company: str, slug: str, email: str, password: str,
+                 display_name: str = "", locale: str = "zh_CN") -> tuple[TenantInfo, str, uuid.UUID]:
+    email = rules.check_email(email)
+    check_password_strength(password)
+    info, root_id = await create_tenant(company=company, slug=slug, locale=rules.check_locale(locale) or "zh_CN")
+    admin_role = await Role.select(Role.id).where(Role.code == "tenant_admin").first()
+    user = User(email=email, display_name=display_name.strip() or email.split("@")[0],
+                password_hash=hash_password(password), kind="staff", org_unit=root_id)
+    await user.save()
+    set_actor(Actor(user.id, user.display_name))
+    await RoleGrant(user=user.id, role=admin_role["id"], org_unit=root_id).save()
+    await audit.record("user.create", "user", user.id, after={"email": email, "roles": ["tenant_admin"]})
+    token, _ = await issue_token(user.id, kind="login", hours=settings.api_token_hours)
+    return info, token, user.id
+
+
+async def issue_token(user_id: uuid.UUID, *, kind: str, hours: int | None, name: str = "") -> tuple[str, ApiToken]:
+    from careclub.core.db import current_tenant_id
+
+    secret = new_secret(32)
+    token = f"{TOKEN_PREFIX}_{current_tenant_id().hex}_{secret}"
+    row = ApiToken(user=user_id, kind=kind, name=name, token_hash=digest(token),
+                   expires_at=clock.now() + timedelta(hours=hours) if hours else None)
+    await row.save()
+    await audit.record("token.issue", "api_token", row.id, after={"user": user_id, "kind": kind, "name": name})
+    return token, row
+
+
+def token_tenant(token: str) -> uuid.UUID | None:
+    """The tenant a token claims; the token is then looked up only inside that tenant."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 32:
+        return None
+    try:
+        return uuid.UUID(hex=parts[1])
+    except ValueError:
+        return None
+
+
+async def load_principal(tenant: TenantInfo, user_id: uuid.UUID, **extra: Any) -> Principal | None:
+    user = await User.select(User.id, User.email, User.display_name, User.kind, User.locale,
+                             User.is_active).where(User.id == user_id).first()
+    if user is None or not user["is_active"]:
+        return None
+    grants = await RoleGrant.select(RoleGrant.role.code, RoleGrant.role.permissions,
+                                    RoleGrant.org_unit.path).where(RoleGrant.user == user_id)
+    by_perm: dict[str, set[str]] = {}
+    roles = set()
+    for g in grants:
+        roles.add(g["role.code"])
+        for perm in g["role.permissions"]:
+            by_perm.setdefault(perm, set()).add(g["org_unit.path"])
+    return Principal(tenant=tenant, user_id=user["id"], email=user["email"], display_name=user["display_name"],
+                     kind=user["kind"], locale=user["locale"], grants=by_perm, roles=roles, **extra)
+
+
+async def principal_from_token(token: str) -> Principal | None:
+    """Resolve a bearer token, binding the open transaction to the token's tenant."""
+    tenant_id = token_tenant(token)
+    if tenant_id is None:
+        return None
+    tenant = await get_tenant(tenant_id)
+    if tenant is None:
+        return None
+    await bind_tenant(tenant.id)
+    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.expires_at, ApiToken.revoked_at).where(
+        ApiToken.token_hash == digest(token)).first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    if row["expires_at"] is not None and row["expires_at"] <= clock.now():
+        return None
+    return await load_principal(tenant, row["user"], token_id=row["id"])
+
+
+def _limit_keys(tenant_slug: str, email: str, address: str) -> tuple[str, str]:
+    return f"rl:login:acct:{digest(tenant_slug + '|' + email)}", f"rl:login:addr:{address}"
+
+
+async def authenticate(settings: Settings, *, tenant_slug: str, email: str, password: str,
+                       address: str) -> tuple[TenantInfo, uuid.UUID]:
+    """Check a password login, rate-limited per account and per address (atomic Redis counters)."""
+    email = (email or "").strip().lower()
+    acct_key, addr_key = _limit_keys(tenant_slug, email, address)
+    for key, limit in ((acct_key, settings.login_failures_per_account),
+                       (addr_key, settings.login_failures_per_address)):
+        count, ttl = await ratelimit.peek(key)
+        if count >= limit:
+            raise RateLimited(f"too many failed sign-in attempts; try again in {ttl} seconds", retry_after=ttl)
+    tenant = await tenant_by_slug(tenant_slug) if tenant_slug else None
+    user = None
+    if tenant is not None:
+        await bind_tenant(tenant.id)
+        user = await User.select(User.id, User.password_hash, User.is_active).where(
+            User.email == email).first()
+    if user is None or not user["password_hash"]:
+        burn_verify()
+        ok = False
+    else:
+        ok = verify_password(user["password_hash"], password) and user["is_active"]
+    if not ok or tenant is None or user is None:
+        await ratelimit.hit(acct_key, settings.login_window_seconds)
+        await ratelimit.hit(addr_key, settings.login_window_seconds)
+        raise Unauthorized("the company, email or password is not right", code="invalid_credentials")
+    await ratelimit.clear(acct_key)
+    await User.update({User.last_login_at: clock.now()}).where(User.id == user["id"])
+    set_actor(Actor(user["id"], email))
+    await audit.record("auth.login", "user", user["id"])
+    return tenant, user["id"]
+
+
+async def revoke_token(token_id: uuid.UUID, *, user_id: uuid.UUID | None = None) -> None:
+    query = ApiToken.select(ApiToken.id, ApiToken.revoked_at).where(ApiToken.id == token_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user == user_id)
+    row = await query.first()
+    if row is None:
+        raise NotFound("no such token", code="token_not_found")
+    if row["revoked_at"] is None:
+        await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(ApiToken.id == token_id)
+        await audit.record("token.revoke", "api_token", token_id)
+
+
+async def list_tokens(user_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    query = ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.user.email, ApiToken.name, ApiToken.kind,
+                            ApiToken.expires_at, ApiToken.revoked_at, ApiToken.created_at,
+                            ApiToken.last_used_at).order_by(ApiToken.created_at, ascending=False)
+    if user_id is not None:
+        query = query.where(ApiToken.user == user_id)
+    return await query

@@ -1,0 +1,101 @@
+"""Test harness: one fresh database (and the two roles) per run on the real PostgreSQL and Redis
+the environment names, or on the embedded ones when it names none."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from careclub.core import redis as redis_mod
+from careclub.core.infra import Infra, dsn_with, resolve
+from careclub.core.migrate import migrate
+from careclub.settings import Settings
+
+RUN_ID = uuid.uuid4().hex[:10]
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _test_redis_url(url: str | None) -> str | None:
+    # A logical database of its own, so tests never touch a developer's demo data. Keys made by
+    # tests carry random tenant slugs, so concurrent runs do not collide.
+    if url and url.startswith("redis://"):
+        base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+        return f"{base}/13"
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    base = Settings.from_env()
+    return dataclasses.replace(base, redis_url=_test_redis_url(base.redis_url), login_failures_per_address=10_000,
+                               log_json=False)
+
+
+@pytest.fixture(scope="session")
+async def infra(settings: Settings) -> AsyncIterator[Infra]:
+    database = f"careclub_test_{RUN_ID}"
+    infra = await resolve(settings, database=database)
+    await migrate(infra.owner_dsn, infra.app_dsn)
+    yield infra
+    if os.environ.get("KEEP_TEST_DB"):
+        return
+    admin = settings.database_url or (infra.handles[0].get_uri() if infra.handles else None)
+    if admin:
+        conn = await asyncpg.connect(dsn_with(admin, database="postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, infra: Infra) -> Litestar:
+    from careclub.app import create_app
+
+    return create_app(settings, infra)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def owner(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the schema owner, for looking behind the app's back in assertions."""
+    conn = await asyncpg.connect(infra.owner_dsn)
+    yield conn
+    await conn.close()
+
+
+def unique_slug(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def signup(client: AsyncTestClient[Any], slug: str | None = None, **extra: Any) -> dict[str, Any]:
+    slug = slug or unique_slug()
+    body = {"company": f"Company {slug}", "slug": slug, "email": f"admin@{slug}.test", "password": PASSWORD, **extra}
+    r = await client.post("/api/v1/signup", json=body)
+    assert r.status_code == 201, r.text
+    data = r.json()
+    return {"slug": slug, "token": data["token"], "tenant_id": data["tenant"]["id"], "email": body["email"],
+            "headers": {"Authorization": f"Bearer {data['token']}"}}
+
+
+@pytest.fixture
+async def tenant(client: AsyncTestClient[Any]) -> dict[str, Any]:
+    return await signup(client)
+
+
+@pytest.fixture
+async def other_tenant(client: AsyncTestClient[Any]) -> dict[str, Any]:
+    return await signup(client)
