@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from careclub.core import redis as redis_mod
 from careclub.core.infra import Infra, dsn_with, resolve
@@ -64,9 +64,20 @@ def app(settings: Settings, infra: Infra) -> Litestar:
 
 
 @pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
-        yield c
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app served in the tests' own event loop (its lifespan run here too), so tests may also
+    call services and the database directly on the same pool."""
+    # Litestar's lifespan() opens an anyio task group, which cannot span pytest's fixture
+    # set-up and tear-down tasks; the app's own start-up and shut-down hooks are all it does here.
+    for hook in app.on_startup:
+        await hook(app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            yield c
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +92,7 @@ def unique_slug(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def signup(client: AsyncTestClient[Any], slug: str | None = None, **extra: Any) -> dict[str, Any]:
+async def signup(client: httpx.AsyncClient, slug: str | None = None, **extra: Any) -> dict[str, Any]:
     slug = slug or unique_slug()
     body = {"company": f"Company {slug}", "slug": slug, "email": f"admin@{slug}.test", "password": PASSWORD, **extra}
     r = await client.post("/api/v1/signup", json=body)
@@ -92,10 +103,10 @@ async def signup(client: AsyncTestClient[Any], slug: str | None = None, **extra:
 
 
 @pytest.fixture
-async def tenant(client: AsyncTestClient[Any]) -> dict[str, Any]:
+async def tenant(client: httpx.AsyncClient) -> dict[str, Any]:
     return await signup(client)
 
 
 @pytest.fixture
-async def other_tenant(client: AsyncTestClient[Any]) -> dict[str, Any]:
+async def other_tenant(client: httpx.AsyncClient) -> dict[str, Any]:
     return await signup(client)

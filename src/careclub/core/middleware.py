@@ -14,7 +14,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from careclub.core import clock, i18n, sessions
-from careclub.core.db import DB, bind_tenant
+from careclub.core.db import DB, bind_tenant, clear_tenant, restore_tenant
 from careclub.core.logging import log_tenant, request_id
 from careclub.core.principal import Actor, Principal, set_actor
 
@@ -86,6 +86,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
         log_tenant.set(None)
         clock.set_display_zone("UTC")
         started = time.perf_counter()
+        tenant_token = clear_tenant()
         status_holder: dict[str, Any] = {}
         handler = scope.get("route_handler")
         opt = handler.opt if handler is not None else {}
@@ -127,6 +128,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
 
                 await app(scope, receive, send_after_commit)
         finally:
+            restore_tenant(tenant_token)
             log.info("%s %s %s", scope["method"], scope["path"], status_holder.get("status", "-"),
                      extra={"method": scope["method"], "path": scope["path"],
                             "status": status_holder.get("status"),

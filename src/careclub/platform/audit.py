@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -67,4 +68,9 @@ async def browse(*, action: str | None = None, entity_type: str | None = None,
     if where:
         query = query.where(*where)
         count = count.where(*where)
-    return await query, await count
+    rows = await query
+    for row in rows:  # Piccolo hands JSONB back as text
+        for key in ("before", "after"):
+            if isinstance(row[key], str):
+                row[key] = json.loads(row[key])
+    return rows, await count

@@ -1,0 +1,50 @@
+# careclub — the two quick-start commands are `make run` and `make test`.
+# Without DATABASE_URL / REDIS_URL both start an embedded PostgreSQL and Redis under .data/.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint typecheck check messages worker doctor bench clean-data
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: migrate, apply every tenants/*.toml with demo users, serve on http://127.0.0.1:$${PORT:-8000}
+run: install
+	CARECLUB_DEMO=1 LOG_JSON=$${LOG_JSON:-0} $(VENV)/bin/careclub serve --apply-tenants --with-worker
+
+## make test: the whole suite against real PostgreSQL and Redis (embedded unless configured)
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench migrations
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+worker: install
+	$(VENV)/bin/careclub worker
+
+doctor: install
+	$(VENV)/bin/careclub doctor
+
+bench: install
+	$(VENV)/bin/careclub bench
+
+## make messages: extract strings and update the zh_CN / en catalogs
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -o web/locale/messages.pot src web/templates
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-fuzzy-matching
+
+clean-data:
+	rm -rf .data
