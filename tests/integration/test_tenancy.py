@@ -33,8 +33,11 @@ async def two_tenants(client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     for t in (a, b):  # an invite and a second token, so every platform table has rows in both
         me = (await client.get("/api/v1/me", headers=t["headers"])).json()
         units = (await client.get("/api/v1/org-units", headers=t["headers"])).json()["items"]
-        r = await client.post("/api/v1/invites", headers=t["headers"],
-                              json={"email": f"new@{t['slug']}.test", "role": "approver", "org_unit": units[0]["id"]})
+        r = await client.post(
+            "/api/v1/invites",
+            headers=t["headers"],
+            json={"email": f"new@{t['slug']}.test", "role": "approver", "org_unit": units[0]["id"]},
+        )
         assert r.status_code == 201, r.text
         assert me["tenant"]["id"] == t["tenant_id"]
     return a, b
@@ -48,13 +51,16 @@ def test_every_tenant_table_is_discovered() -> None:
 
 async def test_rls_enabled_forced_with_both_clauses_on_every_tenant_table(owner: asyncpg.Connection) -> None:
     for name in table_names():
-        row = await owner.fetchrow("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = $1 "
-                                   "AND relkind IN ('r', 'p')", name)
+        row = await owner.fetchrow(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = $1 AND relkind IN ('r', 'p')",
+            name,
+        )
         assert row is not None, name
         assert row["relrowsecurity"] and row["relforcerowsecurity"], f"{name}: RLS not enabled and forced"
         policies = await owner.fetch("SELECT qual, with_check, cmd FROM pg_policies WHERE tablename = $1", name)
         assert any(p["qual"] and p["with_check"] and p["cmd"] == "ALL" for p in policies), (
-            f"{name}: needs one policy for ALL commands with USING and WITH CHECK")
+            f"{name}: needs one policy for ALL commands with USING and WITH CHECK"
+        )
         idx = await owner.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = $1", name)
         assert any("(tenant_id, id)" in i["indexdef"] for i in idx), f"{name}: missing (tenant_id, id) index"
 
@@ -80,17 +86,21 @@ async def test_no_tenant_reads_or_changes_anothers_rows(infra: Infra, two_tenant
             await tx.start()
             try:
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", a["tenant_id"])
-                seen = await conn.fetchval(f"SELECT count(*) FROM {name} WHERE tenant_id = $1", uuid.UUID(b["tenant_id"]))
+                seen = await conn.fetchval(
+                    f"SELECT count(*) FROM {name} WHERE tenant_id = $1", uuid.UUID(b["tenant_id"])
+                )
                 assert seen == 0, f"{name}: A sees B's rows"
                 if name != "audit_entry":  # append-only: the app role may not even try
-                    updated = await conn.execute(f"UPDATE {name} SET tenant_id = tenant_id WHERE tenant_id = $1",
-                                                 uuid.UUID(b["tenant_id"]))
+                    updated = await conn.execute(
+                        f"UPDATE {name} SET tenant_id = tenant_id WHERE tenant_id = $1", uuid.UUID(b["tenant_id"])
+                    )
                     assert updated == "UPDATE 0", f"{name}: A updated B's rows"
                     deleted = await conn.execute(f"DELETE FROM {name} WHERE tenant_id = $1", uuid.UUID(b["tenant_id"]))
                     assert deleted == "DELETE 0", f"{name}: A deleted B's rows"
                 with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-                    await conn.execute(f"INSERT INTO {name} (id, tenant_id) VALUES ($1, $2)", uuid.uuid4(),
-                                       uuid.UUID(b["tenant_id"]))
+                    await conn.execute(
+                        f"INSERT INTO {name} (id, tenant_id) VALUES ($1, $2)", uuid.uuid4(), uuid.UUID(b["tenant_id"])
+                    )
             finally:
                 await tx.rollback()
             async with conn.transaction():
@@ -135,14 +145,19 @@ async def test_app_role_is_safe(owner: asyncpg.Connection, infra: Infra) -> None
     from careclub.core.infra import dsn_user
 
     app_role = dsn_user(infra.app_dsn)
-    role = await owner.fetchrow("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
-                                "WHERE rolname = $1", app_role)
+    role = await owner.fetchrow(
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1", app_role
+    )
     assert role is not None
     assert not role["rolsuper"] and not role["rolbypassrls"] and not role["rolcreaterole"] and not role["rolcreatedb"]
     owned = await owner.fetchval("SELECT count(*) FROM pg_tables WHERE tableowner = $1", app_role)
     assert owned == 0
-    assert await owner.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> $1",
-                                "careclub_owner") == 0
+    assert (
+        await owner.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> $1", "careclub_owner"
+        )
+        == 0
+    )
 
 
 async def test_audit_log_is_append_only_for_the_app_role(infra: Infra, two_tenants: Any) -> None:
@@ -164,16 +179,20 @@ async def test_api_ids_of_another_tenant_answer_404(client: Any, two_tenants: An
     b_people = (await client.get("/api/v1/staff", headers=b["headers"])).json()["items"]
     b_roles = (await client.get("/api/v1/roles", headers=b["headers"])).json()
     missing = str(uuid.uuid4())
-    for path in (f"/api/v1/org-units/{b_units[0]['id']}", f"/api/v1/staff/{b_people[0]['id']}",
-                 f"/api/v1/roles/{b_roles[0]['id']}"):
+    for path in (
+        f"/api/v1/org-units/{b_units[0]['id']}",
+        f"/api/v1/staff/{b_people[0]['id']}",
+        f"/api/v1/roles/{b_roles[0]['id']}",
+    ):
         theirs = await client.get(path, headers=a["headers"])
         nothing = await client.get(path.rsplit("/", 1)[0] + "/" + missing, headers=a["headers"])
         assert theirs.status_code == nothing.status_code == 404, path
         assert theirs.json()["error"]["code"] == nothing.json()["error"]["code"]
     r = await client.patch(f"/api/v1/org-units/{b_units[0]['id']}", headers=a["headers"], json={"name": "pwned"})
     assert r.status_code == 404
-    r = await client.post("/api/v1/org-units", headers=a["headers"],
-                          json={"code": "X1", "name": "x", "parent_id": b_units[0]["id"]})
+    r = await client.post(
+        "/api/v1/org-units", headers=a["headers"], json={"code": "X1", "name": "x", "parent_id": b_units[0]["id"]}
+    )
     assert r.status_code == 404
     lists = [await client.get(p, headers=a["headers"]) for p in ("/api/v1/staff", "/api/v1/org-units", "/api/v1/audit")]
     for r in lists:

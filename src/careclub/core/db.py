@@ -24,7 +24,7 @@ from careclub.core.errors import NoTenantContext
 class CareclubEngine(PostgresEngine):
     """A Postgres engine that connects only when asked: its DSN is chosen at start-up."""
 
-    async def check_version(self) -> None:  # type: ignore[override]
+    async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:

@@ -64,7 +64,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
             key = str(p.get("key") or "").removeprefix("body.").removeprefix("body") or "body"
             fields.append((key, str(p.get("message") or "is invalid")))
     if fields:
-        field, why = fields[0]
+        field = fields[0][0]
         message = "; ".join(f"{k}: {m}" for k, m in fields)
         return error_response(request, 422, "validation_failed", f"invalid input: {message}", field=field)
     detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request body is not valid JSON"

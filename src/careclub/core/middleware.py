@@ -96,7 +96,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -129,8 +129,9 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send_after_commit)
         finally:
             restore_tenant(tenant_token)
-            log.info("%s %s %s", scope["method"], scope["path"], status_holder.get("status", "-"),
-                     extra={"method": scope["method"], "path": scope["path"],
+            method = scope.get("method", "-")
+            log.info("%s %s %s", method, scope["path"], status_holder.get("status", "-"),
+                     extra={"method": method, "path": scope["path"],
                             "status": status_holder.get("status"),
                             "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
 

@@ -14,7 +14,7 @@ from careclub.core.infra import dsn_user
 log = logging.getLogger("careclub.migrate")
 
 # Tables the app role may read and append to but never change: the audit trail is evidence.
-APPEND_ONLY = ("audit_entry",)
+APPEND_ONLY = ("audit_entry", "club_checkin")
 
 
 async def migrate(owner_dsn: str, app_dsn: str) -> str:

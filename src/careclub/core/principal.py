@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,11 @@ class Principal:
         return any(unit_path.startswith(p) for p in self.grants.get(permission, ()))
 
 
+def principal_in(scope: Any) -> Principal | None:
+    """The principal the request middleware resolved (None when anonymous)."""
+    return cast("Principal | None", scope.get("principal"))
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Whoever the audit trail names for a write: a person, a job or the CLI."""
@@ -57,7 +63,8 @@ class Actor:
     name: str
 
 
-_actor: ContextVar[Actor] = ContextVar("careclub_actor", default=Actor(None, "system"))
+_SYSTEM = Actor(None, "system")
+_actor: ContextVar[Actor] = ContextVar("careclub_actor", default=_SYSTEM)
 
 
 def current_actor() -> Actor:

@@ -14,7 +14,7 @@ return {n, ttl}
 
 async def hit(key: str, window_seconds: int) -> tuple[int, int]:
     """Count one event; returns (events in the window, seconds until it resets)."""
-    n, ttl = await redis().eval(_INCR, 1, key, window_seconds)  # type: ignore[misc]
+    n, ttl = await redis().eval(_INCR, 1, key, str(window_seconds))
     return int(n), max(int(ttl), 1)
 
 

@@ -57,7 +57,7 @@ async def load(session_id: str, *, idle_seconds: int, absolute_seconds: int) -> 
         await redis().delete(key)
         return None
     await redis().expire(key, idle_seconds)
-    return WebSession(session_id, uuid.UUID(data["t"]), uuid.UUID(data["u"]), created)
+    return WebSession(session_id, uuid.UUID(str(data["t"])), uuid.UUID(str(data["u"])), created)
 
 
 async def destroy(session_id: str) -> None:

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from careclub.core.errors import Forbidden, ValidationFailed
-from careclub.core.principal import Principal
+from careclub.core.principal import Principal, principal_in
 from careclub.platform import audit, schemas, service
 from careclub.platform.permissions import Perm
 from careclub.settings import Settings
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = request.scope.get("principal")  # type: ignore[typeddict-item]
+    principal = principal_in(request.scope)
     assert principal is not None, "the guard lets no anonymous request reach here"
-    return principal  # type: ignore[no-any-return]
+    return principal
 
 
 def provide_settings(request: Request[Any, Any, Any]) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return cast(Settings, request.app.state.settings)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -50,36 +50,61 @@ class AuthController(Controller):
     @post("/signup", opt={"public": True}, status_code=201)
     async def signup(self, data: JSONBody[schemas.SignupCreate], settings: SettingsDep) -> schemas.SignupResult:
         """Create a company (tenant) with its first admin; answers a bearer token."""
-        info, token, _ = await service.signup(settings, company=data.company, slug=data.slug, email=data.email,
-                                              password=data.password, display_name=data.display_name,
-                                              locale=data.locale)
+        info, token, _ = await service.signup(
+            settings,
+            company=data.company,
+            slug=data.slug,
+            email=data.email,
+            password=data.password,
+            display_name=data.display_name,
+            locale=data.locale,
+        )
         return schemas.SignupResult(tenant=schemas.TenantRef(id=info.id, slug=info.slug), token=token)
 
     @post("/auth/token", opt={"public": True}, status_code=200)
-    async def token(self, request: Request[Any, Any, Any], data: JSONBody[schemas.TokenRequest],
-                    settings: SettingsDep) -> schemas.TokenResult:
+    async def token(
+        self, request: Request[Any, Any, Any], data: JSONBody[schemas.TokenRequest], settings: SettingsDep
+    ) -> schemas.TokenResult:
         """Exchange a password for a bearer token (rate-limited per account and address)."""
-        _tenant, user_id = await service.authenticate(settings, tenant_slug=data.tenant, email=data.email,
-                                                      password=data.password, address=client_address(request))
+        _tenant, user_id = await service.authenticate(
+            settings, tenant_slug=data.tenant, email=data.email, password=data.password, address=client_address(request)
+        )
         token, row = await service.issue_token(user_id, kind="login", hours=settings.api_token_hours)
         return schemas.TokenResult(token=token, expires_at=row.expires_at)
 
-    @post("/auth/logout", opt={"permission": Perm.AUTHENTICATED}, status_code=204,
-          dependencies={"principal": Provide(provide_principal, sync_to_thread=False)})
+    @post(
+        "/auth/logout",
+        opt={"permission": Perm.AUTHENTICATED},
+        status_code=204,
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+    )
     async def logout(self, principal: PrincipalDep) -> None:
         """Revoke the token this request carries."""
         if principal.token_id:
             await service.revoke_token(principal.token_id)
 
-    @get("/me", opt={"permission": Perm.AUTHENTICATED},
-         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)})
+    @get(
+        "/me",
+        opt={"permission": Perm.AUTHENTICATED},
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+    )
     async def me(self, principal: PrincipalDep) -> dict[str, Any]:
         """Who this token belongs to, in which tenant, with which permissions."""
         return {
-            "user": {"id": principal.user_id, "email": principal.email, "display_name": principal.display_name,
-                     "kind": principal.kind, "locale": principal.locale},
-            "tenant": {"id": principal.tenant.id, "slug": principal.tenant.slug, "name": principal.tenant.name,
-                       "currency": principal.tenant.currency, "timezone": principal.tenant.timezone},
+            "user": {
+                "id": principal.user_id,
+                "email": principal.email,
+                "display_name": principal.display_name,
+                "kind": principal.kind,
+                "locale": principal.locale,
+            },
+            "tenant": {
+                "id": principal.tenant.id,
+                "slug": principal.tenant.slug,
+                "name": principal.tenant.name,
+                "currency": principal.tenant.currency,
+                "timezone": principal.tenant.timezone,
+            },
             "roles": sorted(principal.roles),
             "permissions": sorted(principal.grants),
         }
@@ -124,7 +149,7 @@ class OrgUnitController(Controller):
     async def list_units(self, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0) -> schemas.Page:
         """The org units you can see (your subtrees), in tree order."""
         units = await service.list_units(principal)
-        return page(units[offset:offset + limit], len(units), limit, offset)
+        return page(units[offset : offset + limit], len(units), limit, offset)
 
     @get("/{unit_id:uuid}", opt={"permission": Perm.ORG_READ})
     async def get_unit(self, unit_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
@@ -132,11 +157,14 @@ class OrgUnitController(Controller):
 
     @post("/", opt={"permission": Perm.ORG_MANAGE}, status_code=201)
     async def create(self, data: JSONBody[schemas.OrgUnitCreate], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.create_unit(principal, code=data.code, name=data.name, kind=data.kind,
-                                         parent_id=data.parent_id)
+        return await service.create_unit(
+            principal, code=data.code, name=data.name, kind=data.kind, parent_id=data.parent_id
+        )
 
     @patch("/{unit_id:uuid}", opt={"permission": Perm.ORG_MANAGE})
-    async def update(self, unit_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrgUnitUpdate], principal: PrincipalDep) -> dict[str, Any]:
+    async def update(
+        self, unit_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrgUnitUpdate], principal: PrincipalDep
+    ) -> dict[str, Any]:
         return await service.update_unit(principal, unit_id, name=data.name, kind=data.kind)
 
     @delete("/{unit_id:uuid}", opt={"permission": Perm.ORG_MANAGE}, status_code=204)
@@ -150,11 +178,17 @@ class StaffController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @get("/", opt={"permission": Perm.STAFF_READ})
-    async def list_staff(self, principal: PrincipalDep, q: FromQuery[str | None] = None, kind: FromQuery[str | None] = None,
-                         org_unit: FromQuery[uuid.UUID | None] = None, limit: Limit = 50, offset: Offset = 0) -> schemas.Page:
+    async def list_staff(
+        self,
+        principal: PrincipalDep,
+        q: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        org_unit: FromQuery[uuid.UUID | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> schemas.Page:
         """People in your subtrees; filter by text, kind or unit."""
-        rows, total = await service.list_staff(principal, q=q, kind=kind, unit_id=org_unit, limit=limit,
-                                               offset=offset)
+        rows, total = await service.list_staff(principal, q=q, kind=kind, unit_id=org_unit, limit=limit, offset=offset)
         return page(rows, total, limit, offset)
 
     @get("/{user_id:uuid}", opt={"permission": Perm.STAFF_READ})
@@ -163,22 +197,43 @@ class StaffController(Controller):
 
     @post("/", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
     async def create(self, data: JSONBody[schemas.StaffCreate], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.create_staff(principal, email=data.email, display_name=data.display_name,
-                                          unit_id=data.org_unit, roles=data.roles, password=data.password,
-                                          phone=data.phone, kind=data.kind, locale=data.locale)
+        return await service.create_staff(
+            principal,
+            email=data.email,
+            display_name=data.display_name,
+            unit_id=data.org_unit,
+            roles=data.roles,
+            password=data.password,
+            phone=data.phone,
+            kind=data.kind,
+            locale=data.locale,
+        )
 
     @patch("/{user_id:uuid}", opt={"permission": Perm.STAFF_MANAGE})
-    async def update(self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.StaffUpdate], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.update_staff(principal, user_id, display_name=data.display_name, phone=data.phone,
-                                          unit_id=data.org_unit, is_active=data.is_active, locale=data.locale,
-                                          password=data.password)
+    async def update(
+        self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.StaffUpdate], principal: PrincipalDep
+    ) -> dict[str, Any]:
+        return await service.update_staff(
+            principal,
+            user_id,
+            display_name=data.display_name,
+            phone=data.phone,
+            unit_id=data.org_unit,
+            is_active=data.is_active,
+            locale=data.locale,
+            password=data.password,
+        )
 
     @post("/{user_id:uuid}/grants", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
-    async def grant(self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.GrantCreate], principal: PrincipalDep) -> dict[str, Any]:
+    async def grant(
+        self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.GrantCreate], principal: PrincipalDep
+    ) -> dict[str, Any]:
         return await service.grant_role(principal, user_id, data.role, data.org_unit)
 
     @delete("/{user_id:uuid}/grants/{grant_id:uuid}", opt={"permission": Perm.STAFF_MANAGE}, status_code=204)
-    async def revoke(self, user_id: FromPath[uuid.UUID], grant_id: FromPath[uuid.UUID], principal: PrincipalDep) -> None:
+    async def revoke(
+        self, user_id: FromPath[uuid.UUID], grant_id: FromPath[uuid.UUID], principal: PrincipalDep
+    ) -> None:
         await service.revoke_grant(principal, user_id, grant_id)
 
 
@@ -196,13 +251,15 @@ class RoleController(Controller):
 
     @post("/", opt={"permission": Perm.ROLES_MANAGE}, status_code=201)
     async def create(self, data: JSONBody[schemas.RoleCreate]) -> dict[str, Any]:
-        return await service.create_role(code=data.code, name=data.name, permissions=data.permissions,
-                                         description=data.description)
+        return await service.create_role(
+            code=data.code, name=data.name, permissions=data.permissions, description=data.description
+        )
 
     @patch("/{role_id:uuid}", opt={"permission": Perm.ROLES_MANAGE})
     async def update(self, role_id: FromPath[uuid.UUID], data: JSONBody[schemas.RoleUpdate]) -> dict[str, Any]:
-        return await service.update_role(role_id, name=data.name, permissions=data.permissions,
-                                         description=data.description)
+        return await service.update_role(
+            role_id, name=data.name, permissions=data.permissions, description=data.description
+        )
 
     @delete("/{role_id:uuid}", opt={"permission": Perm.ROLES_MANAGE}, status_code=204)
     async def remove(self, role_id: FromPath[uuid.UUID]) -> None:
@@ -217,20 +274,32 @@ class RoleController(Controller):
 class InviteController(Controller):
     path = "/api/v1/invites"
     tags = ["organisation"]
-    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False),
-                    "settings": Provide(provide_settings, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(provide_principal, sync_to_thread=False),
+        "settings": Provide(provide_settings, sync_to_thread=False),
+    }
 
     @get("/", opt={"permission": Perm.STAFF_MANAGE})
     async def list_invites(self) -> list[dict[str, Any]]:
         return await service.list_invites()
 
     @post("/", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
-    async def create(self, request: Request[Any, Any, Any], data: JSONBody[schemas.InviteCreate], principal: PrincipalDep,
-                     settings: SettingsDep) -> dict[str, Any]:
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.InviteCreate],
+        principal: PrincipalDep,
+        settings: SettingsDep,
+    ) -> dict[str, Any]:
         """Invite someone by email to a role at a unit; answers the one-time link."""
-        secret, invite = await service.create_invite(principal, email=data.email, role_code=data.role,
-                                                     unit_id=data.org_unit, hours=settings.invite_hours,
-                                                     display_name=data.display_name)
+        secret, invite = await service.create_invite(
+            principal,
+            email=data.email,
+            role_code=data.role,
+            unit_id=data.org_unit,
+            hours=settings.invite_hours,
+            display_name=data.display_name,
+        )
         base = str(request.base_url).rstrip("/")
         return {**invite, "url": f"{base}/invite/{principal.tenant.slug}/{secret}"}
 
@@ -258,14 +327,38 @@ class AuditController(Controller):
     tags = ["audit"]
 
     @get("/", opt={"permission": Perm.AUDIT_READ})
-    async def browse(self, action: FromQuery[str | None] = None, entity_type: FromQuery[str | None] = None, entity_id: FromQuery[str | None] = None,
-                     actor: FromQuery[str | None] = None, since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
-                     limit: Limit = 50, offset: Offset = 0) -> schemas.Page:
+    async def browse(
+        self,
+        action: FromQuery[str | None] = None,
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[str | None] = None,
+        actor: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> schemas.Page:
         """The audit trail, newest first; filter by action prefix, entity, actor or time."""
-        rows, total = await audit.browse(action=action, entity_type=entity_type, entity_id=entity_id, actor=actor,
-                                         since=since, until=until, limit=limit, offset=offset)
+        rows, total = await audit.browse(
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
         return page(rows, total, limit, offset)
 
 
-ROUTES = [AuthController, TokenController, OrgUnitController, StaffController, RoleController,
-          InviteController, InviteAcceptController, AuditController]
+ROUTES = [
+    AuthController,
+    TokenController,
+    OrgUnitController,
+    StaffController,
+    RoleController,
+    InviteController,
+    InviteAcceptController,
+    AuditController,
+]

@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from careclub.core.errors import Forbidden, Unauthorized
+from careclub.core.principal import principal_in
 
 
 class Perm(StrEnum):
@@ -73,7 +74,7 @@ def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
     needed = handler.opt.get("permission")
     if needed is None:  # unreachable once the start-up check passed; fail closed anyway
         raise Forbidden("this endpoint declares no permission", code="forbidden")
-    principal = connection.scope.get("principal")  # type: ignore[typeddict-item]
+    principal = principal_in(connection.scope)
     if principal is None:
         raise Unauthorized("sign in first: missing, expired or revoked credentials",
                            code="not_authenticated")

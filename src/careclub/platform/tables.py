@@ -40,7 +40,7 @@ class OrgUnit(TenantTable, tablename="org_unit"):
     code = Varchar(length=64)
     name = Varchar(length=200)
     kind = Varchar(length=16, default="project")
-    parent = ForeignKey("self", null=True)
+    parent: ForeignKey[OrgUnit] = ForeignKey("self", null=True)
     path = Text()
 
 

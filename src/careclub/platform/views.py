@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from careclub.core import i18n, sessions
 from careclub.core.errors import AppError
 from careclub.core.i18n import gettext as _
-from careclub.core.principal import Principal
+from careclub.core.principal import Principal, principal_in
 from careclub.platform import service
 from careclub.platform.api import client_address
 from careclub.platform.permissions import Perm
@@ -22,14 +22,22 @@ from careclub.settings import Settings
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal | None:
-    return request.scope.get("principal")  # type: ignore[typeddict-item, return-value]
+    return principal_in(request.scope)
 
 
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **ctx: Any) -> Template:
     principal = principal_of(request)
-    return Template(template, context={"principal": principal, "tenant": principal.tenant if principal else None,
-                                       "Perm": Perm, "path": request.url.path, **ctx},
-                    status_code=status_code)
+    return Template(
+        template,
+        context={
+            "principal": principal,
+            "tenant": principal.tenant if principal else None,
+            "Perm": Perm,
+            "path": request.url.path,
+            **ctx,
+        },
+        status_code=status_code,
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -42,17 +50,29 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-async def start_session(request: Request[Any, Any, Any], settings: Settings, tenant_id: Any, user_id: Any,
-                        target: str) -> Response[Any]:
+async def start_session(
+    request: Request[Any, Any, Any], settings: Settings, tenant_id: Any, user_id: Any, target: str
+) -> Response[Any]:
     """Sign in: always a fresh session id (the old one, if any, is destroyed)."""
     old = request.cookies.get(sessions.COOKIE)
     if old:
         await sessions.destroy(old)
-    session_id = await sessions.create(tenant_id, user_id, idle_seconds=settings.session_idle_minutes * 60,
-                                       absolute_seconds=settings.session_absolute_hours * 3600)
+    session_id = await sessions.create(
+        tenant_id,
+        user_id,
+        idle_seconds=settings.session_idle_minutes * 60,
+        absolute_seconds=settings.session_absolute_hours * 3600,
+    )
     response = Redirect(_safe_next(target), status_code=303)
-    response.set_cookie(sessions.COOKIE, session_id, httponly=True, secure=settings.cookie_secure,
-                        samesite="lax", path="/", max_age=settings.session_absolute_hours * 3600)
+    response.set_cookie(
+        sessions.COOKIE,
+        session_id,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+        max_age=settings.session_absolute_hours * 3600,
+    )
     return response
 
 
@@ -73,34 +93,54 @@ async def signup_submit(request: Request[Any, Any, Any], data: URLEncodedBody[di
     settings: Settings = request.app.state.settings
     form = {k: (data.get(k) or "").strip() for k in ("company", "slug", "email", "display_name")}
     try:
-        info, _token, user_id = await service.signup(settings, company=form["company"], slug=form["slug"],
-                                                     email=form["email"], password=data.get("password") or "",
-                                                     display_name=form["display_name"],
-                                                     locale=i18n.current_locale())
+        info, _token, user_id = await service.signup(
+            settings,
+            company=form["company"],
+            slug=form["slug"],
+            email=form["email"],
+            password=data.get("password") or "",
+            display_name=form["display_name"],
+            locale=i18n.current_locale(),
+        )
     except AppError as exc:
-        return page(request, "platform/signup.html", status_code=exc.status_code, form=form,
-                    errors={exc.field or "form": _(exc.message)})
+        return page(
+            request,
+            "platform/signup.html",
+            status_code=exc.status_code,
+            form=form,
+            errors={exc.field or "form": _(exc.message)},
+        )
     return await start_session(request, settings, info.id, user_id, "/dashboard")
 
 
 @get("/login", opt={"public": True}, include_in_schema=False)
-async def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None, tenant: FromQuery[str | None] = None) -> Template:
+async def login_form(
+    request: Request[Any, Any, Any], next: FromQuery[str | None] = None, tenant: FromQuery[str | None] = None
+) -> Template:
     return page(request, "platform/login.html", form={"tenant": tenant or "", "next": next or ""}, errors={})
 
 
 @post("/login", opt={"public": True}, include_in_schema=False)
 async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
     settings: Settings = request.app.state.settings
-    form = {"tenant": (data.get("tenant") or "").strip().lower(), "email": (data.get("email") or "").strip(),
-            "next": data.get("next") or ""}
+    form = {
+        "tenant": (data.get("tenant") or "").strip().lower(),
+        "email": (data.get("email") or "").strip(),
+        "next": data.get("next") or "",
+    }
     try:
-        tenant, user_id = await service.authenticate(settings, tenant_slug=form["tenant"], email=form["email"],
-                                                     password=data.get("password") or "",
-                                                     address=client_address(request))
+        tenant, user_id = await service.authenticate(
+            settings,
+            tenant_slug=form["tenant"],
+            email=form["email"],
+            password=data.get("password") or "",
+            address=client_address(request),
+        )
     except AppError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
-        response = page(request, "platform/login.html", status_code=exc.status_code, form=form,
-                        errors={"form": _(exc.message)})
+        response = page(
+            request, "platform/login.html", status_code=exc.status_code, form=form, errors={"form": _(exc.message)}
+        )
         if headers:
             response.headers.update(headers)
         return response

@@ -22,8 +22,9 @@ async def test_signup_answers_tenant_and_a_working_token(client: Any) -> None:
 
 async def test_signup_slug_taken_is_409(client: Any) -> None:
     t = await signup(client)
-    r = await client.post("/api/v1/signup", json={"company": "X", "slug": t["slug"], "email": "x@y.test",
-                                                  "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/signup", json={"company": "X", "slug": t["slug"], "email": "x@y.test", "password": PASSWORD}
+    )
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "slug_taken"
 
@@ -32,8 +33,9 @@ async def test_concurrent_signups_for_one_slug_exactly_one_wins(client: Any) -> 
     slug = unique_slug("race")
 
     async def attempt(i: int) -> int:
-        r = await client.post("/api/v1/signup", json={"company": f"C{i}", "slug": slug, "email": f"a{i}@x.test",
-                                                      "password": PASSWORD})
+        r = await client.post(
+            "/api/v1/signup", json={"company": f"C{i}", "slug": slug, "email": f"a{i}@x.test", "password": PASSWORD}
+        )
         return r.status_code
 
     codes = await asyncio.gather(*(attempt(i) for i in range(8)))
@@ -59,8 +61,9 @@ async def test_signup_invalid_input_is_422_naming_the_field(client: Any) -> None
 
 
 async def test_common_password_refused_with_reason(client: Any) -> None:
-    r = await client.post("/api/v1/signup", json={"company": "A", "slug": unique_slug(), "email": "a@b.test",
-                                                  "password": "password123"})
+    r = await client.post(
+        "/api/v1/signup", json={"company": "A", "slug": unique_slug(), "email": "a@b.test", "password": "password123"}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "password_too_common"
     assert "common" in r.json()["error"]["message"]
@@ -78,11 +81,14 @@ async def test_token_login_and_wrong_password(client: Any) -> None:
     assert ok.status_code == 200
     assert set(ok.json()) == {"token", "expires_at"}
     assert "+" in ok.json()["expires_at"] or ok.json()["expires_at"].endswith("Z")
-    bad = await client.post("/api/v1/auth/token", json={"tenant": t["slug"], "email": t["email"], "password": "nope" * 3})
+    bad = await client.post(
+        "/api/v1/auth/token", json={"tenant": t["slug"], "email": t["email"], "password": "nope" * 3}
+    )
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "invalid_credentials"
-    unknown = await client.post("/api/v1/auth/token", json={"tenant": "no-such-co", "email": t["email"],
-                                                            "password": PASSWORD})
+    unknown = await client.post(
+        "/api/v1/auth/token", json={"tenant": "no-such-co", "email": t["email"], "password": PASSWORD}
+    )
     assert unknown.status_code == 401
 
 

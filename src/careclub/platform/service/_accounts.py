@@ -26,7 +26,7 @@ from careclub.platform.permissions import BUILTIN_ROLES
 from careclub.platform.tables import ApiToken, OrgUnit, Role, RoleGrant, Tenant, User
 from careclub.settings import Settings
 
-TOKEN_PREFIX = "cc"
+TOKEN_PREFIX = "cc"  # noqa: S105 - a label, not a secret
 
 _tenant_cache: dict[uuid.UUID, tuple[float, TenantInfo]] = {}
 _TENANT_CACHE_SECONDS = 30.0
@@ -108,6 +108,7 @@ async def signup(settings: Settings, *, company: str, slug: str, email: str, pas
     check_password_strength(password)
     info, root_id = await create_tenant(company=company, slug=slug, locale=rules.check_locale(locale) or "zh_CN")
     admin_role = await Role.select(Role.id).where(Role.code == "tenant_admin").first()
+    assert admin_role is not None, "create_tenant made the built-in roles"
     user = User(email=email, display_name=display_name.strip() or email.split("@")[0],
                 password_hash=hash_password(password), kind="staff", org_unit=root_id)
     await user.save()
