@@ -14,7 +14,6 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from careclub.core import redis as redis_mod
 from careclub.core.infra import Infra, dsn_with, resolve
 from careclub.core.migrate import migrate
 from careclub.settings import Settings

@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(line, flush=True)
     worker = None
     if args.with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra))  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra))
     url = f"http://{settings.host}:{settings.port}"
     print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)", flush=True)
     if settings.demo:
