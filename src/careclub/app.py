@@ -24,11 +24,10 @@ from careclub.core.infra import Infra, resolve
 from careclub.core.middleware import request_context
 from careclub.platform import api as platform_api
 from careclub.platform import views as platform_views
-from careclub.platform.permissions import check_every_route_is_guarded, guard
+from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
 from careclub.web import docs, templating
 
-UNGUARDED_PREFIXES = ("/static", "/schema")
 
 
 def create_app(settings: Settings | None = None, infra: Infra | None = None) -> Litestar:
@@ -73,7 +72,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         state=state,
         debug=False,
     )
-    check_every_route_is_guarded(app, UNGUARDED_PREFIXES)
+    check_every_route_is_guarded(app, UNGUARDED)
     return app
 
 

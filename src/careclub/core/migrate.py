@@ -44,7 +44,9 @@ async def grant_app_role(owner_dsn: str, app_role: str) -> None:
             await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_role}")
             await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON migration FROM {app_role}")
             for table in APPEND_ONLY:
-                await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {app_role}")
+                # A table of a domain whose migrations have not run yet is simply not there.
+                if await conn.fetchval("SELECT to_regclass($1)", table) is not None:
+                    await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {app_role}")
     finally:
         await conn.close()
 

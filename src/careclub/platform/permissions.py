@@ -62,6 +62,10 @@ BUILTIN_ROLES: dict[str, tuple[str, str, set[Perm]]] = {
 }
 
 
+# Litestar's own routers: the OpenAPI document and docs pages, and the static files.
+UNGUARDED = ("/schema", "/static")
+
+
 def _is_auto_options(handler: BaseRouteHandler) -> bool:
     """Litestar adds an OPTIONS handler to every path (CORS preflight); it reveals nothing."""
     return handler.handler_name == "options_handler" and getattr(handler, "http_methods", None) == {"OPTIONS"}
@@ -69,7 +73,7 @@ def _is_auto_options(handler: BaseRouteHandler) -> bool:
 
 def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The only permission check: reads the handler's declared permission."""
-    if handler.opt.get("public") or _is_auto_options(handler):
+    if handler.opt.get("public") or _is_auto_options(handler) or connection.scope["path"].startswith(UNGUARDED):
         return
     needed = handler.opt.get("permission")
     if needed is None:  # unreachable once the start-up check passed; fail closed anyway

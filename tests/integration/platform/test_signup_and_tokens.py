@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from tests.conftest import PASSWORD, signup, unique_slug
@@ -130,3 +131,34 @@ async def test_token_of_one_tenant_relabelled_for_another_is_refused(client: Any
     forged = "cc_" + b["tenant_id"].replace("-", "") + "_" + a["token"].split("_", 2)[2]
     r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
+
+
+async def test_failures_from_one_address_are_limited_across_accounts(client: Any, app: Any) -> None:
+    import dataclasses
+
+    import httpx
+
+    original = app.state.settings
+    app.state.settings = dataclasses.replace(original, login_failures_per_address=3)
+    transport = httpx.ASGITransport(app=app, client=(f"far-{uuid.uuid4().hex}", 4000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as far:
+            targets = [await signup(client) for _ in range(4)]
+            codes = []
+            for t in targets:
+                r = await far.post(
+                    "/api/v1/auth/token",
+                    json={"tenant": t["slug"], "email": t["email"], "password": "wrong-password-x"},
+                )
+                codes.append(r.status_code)
+            assert codes == [401, 401, 401, 429]
+        # another address is unaffected
+        other = httpx.ASGITransport(app=app, client=(f"near-{uuid.uuid4().hex}", 4000))
+        async with httpx.AsyncClient(transport=other, base_url="http://testserver.local") as near:
+            ok = await near.post(
+                "/api/v1/auth/token",
+                json={"tenant": targets[3]["slug"], "email": targets[3]["email"], "password": PASSWORD},
+            )
+            assert ok.status_code == 200
+    finally:
+        app.state.settings = original
