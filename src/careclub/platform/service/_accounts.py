@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -10,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from careclub.core import clock, ratelimit
-from careclub.core.db import bind_tenant
+from careclub.core.db import bind_tenant, fetch
 from careclub.core.errors import Conflict, NotFound, RateLimited, Unauthorized
 from careclub.core.principal import Actor, Principal, TenantInfo, set_actor
 from careclub.core.security import (
@@ -142,21 +143,41 @@ def token_tenant(token: str) -> uuid.UUID | None:
         return None
 
 
-async def load_principal(tenant: TenantInfo, user_id: uuid.UUID, **extra: Any) -> Principal | None:
-    user = await User.select(User.id, User.email, User.display_name, User.kind, User.locale,
-                             User.is_active).where(User.id == user_id).first()
-    if user is None or not user["is_active"]:
+# One round trip from a credential to everything a request needs to know about its caller:
+# the user, and each role grant with its permissions and the path of the unit it is held at.
+_PRINCIPAL_SQL = """
+SELECT u.id, u.email, u.display_name, u.kind, u.locale, u.is_active, {token_cols}
+       coalesce(json_agg(json_build_array(r.code, r.permissions, o.path)) FILTER (WHERE g.id IS NOT NULL),
+                '[]') AS grants
+FROM {source}
+LEFT JOIN role_grant g ON g."user" = u.id
+LEFT JOIN role r ON r.id = g.role
+LEFT JOIN org_unit o ON o.id = g.org_unit
+WHERE {where}
+GROUP BY u.id{group}
+"""
+_BY_USER = _PRINCIPAL_SQL.format(token_cols="", source="app_user u", where="u.id = $1", group="")
+_BY_TOKEN = _PRINCIPAL_SQL.format(token_cols="t.id AS token_id, t.expires_at, t.revoked_at,",
+                                  source='api_token t JOIN app_user u ON u.id = t."user"',
+                                  where="t.token_hash = $1", group=", t.id")
+
+
+def _principal(tenant: TenantInfo, row: dict[str, Any], **extra: Any) -> Principal | None:
+    if not row["is_active"]:
         return None
-    grants = await RoleGrant.select(RoleGrant.role.code, RoleGrant.role.permissions,
-                                    RoleGrant.org_unit.path).where(RoleGrant.user == user_id)
     by_perm: dict[str, set[str]] = {}
     roles = set()
-    for g in grants:
-        roles.add(g["role.code"])
-        for perm in g["role.permissions"]:
-            by_perm.setdefault(perm, set()).add(g["org_unit.path"])
-    return Principal(tenant=tenant, user_id=user["id"], email=user["email"], display_name=user["display_name"],
-                     kind=user["kind"], locale=user["locale"], grants=by_perm, roles=roles, **extra)
+    for code, permissions, path in json.loads(row["grants"]):
+        roles.add(code)
+        for perm in permissions:
+            by_perm.setdefault(perm, set()).add(path)
+    return Principal(tenant=tenant, user_id=row["id"], email=row["email"], display_name=row["display_name"],
+                     kind=row["kind"], locale=row["locale"], grants=by_perm, roles=roles, **extra)
+
+
+async def load_principal(tenant: TenantInfo, user_id: uuid.UUID, **extra: Any) -> Principal | None:
+    rows = await fetch(_BY_USER, user_id)
+    return _principal(tenant, rows[0], **extra) if rows else None
 
 
 async def principal_from_token(token: str) -> Principal | None:
@@ -168,13 +189,13 @@ async def principal_from_token(token: str) -> Principal | None:
     if tenant is None:
         return None
     await bind_tenant(tenant.id)
-    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.expires_at, ApiToken.revoked_at).where(
-        ApiToken.token_hash == digest(token)).first()
-    if row is None or row["revoked_at"] is not None:
+    rows = await fetch(_BY_TOKEN, digest(token))
+    if not rows:
         return None
-    if row["expires_at"] is not None and row["expires_at"] <= clock.now():
+    row = rows[0]
+    if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= clock.now()):
         return None
-    return await load_principal(tenant, row["user"], token_id=row["id"])
+    return _principal(tenant, row, token_id=row["token_id"])
 
 
 def _limit_keys(tenant_slug: str, email: str, address: str) -> tuple[str, str]:
