@@ -157,7 +157,7 @@ WHERE {where}
 GROUP BY u.id{group}
 """
 _BY_USER = _PRINCIPAL_SQL.format(token_cols="", source="app_user u", where="u.id = $1", group="")
-_BY_TOKEN = _PRINCIPAL_SQL.format(token_cols="t.id AS token_id, t.expires_at, t.revoked_at,",
+_BY_TOKEN = _PRINCIPAL_SQL.format(token_cols="t.id AS token_id, t.expires_at, t.revoked_at,",  # noqa: S106
                                   source='api_token t JOIN app_user u ON u.id = t."user"',
                                   where="t.token_hash = $1", group=", t.id")
 
