@@ -50,6 +50,25 @@ async def apply_tenant_files(infra: Infra, files: list[Path], *, demo: bool) -> 
     return lines
 
 
+def print_demo_logins(files: list[Path]) -> None:
+    """What a newcomer types on the sign-in page: the company short name, an email, the password."""
+    import tomllib
+
+    rows = []
+    for path in files:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        slug = data.get("tenant", {}).get("slug", path.stem)
+        demo = data.get("demo", {})
+        for user in demo.get("users", []):
+            rows.append((slug, user.get("email", ""), user.get("name", "")))
+    if not rows:
+        return
+    print(f"\ndemo logins, all with password {DEMO_PASSWORD} (sign in at /login):", flush=True)
+    print(f"  {'company short name':26s} {'email':44s} who", flush=True)
+    for slug, email, name in rows:
+        print(f"  {slug:26s} {email:44s} {name}", flush=True)
+
+
 def _worker_env(infra: Infra) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": infra.app_dsn, "DATABASE_OWNER_URL": infra.owner_dsn, "REDIS_URL": infra.redis_url})
@@ -72,9 +91,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{settings.host}:{settings.port}"
     print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)", flush=True)
     if settings.demo:
-        print(f"demo logins (password {DEMO_PASSWORD}), company short name = the part after @:", flush=True)
-        for path in sorted((PROJECT_ROOT / "tenants").glob("*.toml")):
-            print(f"  {path.stem:24s} admin@{path.stem}.example", flush=True)
+        print_demo_logins(sorted((PROJECT_ROOT / "tenants").glob("*.toml")))
     try:
         uvicorn.run(create_app(settings, infra), host=settings.host, port=settings.port, log_config=None,
                     access_log=False, proxy_headers=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,15 @@ def redact(dsn: str) -> str:
 
 
 def start_embedded_postgres(data_dir: Path) -> tuple[str, Any]:
-    import pgserver
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    # 'stop' shuts the server down when the last process using it exits; the data stays.
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime dir, which warns when XDG_RUNTIME_DIR is unset
+        # (containers, CI) and falls back to /tmp: harmless, so not worth a line on every start.
+        warnings.simplefilter("ignore", UserWarning)
+        import pgserver
+
+        # 'stop' shuts the server down when the last process using it exits; the data stays.
+        server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
     return server.get_uri(), server
 
 
