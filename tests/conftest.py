@@ -18,6 +18,9 @@ from careclub.core.infra import Infra, dsn_with, resolve
 from careclub.core.migrate import migrate
 from careclub.settings import Settings
 
+# Cheap password hashing for the suite (see core/security.py); set before careclub is imported.
+os.environ.setdefault("CARECLUB_INSECURE_FAST_HASH", "1")
+
 RUN_ID = uuid.uuid4().hex[:10]
 PASSWORD = "correct-horse-battery-staple"
 
