@@ -7,10 +7,10 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -27,7 +27,6 @@ from careclub.platform import views as platform_views
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
 from careclub.web import docs, templating
-
 
 
 def create_app(settings: Settings | None = None, infra: Infra | None = None) -> Litestar:
@@ -65,12 +64,14 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         template_config=TemplateConfig(directory=PROJECT_ROOT / "web" / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=templating.configure),
         openapi_config=OpenAPIConfig(title="careclub API", version=__version__, path="/schema",
-                                     render_plugins=docs.render_plugins(), use_handler_docstrings=True),
+                                     render_plugins=docs.render_plugins(), openapi_router=docs.openapi_router(),
+                                     use_handler_docstrings=True),
         type_encoders={datetime: _encode_datetime},
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=state,
         debug=False,
+        logging_config=None,  # core/logging.py sets up JSON lines; Litestar must not replace the root handler
     )
     check_every_route_is_guarded(app, UNGUARDED)
     return app

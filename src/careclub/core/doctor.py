@@ -181,8 +181,13 @@ async def run_doctor(settings: Settings, *, database: str | None = None) -> int:
         print(f"  {key:16s} {value}")
     print("\nchecks")
     checks = await collect_checks(infra)
+    # Error texts come from drivers; make sure none of them echoes a password back.
+    passwords = {urlsplit(u).password for u in (infra.app_dsn, infra.owner_dsn, infra.redis_url)} - {None, ""}
     for check in checks:
-        print(f"  {'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        detail = check.detail
+        for password in passwords:
+            detail = detail.replace(str(password), "***")
+        print(f"  {'ok  ' if check.ok else 'FAIL'}  {check.name}: {detail}")
     failed = [c.name for c in checks if not c.ok]
     if failed:
         print(f"\ndoctor: {len(failed)} check(s) failed: {', '.join(failed)}")

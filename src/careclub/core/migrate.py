@@ -21,14 +21,17 @@ async def migrate(owner_dsn: str, app_dsn: str) -> str:
     """Run every pending Piccolo migration, then (re)grant the app role. Idempotent."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    previous = dict(DB.config)
+    # Piccolo would run the migrations through a running pool (the app role's, perhaps another
+    # database's): set it aside so they open their own connections as the owner.
+    previous, pool = dict(DB.config), DB.pool
+    DB.pool = None
     DB.configure(owner_dsn)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
             result = await run_forwards(app_name="all")
     finally:
-        DB.config = previous
+        DB.config, DB.pool = previous, pool
     if not result.success:
         raise SystemExit(f"migrations failed: {result.message}\n{out.getvalue()}")
     await grant_app_role(owner_dsn, dsn_user(app_dsn))

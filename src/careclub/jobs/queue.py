@@ -1,5 +1,5 @@
 """The job queue: SAQ on Redis. Every job that touches tenant data takes `tenant_id` and runs
-inside `tenant_scope`, the same context a request gets."""
+inside `tenant_scope`, the same context a request gets (see `careclub.jobs.tasks.in_tenant`)."""
 
 from __future__ import annotations
 
@@ -13,34 +13,62 @@ from saq.queue.redis import RedisQueue
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
 from careclub.core.infra import Infra
+from careclub.core.logging import log_tenant, request_id
 from careclub.jobs import tasks
 
 log = logging.getLogger("careclub.jobs")
 
 QUEUE_NAME = "careclub"
+# How long a burst worker waits for one more job before it decides the queue is empty.
+BURST_DEQUEUE_TIMEOUT = 1.0
 
 
-def make_queue(redis_url: str) -> Queue:
+def make_queue(redis_url: str, name: str = QUEUE_NAME) -> Queue:
     # SAQ's from_url only knows redis://; the embedded Redis listens on a unix socket.
-    return RedisQueue(Redis.from_url(redis_url), name=QUEUE_NAME)
+    return RedisQueue(Redis.from_url(redis_url), name=name)
 
 
 FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_tenant]
-CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50)]
+# SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
+CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50)]  # type: ignore[type-var]
 
 
-def make_worker(infra: Infra, *, concurrency: int = 4, burst: bool = False) -> Worker:
-    queue = make_queue(infra.redis_url)
+async def _before_job(ctx: dict[str, Any]) -> None:
+    """Log lines of a job carry the job id and, for tenant jobs, the tenant."""
+    job = ctx.get("job")
+    if job is None:
+        return
+    request_id.set(f"job:{job.function}:{job.id}"[:64])
+    log_tenant.set((job.kwargs or {}).get("tenant_id"))
+
+
+def make_worker(infra: Infra, *, concurrency: int = 4, burst: bool = False, queue_name: str = QUEUE_NAME) -> Worker:
+    """The worker `careclub worker` runs. `burst=True` processes what is queued and returns (tests,
+    one-off runs); it schedules no cron jobs, since the next minute may never come."""
+    queue = make_queue(infra.redis_url, queue_name)
 
     async def startup(ctx: dict[str, Any]) -> None:
-        DB.configure(infra.app_dsn, min_size=1, max_size=concurrency + 1)
-        await DB.start_connection_pool()
-        redis_mod.connect(infra.redis_url)
+        # In-process (tests, `serve --with-worker` style embedding) the app may already run a pool
+        # and a Redis client on the same servers: reuse them, and leave them to their owner.
+        ctx["owns_pool"] = DB.pool is None
+        if ctx["owns_pool"]:
+            DB.configure(infra.app_dsn, min_size=1, max_size=concurrency + 1)
+            await DB.start_connection_pool()
+        try:
+            redis_mod.redis()
+            ctx["owns_redis"] = False
+        except RuntimeError:
+            redis_mod.connect(infra.redis_url)
+            ctx["owns_redis"] = True
         ctx["queue"] = queue
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        await DB.close_connection_pool()
-        await redis_mod.close()
+        if ctx.get("owns_pool"):
+            await DB.close_connection_pool()
+        if ctx.get("owns_redis"):
+            await redis_mod.close()
+        await queue.disconnect()
 
-    return Worker(queue, functions=FUNCTIONS, cron_jobs=CRON_JOBS, concurrency=concurrency,
-                  startup=startup, shutdown=shutdown, burst=burst)
+    return Worker(queue, functions=FUNCTIONS, cron_jobs=[] if burst else CRON_JOBS, concurrency=concurrency,
+                  startup=startup, shutdown=shutdown, before_process=_before_job, burst=burst,
+                  dequeue_timeout=BURST_DEQUEUE_TIMEOUT if burst else 0.0)

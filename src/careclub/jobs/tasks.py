@@ -1,14 +1,24 @@
-"""Scheduled and queued work. Each job is idempotent: running it twice leaves the same state."""
+"""Scheduled and queued work. Each job is idempotent: running it twice leaves the same state.
+
+A job that touches tenant data takes `tenant_id` (a string: job arguments travel as JSON) and
+does its work inside `in_tenant`, which opens the same tenant-bound transaction a request gets,
+so row-level security scopes it exactly as it scopes a request.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from piccolo.engine.postgres import PostgresTransaction
+
 from careclub.core import clock
 from careclub.core.db import tenant_scope
+from careclub.core.logging import log_tenant
 from careclub.core.principal import Actor, set_actor
 from careclub.core.redis import redis, tenant_key
 from careclub.platform import audit
@@ -20,29 +30,42 @@ HEARTBEAT_KEY = "worker:heartbeat"
 TOKEN_RETENTION = timedelta(days=7)
 
 
+@asynccontextmanager
+async def in_tenant(tenant_id: str | uuid.UUID, job_name: str) -> AsyncIterator[PostgresTransaction]:
+    """One transaction bound to the tenant, with the job as the audit actor and in the logs."""
+    tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(tenant_id)
+    set_actor(Actor(None, f"job:{job_name}"))
+    log_tenant.set(str(tid))
+    async with tenant_scope(tid) as tx:
+        yield tx
+
+
 async def heartbeat(ctx: dict[str, Any]) -> str:
     """Every minute: prove the worker is alive and fan the per-tenant sweep out."""
     now = clock.now().isoformat()
     await redis().set(HEARTBEAT_KEY, now)
     queue = ctx.get("queue")
+    # The tenant registry is readable without a tenant context (its policy allows SELECT).
     tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
     if queue is not None:
         minute = now[:16]
         for t in tenants:
             # The key makes the sweep unique per tenant and minute, so a re-run enqueues nothing new.
             await queue.enqueue("sweep_tenant", tenant_id=str(t["id"]), key=f"sweep:{t['id']}:{minute}")
+    log.info("heartbeat: %d tenant sweep(s) queued", len(tenants), extra={"job": "heartbeat"})
     return now
 
 
 async def sweep_tenant(ctx: dict[str, Any], *, tenant_id: str) -> int:
     """Remove API tokens that expired or were revoked more than a week ago."""
-    tid = uuid.UUID(tenant_id)
-    set_actor(Actor(None, "job:sweep_tenant"))
     cutoff = clock.now() - TOKEN_RETENTION
-    async with tenant_scope(tid):
+    async with in_tenant(tenant_id, "sweep_tenant"):
         gone = await ApiToken.delete().where(
             (ApiToken.expires_at < cutoff) | (ApiToken.revoked_at < cutoff)).returning(ApiToken.id)
         if gone:
-            await audit.record("token.purge", "api_token", "", after={"count": len(gone)})
-    await redis().set(tenant_key(tid, "jobs", "last_sweep"), clock.now().isoformat())
+            await audit.record("token.purge", "api_token", "",
+                               after={"count": len(gone), "ids": [str(g["id"]) for g in gone]})
+    await redis().set(tenant_key(uuid.UUID(tenant_id), "jobs", "last_sweep"), clock.now().isoformat())
+    if gone:
+        log.info("sweep: %d token(s) purged", len(gone), extra={"job": "sweep_tenant"})
     return len(gone)
