@@ -24,6 +24,7 @@ from careclub.core.infra import Infra, resolve
 from careclub.core.middleware import request_context
 from careclub.platform import api as platform_api
 from careclub.platform import views as platform_views
+from careclub.platform import views_admin as platform_views_admin
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
 from careclub.web import docs, templating
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             health,
             *platform_api.ROUTES,
             *platform_views.ROUTES,
+            *platform_views_admin.ROUTES,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],
                                        opt={"public": True, "no_transaction": True}, include_in_schema=False),
         ],

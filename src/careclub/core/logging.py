@@ -18,6 +18,9 @@ _SECRETS = [
     (re.compile(r"(?i)(\"?password\"?\s*[:=]\s*)(\"[^\"]*\"|\S+)"), r"\1***"),
     (re.compile(r"(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+@"), r"\1***@"),
     (re.compile(r"(?i)(token=)[^&\s]+"), r"\1***"),
+    # Invitation links carry their one-time secret in the path.
+    (re.compile(r"(/invite/[^/\s]+/)[^/\s?\"]+"), r"\1***"),
+    (re.compile(r"(/api/v1/invites/accept/[^/\s]+)/[^/\s?\"]+"), r"\1/***"),
 ]
 
 
@@ -39,7 +42,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key in ("method", "path", "status", "duration_ms", "job"):
             if hasattr(record, key):
-                entry[key] = getattr(record, key)
+                value = getattr(record, key)
+                entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exc"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

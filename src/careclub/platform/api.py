@@ -280,8 +280,8 @@ class InviteController(Controller):
     }
 
     @get("/", opt={"permission": Perm.STAFF_MANAGE})
-    async def list_invites(self) -> list[dict[str, Any]]:
-        return await service.list_invites()
+    async def list_invites(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+        return await service.list_invites(principal)
 
     @post("/", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
     async def create(

@@ -18,17 +18,30 @@ async def _root(client: Any, t: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _unit(client: Any, t: dict[str, Any], code: str, parent: str, kind: str = "branch") -> dict[str, Any]:
-    r = await client.post("/api/v1/org-units", headers=t["headers"],
-                          json={"code": code, "name": f"Unit {code}", "kind": kind, "parent_id": parent})
+    r = await client.post(
+        "/api/v1/org-units",
+        headers=t["headers"],
+        json={"code": code, "name": f"Unit {code}", "kind": kind, "parent_id": parent},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
-async def _person(client: Any, t: dict[str, Any], email: str, unit: str, roles: list[str],
-                  kind: str = "staff") -> dict[str, Any]:
-    r = await client.post("/api/v1/staff", headers=t["headers"],
-                          json={"email": email, "display_name": email.split("@")[0], "org_unit": unit, "roles": roles,
-                                "password": PASSWORD, "kind": kind})
+async def _person(
+    client: Any, t: dict[str, Any], email: str, unit: str, roles: list[str], kind: str = "staff"
+) -> dict[str, Any]:
+    r = await client.post(
+        "/api/v1/staff",
+        headers=t["headers"],
+        json={
+            "email": email,
+            "display_name": email.split("@")[0],
+            "org_unit": unit,
+            "roles": roles,
+            "password": PASSWORD,
+            "kind": kind,
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -44,11 +57,15 @@ async def test_org_tree_create_update_delete(client: Any, tenant: dict[str, Any]
     region = await _unit(client, tenant, "R1", root["id"], "region")
     project = await _unit(client, tenant, "R1-P1", region["id"], "project")
     assert project["path"].startswith(region["path"]) and region["path"].startswith(root["path"])
-    dup = await client.post("/api/v1/org-units", headers=tenant["headers"],
-                            json={"code": "R1", "name": "again", "parent_id": root["id"]})
+    dup = await client.post(
+        "/api/v1/org-units", headers=tenant["headers"], json={"code": "R1", "name": "again", "parent_id": root["id"]}
+    )
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "org_unit_code_taken"
-    bad = await client.post("/api/v1/org-units", headers=tenant["headers"],
-                            json={"code": "R2", "name": "x", "kind": "galaxy", "parent_id": root["id"]})
+    bad = await client.post(
+        "/api/v1/org-units",
+        headers=tenant["headers"],
+        json={"code": "R2", "name": "x", "kind": "galaxy", "parent_id": root["id"]},
+    )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "kind"
     r = await client.patch(f"/api/v1/org-units/{project['id']}", headers=tenant["headers"], json={"name": "Renamed"})
     assert r.status_code == 200 and r.json()["name"] == "Renamed"
@@ -65,9 +82,16 @@ async def test_org_tree_create_update_delete(client: Any, tenant: dict[str, Any]
 
 async def test_concurrent_unit_creation_with_one_code_one_wins(client: Any, tenant: dict[str, Any]) -> None:
     root = await _root(client, tenant)
-    results = await asyncio.gather(*(client.post("/api/v1/org-units", headers=tenant["headers"],
-                                                 json={"code": "SAME", "name": f"n{i}", "parent_id": root["id"]})
-                                     for i in range(10)))
+    results = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/org-units",
+                headers=tenant["headers"],
+                json={"code": "SAME", "name": f"n{i}", "parent_id": root["id"]},
+            )
+            for i in range(10)
+        )
+    )
     assert sorted(r.status_code for r in results) == [201] + [409] * 9
 
 
@@ -88,8 +112,9 @@ async def test_branch_operator_sees_only_his_branch(client: Any, tenant: dict[st
     assert units == {"BR-A", "BR-A-1"}
     assert (await client.get(f"/api/v1/org-units/{b['id']}", headers=op)).status_code == 404
     # reading is all a branch operator may do with staff
-    r = await client.post("/api/v1/staff", headers=op, json={"email": "x@y.test", "display_name": "x",
-                                                             "org_unit": a["id"]})
+    r = await client.post(
+        "/api/v1/staff", headers=op, json={"email": "x@y.test", "display_name": "x", "org_unit": a["id"]}
+    )
     assert r.status_code == 403
 
 
@@ -106,24 +131,32 @@ async def test_merchant_operator_reaches_no_staff_endpoint(client: Any, tenant: 
 
 async def test_custom_roles_and_grants(client: Any, tenant: dict[str, Any]) -> None:
     root = await _root(client, tenant)
-    r = await client.post("/api/v1/roles", headers=tenant["headers"],
-                          json={"code": "auditor", "name": "Auditor", "permissions": ["audit.read", "org.read"]})
+    r = await client.post(
+        "/api/v1/roles",
+        headers=tenant["headers"],
+        json={"code": "auditor", "name": "Auditor", "permissions": ["audit.read", "org.read"]},
+    )
     assert r.status_code == 201, r.text
     role = r.json()
-    bad = await client.post("/api/v1/roles", headers=tenant["headers"],
-                            json={"code": "x", "name": "X", "permissions": ["launch.missiles"]})
+    bad = await client.post(
+        "/api/v1/roles", headers=tenant["headers"], json={"code": "x", "name": "X", "permissions": ["launch.missiles"]}
+    )
     assert bad.status_code == 422 and "launch.missiles" in bad.json()["error"]["message"]
     person = await _person(client, tenant, f"aud@{tenant['slug']}.test", root["id"], [])
     aud = await _login(client, tenant, f"aud@{tenant['slug']}.test")
     assert (await client.get("/api/v1/audit", headers=aud)).status_code == 403
-    g = await client.post(f"/api/v1/staff/{person['id']}/grants", headers=tenant["headers"],
-                          json={"role": "auditor", "org_unit": root["id"]})
+    g = await client.post(
+        f"/api/v1/staff/{person['id']}/grants",
+        headers=tenant["headers"],
+        json={"role": "auditor", "org_unit": root["id"]},
+    )
     assert g.status_code == 201
     assert (await client.get("/api/v1/audit", headers=aud)).status_code == 200
     in_use = await client.delete(f"/api/v1/roles/{role['id']}", headers=tenant["headers"])
     assert in_use.status_code == 409
-    assert (await client.delete(f"/api/v1/staff/{person['id']}/grants/{g.json()['id']}",
-                                headers=tenant["headers"])).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/staff/{person['id']}/grants/{g.json()['id']}", headers=tenant["headers"])
+    ).status_code == 204
     assert (await client.get("/api/v1/audit", headers=aud)).status_code == 403
     roles = (await client.get("/api/v1/roles", headers=tenant["headers"])).json()
     builtin = next(x for x in roles if x["code"] == "approver")
@@ -138,8 +171,9 @@ async def test_deactivated_person_loses_access(client: Any, tenant: dict[str, An
     r = await client.patch(f"/api/v1/staff/{person['id']}", headers=tenant["headers"], json={"is_active": False})
     assert r.status_code == 200 and r.json()["is_active"] is False
     assert (await client.get("/api/v1/me", headers=token)).status_code == 401
-    r = await client.post("/api/v1/auth/token", json={"tenant": tenant["slug"], "email": person["email"],
-                                                      "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/token", json={"tenant": tenant["slug"], "email": person["email"], "password": PASSWORD}
+    )
     assert r.status_code == 401
 
 
@@ -159,36 +193,47 @@ async def test_staff_list_pages_through_results(client: Any, tenant: dict[str, A
 
 async def test_invites_accept_once_and_expire(client: Any, tenant: dict[str, Any], owner: asyncpg.Connection) -> None:
     root = await _root(client, tenant)
-    r = await client.post("/api/v1/invites", headers=tenant["headers"],
-                          json={"email": f"inv@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]})
+    r = await client.post(
+        "/api/v1/invites",
+        headers=tenant["headers"],
+        json={"email": f"inv@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]},
+    )
     assert r.status_code == 201, r.text
     url = r.json()["url"]
     token = url.rsplit("/", 1)[1]
     body = {"token": token, "display_name": "New Clerk", "password": PASSWORD}
-    results = await asyncio.gather(*(client.post(f"/api/v1/invites/accept/{tenant['slug']}", json=body)
-                                     for _ in range(5)))
+    results = await asyncio.gather(
+        *(client.post(f"/api/v1/invites/accept/{tenant['slug']}", json=body) for _ in range(5))
+    )
     assert sorted(x.status_code for x in results) == [201] + [409] * 4
     me = await client.get("/api/v1/me", headers=await _login(client, tenant, f"inv@{tenant['slug']}.test"))
     assert me.json()["roles"] == ["cs_clerk"]
 
-    r = await client.post("/api/v1/invites", headers=tenant["headers"],
-                          json={"email": f"late@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]})
+    r = await client.post(
+        "/api/v1/invites",
+        headers=tenant["headers"],
+        json={"email": f"late@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]},
+    )
     late = r.json()["url"].rsplit("/", 1)[1]
     clock.travel(timedelta(hours=73))
     try:
-        r = await client.post(f"/api/v1/invites/accept/{tenant['slug']}",
-                              json={"token": late, "display_name": "Late", "password": PASSWORD})
+        r = await client.post(
+            f"/api/v1/invites/accept/{tenant['slug']}",
+            json={"token": late, "display_name": "Late", "password": PASSWORD},
+        )
     finally:
         clock.reset()
     assert r.status_code == 410 and r.json()["error"]["code"] == "invite_expired"
-    r = await client.post(f"/api/v1/invites/accept/{tenant['slug']}",
-                          json={"token": "nope", "display_name": "X", "password": PASSWORD})
+    r = await client.post(
+        f"/api/v1/invites/accept/{tenant['slug']}", json={"token": "nope", "display_name": "X", "password": PASSWORD}
+    )
     assert r.status_code == 404
 
 
 async def test_tokens_named_expiring_and_revocable(client: Any, tenant: dict[str, Any]) -> None:
-    r = await client.post("/api/v1/tokens", headers=tenant["headers"], json={"name": "scanner 1", "kind": "scanner",
-                                                                             "hours": 1})
+    r = await client.post(
+        "/api/v1/tokens", headers=tenant["headers"], json={"name": "scanner 1", "kind": "scanner", "hours": 1}
+    )
     assert r.status_code == 201
     scanner = {"Authorization": f"Bearer {r.json()['token']}"}
     assert (await client.get("/api/v1/me", headers=scanner)).status_code == 200
@@ -205,9 +250,41 @@ async def test_tokens_named_expiring_and_revocable(client: Any, tenant: dict[str
 async def test_another_company_cannot_use_my_invite(client: Any, tenant: dict[str, Any]) -> None:
     other = await signup(client)
     root = await _root(client, tenant)
-    r = await client.post("/api/v1/invites", headers=tenant["headers"],
-                          json={"email": f"x@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]})
+    r = await client.post(
+        "/api/v1/invites",
+        headers=tenant["headers"],
+        json={"email": f"x@{tenant['slug']}.test", "role": "cs_clerk", "org_unit": root["id"]},
+    )
     token = r.json()["url"].rsplit("/", 1)[1]
-    r = await client.post(f"/api/v1/invites/accept/{other['slug']}",
-                          json={"token": token, "display_name": "X", "password": PASSWORD})
+    r = await client.post(
+        f"/api/v1/invites/accept/{other['slug']}", json={"token": token, "display_name": "X", "password": PASSWORD}
+    )
     assert r.status_code == 404
+
+
+async def test_invitations_are_listed_within_the_managers_scope(client: Any, tenant: dict[str, Any]) -> None:
+    root = await _root(client, tenant)
+    a, b = await _unit(client, tenant, "INV-A", root["id"]), await _unit(client, tenant, "INV-B", root["id"])
+    r = await client.post(
+        "/api/v1/roles",
+        headers=tenant["headers"],
+        json={"code": "branch_hr", "name": "Branch HR", "permissions": ["staff.read", "staff.manage"]},
+    )
+    assert r.status_code == 201
+    await _person(client, tenant, f"hr@{tenant['slug']}.test", a["id"], ["branch_hr"])
+    for unit in (a, b):
+        r = await client.post(
+            "/api/v1/invites",
+            headers=tenant["headers"],
+            json={
+                "email": f"new-{unit['code'].lower()}@{tenant['slug']}.test",
+                "role": "cs_clerk",
+                "org_unit": unit["id"],
+            },
+        )
+        assert r.status_code == 201
+    hr = await _login(client, tenant, f"hr@{tenant['slug']}.test")
+    seen = {i["email"] for i in (await client.get("/api/v1/invites", headers=hr)).json()}
+    assert seen == {f"new-inv-a@{tenant['slug']}.test"}
+    everyone = {i["email"] for i in (await client.get("/api/v1/invites", headers=tenant["headers"])).json()}
+    assert len(everyone) == 2

@@ -340,9 +340,12 @@ async def create_invite(principal: Principal, *, email: str, role_code: str, uni
                     "expires_at": invite.expires_at}
 
 
-async def list_invites() -> list[dict[str, Any]]:
-    return await Invite.select(Invite.id, Invite.email, Invite.role.code, Invite.org_unit.name, Invite.expires_at,
-                               Invite.accepted_at, Invite.created_at).order_by(Invite.created_at, ascending=False)
+async def list_invites(principal: Principal) -> list[dict[str, Any]]:
+    """Invitations to the units where the reader manages staff."""
+    return await Invite.select(Invite.id, Invite.email, Invite.role.code, Invite.org_unit, Invite.org_unit.name,
+                               Invite.expires_at, Invite.accepted_at, Invite.created_at).where(
+        _in_scope(Invite.org_unit.path, principal.scope(Perm.STAFF_MANAGE))).order_by(Invite.created_at,
+                                                                                       ascending=False)
 
 
 async def find_invite(secret: str) -> dict[str, Any]:

@@ -1,0 +1,124 @@
+"""The audit log with its filters, and the signed-in person's API tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from careclub.core.errors import AppError
+from careclub.core.i18n import gettext as _
+from careclub.platform import audit, rules, service
+from careclub.platform.permissions import Perm
+from careclub.platform.views_admin._common import (
+    PER_PAGE,
+    Form,
+    PageNo,
+    as_uuid,
+    clean,
+    form_errors,
+    me,
+    page,
+    pager,
+)
+
+# ---- audit log -----------------------------------------------------------------------------
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True) if value else ""
+
+
+def _local_day(text: str, zone: str, field: str, errors: dict[str, str]) -> datetime | None:
+    """A date typed in the tenant's zone, as the UTC instant its day starts."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors[field] = _("Use the form YYYY-MM-DD.")
+        return None
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
+
+
+@get("/audit", opt={"permission": Perm.AUDIT_READ}, include_in_schema=False)
+async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | None] = None,
+                     entity_type: FromQuery[str | None] = None, actor: FromQuery[str | None] = None,
+                     since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
+                     page_no: PageNo = 1) -> Template:
+    principal = me(request)
+    form = {"action": (action or "").strip()[:64], "entity_type": (entity_type or "").strip()[:64],
+            "actor": (actor or "").strip()[:160], "since": (since or "").strip(), "until": (until or "").strip()}
+    errors: dict[str, str] = {}
+    start = _local_day(form["since"], principal.tenant.timezone, "since", errors)
+    end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
+    if errors:
+        return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors,
+                    pages=pager(0, 1, form))
+    rows, total = await audit.browse(action=form["action"] or None, entity_type=form["entity_type"] or None,
+                                     actor=form["actor"] or None, since=start,
+                                     until=end + timedelta(days=1) if end else None,  # the whole last day
+                                     limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    for row in rows:
+        row["before_text"], row["after_text"] = _compact(row["before"]), _compact(row["after"])
+    return page(request, "platform/audit.html", rows=rows, form=form, errors={}, pages=pager(total, page_no, form))
+
+
+# ---- API tokens ----------------------------------------------------------------------------
+
+TOKEN_FORM = ("name", "kind", "user_id", "hours")
+
+
+async def _tokens_page(request: Request[Any, Any, Any], *, form: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, created: str | None = None,
+                       status_code: int = 200) -> Template:
+    principal = me(request)
+    manager = principal.can(Perm.STAFF_MANAGE)
+    people = (await service.list_staff(principal, limit=200))[0] if manager else []
+    tokens = await service.list_tokens(None if manager else principal.user_id)
+    return page(request, "platform/tokens.html", status_code=status_code, tokens=tokens, people=people,
+                manager=manager, form=form or {"kind": "api"}, errors=errors or {}, created=created)
+
+
+@get("/tokens", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def tokens_list(request: Request[Any, Any, Any]) -> Template:
+    return await _tokens_page(request)
+
+
+@post("/tokens", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def token_create(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    principal = me(request)
+    form = clean(data, *TOKEN_FORM)
+    try:
+        user_id = as_uuid(form["user_id"]) or principal.user_id
+        if user_id != principal.user_id:
+            if not principal.can(Perm.STAFF_MANAGE):
+                raise AppError("only staff managers may create tokens for someone else", code="forbidden",
+                               status_code=403, field="user_id")
+            await service.get_staff(principal, user_id, Perm.STAFF_MANAGE)
+        if form["kind"] not in ("api", "scanner"):
+            raise AppError("kind must be api or scanner", code="validation_failed", status_code=422, field="kind")
+        hours = None
+        if form["hours"]:
+            hours = int(form["hours"]) if form["hours"].isdigit() else 0
+            if not 1 <= hours <= 24 * 366:
+                raise AppError("hours must be between 1 and 8784", code="validation_failed", status_code=422,
+                               field="hours")
+        token, _row = await service.issue_token(user_id, kind=form["kind"], hours=hours,
+                                                name=rules.check_text(form["name"], "name", max_len=120))
+    except AppError as exc:
+        return await _tokens_page(request, form=form, errors=form_errors(exc, TOKEN_FORM),
+                                  status_code=exc.status_code)
+    return await _tokens_page(request, created=token, status_code=201)
+
+
+@post("/tokens/{token_id:uuid}/revoke", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def token_revoke(request: Request[Any, Any, Any], token_id: FromPath[uuid.UUID]) -> Redirect:
+    principal = me(request)
+    await service.revoke_token(token_id, user_id=None if principal.can(Perm.STAFF_MANAGE) else principal.user_id)
+    return Redirect("/tokens", status_code=303)
