@@ -15,6 +15,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from careclub import __version__
+from careclub.approvals import api as approvals_api
+from careclub.approvals import views as approvals_views
 from careclub.core import clock, i18n
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             *platform_api.ROUTES,
             *platform_views.ROUTES,
             *platform_views_admin.ROUTES,
+            *approvals_api.ROUTES,
+            *approvals_views.ROUTES,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],
                                        opt={"public": True, "no_transaction": True}, include_in_schema=False),
         ],

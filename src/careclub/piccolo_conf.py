@@ -7,6 +7,7 @@ from careclub.core.db import DB
 APP_REGISTRY = AppRegistry(
     apps=[
         "careclub.platform.piccolo_app",
+        "careclub.approvals.piccolo_app",
     ]
 )
 

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from saq import CronJob, Queue, Worker
 from saq.queue.redis import RedisQueue
 
+from careclub.approvals import jobs as approvals_jobs
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
 from careclub.core.infra import Infra
@@ -28,9 +29,11 @@ def make_queue(redis_url: str, name: str = QUEUE_NAME) -> Queue:
     return RedisQueue(Redis.from_url(redis_url), name=name)
 
 
-FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_tenant]
+FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_tenant, approvals_jobs.approvals_fanout,
+                        approvals_jobs.approvals_sweep]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
-CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50)]  # type: ignore[type-var]
+CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
+             CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
 
 
 async def _before_job(ctx: dict[str, Any]) -> None:

@@ -1,0 +1,182 @@
+"""The approvals JSON API: preview, tasks, requests (detail, decide, withdraw, resubmit),
+delegations, meetings and minutes, policies, notifications."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, delete, get, post, put
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from careclub.approvals import schemas, service
+from careclub.approvals.rules import PolicySpec
+from careclub.core.errors import Forbidden, ValidationFailed
+from careclub.core.money import from_money
+from careclub.core.principal import Principal
+from careclub.platform.api import PrincipalDep, provide_principal
+from careclub.platform.permissions import Perm
+
+STAFF = Perm.DASHBOARD_VIEW  # every staff role holds it; members and merchant operators do not
+
+
+def _money(principal: Principal, value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    return from_money(value, currency=principal.tenant.currency, field=field)
+
+
+def _scope(principal: Principal) -> list[str]:
+    """The subtrees where the principal manages approvals (sees every request from them)."""
+    return principal.scope(Perm.APPROVALS_MANAGE)
+
+
+def _company_manager(principal: Principal) -> bool:
+    """Policies and bodies are company-wide: managing them needs the permission at the root."""
+    return principal.covers(Perm.APPROVALS_MANAGE, None)
+
+
+def policy_spec(raw: dict[str, Any], field: str = "policy") -> PolicySpec:
+    try:
+        return msgspec.convert(raw, PolicySpec)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        where = text.rsplit("- at `$", 1)[1].rstrip("`") if "- at `$" in text else ""
+        raise ValidationFailed(f"{field}{where}: {text.split(' - at ')[0]}", field=f"{field}{where}") from exc
+
+
+class ApprovalController(Controller):
+    path = "/api/v1/approvals"
+    tags = ["approvals"]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+
+    @post("/preview", opt={"permission": STAFF}, status_code=200)
+    async def preview(self, data: JSONBody[schemas.PreviewRequest], principal: PrincipalDep) -> dict[str, Any]:
+        """The chain of steps (and who would approve) a request would get; creates nothing."""
+        return await service.preview(subject_type=data.subject_type, amount=_money(principal, data.amount, "amount"),
+                                     category=data.category, in_plan=data.in_plan, org_unit=data.org_unit)
+
+    @get("/tasks", opt={"permission": Perm.APPROVALS_DECIDE})
+    async def tasks(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+        """Steps waiting for your decision (or for someone you stand in for)."""
+        return await service.pending_tasks(principal.user_id)
+
+    @get("/requests", opt={"permission": STAFF})
+    async def my_requests(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+        """Requests you opened, newest first."""
+        return await service.my_requests(principal.user_id)
+
+    @get("/requests/{request_id:uuid}", opt={"permission": STAFF})
+    async def detail(self, request_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        """A request with its steps, decisions and timeline."""
+        return await service.detail(request_id, principal.user_id, manage_scope=_scope(principal))
+
+    @post("/requests/{request_id:uuid}/decisions", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)
+    async def decide(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.DecisionCreate],
+                     principal: PrincipalDep) -> dict[str, Any]:
+        """Approve, reject or return the step `step_id`. 409 when it was decided meanwhile."""
+        await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
+        return await service.decide(request_id=request_id, step_id=data.step_id, decision=data.decision,
+                                    comment=data.comment, actor_id=principal.user_id,
+                                    actor_name=principal.display_name,
+                                    attachments=schemas.attachments_json(data.attachments))
+
+    @post("/requests/{request_id:uuid}/withdraw", opt={"permission": STAFF}, status_code=200)
+    async def withdraw(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.WithdrawCreate],
+                       principal: PrincipalDep) -> dict[str, Any]:
+        await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
+        return await service.withdraw(request_id=request_id, actor_id=principal.user_id, reason=data.reason)
+
+    @post("/requests/{request_id:uuid}/resubmit", opt={"permission": STAFF}, status_code=200)
+    async def resubmit(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.ResubmitCreate],
+                       principal: PrincipalDep) -> dict[str, Any]:
+        """Send a returned request round again (revised); its history stays."""
+        await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
+        extra: dict[str, Any] = {}
+        if data.amount is not None:
+            extra["amount"] = _money(principal, data.amount, "amount")
+        return await service.resubmit(request_id=request_id, actor_id=principal.user_id, comment=data.comment,
+                                      title=data.title, attachments=schemas.attachments_json(data.attachments),
+                                      **extra)
+
+    @get("/delegations", opt={"permission": Perm.APPROVALS_DECIDE})
+    async def delegations(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+        return await service.delegations(principal.user_id)
+
+    @post("/delegations", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)
+    async def delegate(self, data: JSONBody[schemas.DelegationCreate], principal: PrincipalDep) -> dict[str, Any]:
+        """Let a colleague decide your steps from `starts_on` to `ends_on` (both inclusive)."""
+        return await service.delegate(delegator_id=principal.user_id, delegate_id=data.delegate_id,
+                                      starts_on=data.starts_on, ends_on=data.ends_on, reason=data.reason)
+
+    @delete("/delegations/{delegation_id:uuid}", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=204)
+    async def revoke_delegation(self, delegation_id: FromPath[uuid.UUID], principal: PrincipalDep) -> None:
+        await service.revoke_delegation(principal.user_id, delegation_id)
+
+    @get("/meetings", opt={"permission": Perm.APPROVALS_DECIDE})
+    async def meetings(self, all: FromQuery[bool] = False) -> list[dict[str, Any]]:
+        """Scheduled meetings with their number of open items (all=true: held ones too)."""
+        return await service.meetings(upcoming_only=not all)
+
+    @get("/meetings/{meeting_id:uuid}", opt={"permission": Perm.APPROVALS_DECIDE})
+    async def agenda(self, meeting_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+        return await service.agenda(meeting_id)
+
+    @post("/meetings/{meeting_id:uuid}/minutes", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)
+    async def minutes(self, meeting_id: FromPath[uuid.UUID], data: JSONBody[schemas.MinutesCreate],
+                      principal: PrincipalDep) -> dict[str, Any]:
+        """Record the meeting's decision per item; items left out move to the next meeting."""
+        return await service.record_minutes(meeting_id=meeting_id, actor_id=principal.user_id,
+                                            actor_name=principal.display_name,
+                                            items=[msgspec.to_builtins(i) for i in data.items], note=data.note,
+                                            manager=_company_manager(principal))
+
+    @get("/policies", opt={"permission": Perm.APPROVALS_MANAGE})
+    async def policies(self) -> list[dict[str, Any]]:
+        """The current version of every policy."""
+        return await service.list_policies()
+
+    @get("/policies/{subject_type:str}", opt={"permission": Perm.APPROVALS_MANAGE})
+    async def policy(self, subject_type: FromPath[str]) -> dict[str, Any]:
+        return await service.current_policy(subject_type)
+
+    @put("/policies/{subject_type:str}", opt={"permission": Perm.APPROVALS_MANAGE})
+    async def put_policy(self, subject_type: FromPath[str], data: JSONBody[schemas.PolicyApply],
+                         principal: PrincipalDep) -> dict[str, Any]:
+        """Store a new version (validated exactly like tenant files); unchanged policies stay."""
+        if not _company_manager(principal):
+            raise Forbidden("policies are company-wide: manage approvals at the company to change them")
+        spec = policy_spec(data.policy)
+        if spec.subject_type != subject_type:
+            raise ValidationFailed("policy.subject_type must match the path", field="policy.subject_type")
+        row, changed = await service.apply_policy(spec, source="api", actor_id=principal.user_id)
+        return {**row, "changed": changed}
+
+    @get("/bodies", opt={"permission": Perm.APPROVALS_DECIDE})
+    async def bodies(self) -> list[dict[str, Any]]:
+        return await service.list_bodies()
+
+    @get("/outbox", opt={"permission": Perm.TENANT_MANAGE})
+    async def outbox(self) -> list[dict[str, Any]]:
+        """Mail kept because no SMTP server is configured (or not yet sent)."""
+        return await service.outbox()
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+
+    @get("/", opt={"permission": Perm.AUTHENTICATED})
+    async def list_notifications(self, principal: PrincipalDep,
+                                 unread: FromQuery[bool] = False) -> list[dict[str, Any]]:
+        return await service.inbox(principal.user_id, unread_only=unread)
+
+    @post("/read", opt={"permission": Perm.AUTHENTICATED}, status_code=200)
+    async def read_all(self, principal: PrincipalDep) -> dict[str, int]:
+        return {"marked": await service.mark_read(principal.user_id)}
+
+
+ROUTES: list[Any] = [ApprovalController, NotificationController]

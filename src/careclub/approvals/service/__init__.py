@@ -1,0 +1,48 @@
+"""The approval service: the only code that writes the approval tables.
+
+Other domains use `register_subject` once (at import) and `open_request` when something needs
+approving; the approval core calls their callbacks back when a request ends.
+"""
+
+from careclub.approvals.service._notify import inbox, mark_read, notify, outbox, send_outbox
+from careclub.approvals.service._policies import (
+    apply_body,
+    apply_policy,
+    current_policy,
+    list_bodies,
+    list_policies,
+    policy_version,
+    preview,
+    spec_of,
+    validate_policy,
+)
+from careclub.approvals.service._requests import (
+    decide,
+    open_request,
+    register_subject,
+    registered_subjects,
+    resubmit,
+    withdraw,
+)
+from careclub.approvals.service._work import (
+    agenda,
+    delegate,
+    delegations,
+    detail,
+    meetings,
+    my_requests,
+    pending_count,
+    pending_tasks,
+    record_minutes,
+    revoke_delegation,
+    sweep_deadlines,
+    visible_request,
+)
+
+__all__ = [
+    "agenda", "apply_body", "apply_policy", "current_policy", "decide", "delegate", "delegations", "detail",
+    "inbox", "list_bodies", "list_policies", "mark_read", "meetings", "my_requests", "notify", "open_request",
+    "outbox", "pending_count", "pending_tasks", "policy_version", "preview", "record_minutes",
+    "register_subject", "registered_subjects", "resubmit", "revoke_delegation", "send_outbox", "spec_of",
+    "sweep_deadlines", "validate_policy", "visible_request", "withdraw",
+]

@@ -1,0 +1,80 @@
+"""Notifications: the in-app inbox, and email — sent through SMTP when configured, otherwise
+kept in the outbox table that admins can read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from careclub.approvals.tables import Notification, OutboxEmail
+from careclub.core import clock
+from careclub.platform.tables import User
+
+
+async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, body: str = "", link: str = "") -> None:
+    ids = list(dict.fromkeys(u for u in user_ids if u is not None))
+    if not ids:
+        return
+    people = await User.select(User.id, User.email).where(User.id.is_in(ids), User.is_active.eq(True))
+    for p in people:
+        await Notification(user_id=p["id"], kind=kind, title=title[:300], body=body, link=link).save()
+        await OutboxEmail(to_email=p["email"], subject=title[:300], body=f"{body}\n\n{link}".strip()).save()
+
+
+async def inbox(user_id: uuid.UUID, *, unread_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+    q = Notification.select().where(Notification.user_id == user_id)
+    if unread_only:
+        q = q.where(Notification.read_at.is_null())
+    return await q.order_by(Notification.created_at, ascending=False).limit(limit)
+
+
+async def mark_read(user_id: uuid.UUID, notification_id: uuid.UUID | None = None) -> int:
+    q = Notification.update({Notification.read_at: clock.now()}).where(
+        Notification.user_id == user_id, Notification.read_at.is_null())
+    if notification_id is not None:
+        q = q.where(Notification.id == notification_id)
+    return len(await q.returning(Notification.id))
+
+
+async def outbox(limit: int = 100) -> list[dict[str, Any]]:
+    return await OutboxEmail.select().order_by(OutboxEmail.created_at, ascending=False).limit(limit)
+
+
+async def send_outbox(smtp_url: str, limit: int = 50) -> int:
+    """Send unsent mail through SMTP (`smtp://user:pass@host:port`); a failure is recorded on the
+    row and retried next time."""
+    import asyncio
+    import smtplib
+    from email.message import EmailMessage
+    from urllib.parse import unquote, urlsplit
+
+    rows = await OutboxEmail.select().where(OutboxEmail.sent_at.is_null()).order_by(OutboxEmail.created_at).limit(
+        limit)
+    if not rows or not smtp_url:
+        return 0
+    url = urlsplit(smtp_url)
+
+    def send(row: dict[str, Any]) -> None:
+        msg = EmailMessage()
+        msg["From"] = f"careclub@{url.hostname or 'localhost'}"
+        msg["To"] = row["to_email"]
+        msg["Subject"] = row["subject"]
+        msg.set_content(row["body"])
+        with smtplib.SMTP(url.hostname or "localhost", url.port or 25, timeout=10) as smtp:
+            if url.scheme == "smtp+starttls":
+                smtp.starttls()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(msg)
+
+    sent = 0
+    for row in rows:
+        try:
+            await asyncio.to_thread(send, row)
+        except OSError as exc:
+            await OutboxEmail.update({OutboxEmail.error: str(exc)[:500]}).where(OutboxEmail.id == row["id"])
+            continue
+        await OutboxEmail.update({OutboxEmail.sent_at: clock.now(), OutboxEmail.error: ""}).where(
+            OutboxEmail.id == row["id"])
+        sent += 1
+    return sent

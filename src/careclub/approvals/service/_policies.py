@@ -1,0 +1,225 @@
+"""Policies and bodies: applying them (validated, versioned) and previewing a chain."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from careclub.approvals import rules
+from careclub.approvals.rules import BodySpec, CompiledPolicy, PolicySpec
+from careclub.approvals.service._people import Org, Person, Unit, describe, exists_anywhere, resolve
+from careclub.approvals.tables import ApprovalBody, ApprovalPolicy
+from careclub.core.db import fetch
+from careclub.core.errors import Conflict, NotFound, ValidationFailed
+from careclub.platform import audit
+from careclub.platform import rules as platform_rules
+from careclub.platform.tables import User
+
+BODY_KINDS = ("meeting", "committee")
+
+
+def spec_of(row: dict[str, Any]) -> PolicySpec:
+    raw = row["spec"]
+    return msgspec.json.decode(raw, type=PolicySpec) if isinstance(raw, str | bytes) else msgspec.convert(
+        raw, PolicySpec)
+
+
+def spec_json(spec: PolicySpec) -> dict[str, Any]:
+    return msgspec.to_builtins(spec)
+
+
+async def current_policy(subject_type: str) -> dict[str, Any]:
+    row = await ApprovalPolicy.select().where(ApprovalPolicy.subject_type == subject_type,
+                                              ApprovalPolicy.is_current.eq(True)).first()
+    if row is None:
+        raise NotFound(f"no approval policy for subject type {subject_type!r}", code="approval_policy_not_found",
+                       field="subject_type")
+    return row
+
+
+async def policy_version(policy_id: uuid.UUID) -> dict[str, Any]:
+    row = await ApprovalPolicy.select().where(ApprovalPolicy.id == policy_id).first()
+    if row is None:
+        raise NotFound("no such policy version", code="approval_policy_not_found")
+    return row
+
+
+async def list_policies() -> list[dict[str, Any]]:
+    rows = await ApprovalPolicy.select(ApprovalPolicy.id, ApprovalPolicy.subject_type, ApprovalPolicy.version,
+                                       ApprovalPolicy.name, ApprovalPolicy.source, ApprovalPolicy.created_at,
+                                       ApprovalPolicy.spec).where(ApprovalPolicy.is_current.eq(True)).order_by(
+        ApprovalPolicy.subject_type)
+    return rows
+
+
+async def list_bodies() -> list[dict[str, Any]]:
+    return await ApprovalBody.select().order_by(ApprovalBody.code)
+
+
+# ---- bodies ------------------------------------------------------------------------------------
+
+async def _member_ids(emails: list[str], path: str) -> list[uuid.UUID]:
+    ids = []
+    for i, email in enumerate(emails):
+        address = platform_rules.check_email(email, field=f"{path}.members[{i}]")
+        row = await User.select(User.id).where(User.email == address).first()
+        if row is None:
+            raise ValidationFailed(f"{path}.members[{i}]: nobody with the email {address}",
+                                   field=f"{path}.members[{i}]")
+        ids.append(row["id"])
+    return ids
+
+
+def check_body(spec: BodySpec, path: str) -> None:
+    platform_rules.check_code(spec.code, f"{path}.code")
+    if spec.kind not in BODY_KINDS:
+        raise ValidationFailed(f"{path}.kind: must be meeting or committee", field=f"{path}.kind")
+    if spec.kind == "meeting" and not (spec.meeting_day and 1 <= spec.meeting_day <= 28):
+        raise ValidationFailed(f"{path}.meeting_day: a meeting body is held on a day 1–28 of each month",
+                               field=f"{path}.meeting_day")
+    if spec.kind == "committee" and spec.meeting_day is not None:
+        raise ValidationFailed(f"{path}.meeting_day: a committee has no monthly meeting", field=f"{path}.meeting_day")
+    if not spec.members:
+        raise ValidationFailed(f"{path}.members: a body needs at least one member", field=f"{path}.members")
+
+
+async def apply_body(spec: BodySpec, *, path: str = "body") -> str | None:
+    """Create or update a body; answers a change description or None when nothing changed."""
+    check_body(spec, path)
+    members = await _member_ids(spec.members, path)
+    row = await ApprovalBody.select().where(ApprovalBody.code == spec.code).first()
+    wanted = {"name": spec.name, "kind": spec.kind, "meeting_day": spec.meeting_day, "member_ids": members}
+    if row is None:
+        body = ApprovalBody(code=spec.code, name=spec.name, kind=spec.kind, meeting_day=spec.meeting_day,
+                            member_ids=members)
+        await body.save()
+        await audit.record("approval_body.create", "approval_body", body.id, after={"code": spec.code, **wanted})
+        return f"approval body {spec.code} created"
+    current = {k: row[k] for k in wanted}
+    if current == wanted:
+        return None
+    await ApprovalBody.update({getattr(ApprovalBody, k): v for k, v in wanted.items()}).where(
+        ApprovalBody.id == row["id"])
+    await audit.record("approval_body.update", "approval_body", row["id"], before=current, after=wanted)
+    return f"approval body {spec.code} updated"
+
+
+# ---- policies -----------------------------------------------------------------------------------
+
+async def check_approvers(compiled: CompiledPolicy, org: Org, *, path: str = "policy") -> None:
+    """Every step can find at least one approver among the tenant's real staff."""
+    problems = []
+    for rule in compiled.rules:
+        if rule.spec.org_unit and rule.spec.org_unit not in org.by_code:
+            problems.append(f"{path}.rules[{rule.index}].org_unit: no org unit with code {rule.spec.org_unit!r}")
+        for j, step in enumerate(rule.spec.steps):
+            for a in [*step.approvers, *step.escalate_to]:
+                if a.unit and a.unit not in org.by_code:
+                    problems.append(f"{path}.rules[{rule.index}].steps[{j}]: no org unit with code {a.unit!r}")
+                elif not await exists_anywhere(a, org):
+                    problems.append(f"{path}.rules[{rule.index}].steps[{j}] ({step.name}): nobody is "
+                                    f"{describe(a)}" + (" (no such body)" if a.body else ""))
+    if problems:
+        raise ValidationFailed("; ".join(dict.fromkeys(problems)), code="policy_without_approver",
+                               field=f"{path}.rules")
+
+
+async def validate_policy(spec: PolicySpec, *, path: str = "policy") -> CompiledPolicy:
+    compiled = rules.compile_policy(spec, path=path)
+    await check_approvers(compiled, await Org.load(), path=path)
+    return compiled
+
+
+async def apply_policy(spec: PolicySpec, *, source: str = "api", actor_id: uuid.UUID | None = None,
+                       path: str = "policy") -> tuple[dict[str, Any], bool]:
+    """Validate and store a policy as the subject type's new current version; applying the same
+    policy again changes nothing (answers the current row and False)."""
+    await validate_policy(spec, path=path)
+    # Row lock on the current version (raw SQL: Piccolo has no FOR UPDATE) so two editors saving
+    # at once produce versions n+1 and n+2, never two n+1.
+    locked = await fetch("SELECT id, version, spec FROM approval_policy WHERE subject_type = $1 AND is_current "
+                         "FOR UPDATE", spec.subject_type)
+    wanted = spec_json(spec)
+    if locked:
+        current = await policy_version(locked[0]["id"])
+        if spec_json(spec_of(current)) == wanted:
+            return current, False
+        await ApprovalPolicy.update({ApprovalPolicy.is_current: False}).where(ApprovalPolicy.id == current["id"])
+    last = await ApprovalPolicy.select(ApprovalPolicy.version).where(
+        ApprovalPolicy.subject_type == spec.subject_type).order_by(ApprovalPolicy.version, ascending=False).first()
+    version = (last["version"] if last else 0) + 1
+    row = ApprovalPolicy(subject_type=spec.subject_type, version=version, name=spec.name, spec=wanted,
+                         is_current=True, source=source, created_by=actor_id)
+    try:
+        await row.save()
+    except asyncpg.UniqueViolationError as exc:
+        # Two first versions at once (nothing to lock yet): the unique indexes let one win.
+        raise Conflict("someone saved this policy at the same moment; reload and try again",
+                       code="policy_changed_concurrently") from exc
+    await audit.record("approval_policy.apply", "approval_policy", row.id,
+                       before={"version": locked[0]["version"]} if locked else None,
+                       after={"subject_type": spec.subject_type, "version": version, "spec": wanted})
+    return await policy_version(row.id), True
+
+
+# ---- chains -------------------------------------------------------------------------------------
+
+def person_json(p: Person) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "email": p.email}
+
+
+async def resolve_step(step: rules.StepSpec, org: Org, unit: Unit) -> list[dict[str, Any]]:
+    """The step's signer slots: [{"label", "user_ids", "names"}]. Countersign has one slot per
+    approver reference; every other kind pools its references into one slot."""
+    if step.kind == "auto":
+        return []
+    slots: list[dict[str, Any]] = []
+    for a in step.approvers:
+        found = await resolve(a, org, unit)
+        slots.append({"label": describe(a), "user_ids": [p.id for p in found],
+                      "people": [person_json(p) for p in found]})
+    if step.kind != "countersign":
+        seen: dict[uuid.UUID, dict[str, Any]] = {}
+        for s in slots:
+            for p in s["people"]:
+                seen.setdefault(p["id"], p)
+        slots = [{"label": ", ".join(s["label"] for s in slots), "user_ids": list(seen),
+                  "people": list(seen.values())}]
+    return slots
+
+
+Chain = list[tuple[rules.StepSpec, list[dict[str, Any]]]]
+
+
+async def chain_for(policy_row: dict[str, Any], *, amount: int | None, category: str | None, in_plan: bool,
+                    unit: Unit, org: Org) -> tuple[rules.CompiledRule, Chain]:
+    compiled = rules.compile_policy(spec_of(policy_row))
+    rule = rules.match(compiled, amount=amount, category=category, in_plan=in_plan,
+                       unit_codes=[u.code for u in org.chain(unit)])
+    return rule, [(step, await resolve_step(step, org, unit)) for step in rule.spec.steps]
+
+
+async def preview(*, subject_type: str, amount: int | None, category: str | None, in_plan: bool,
+                  org_unit: uuid.UUID | str | None) -> dict[str, Any]:
+    policy = await current_policy(subject_type)
+    org = await Org.load()
+    unit = org.find(org_unit)
+    rule, steps = await chain_for(policy, amount=amount, category=category, in_plan=in_plan, unit=unit, org=org)
+    chain = []
+    for step, slots in steps:
+        approvers: list[dict[str, Any]] = []
+        for s in slots:
+            approvers += [{**p, "as": s["label"]} for p in s["people"]]
+        item: dict[str, Any] = {"kind": step.kind, "name": step.name, "approvers": approvers}
+        if step.kind == "countersign":
+            item["signers"] = [{"as": s["label"], "people": s["people"]} for s in slots]
+        if step.kind == "auto":
+            item["reason"] = step.reason
+        if step.approvers and step.approvers[0].body:
+            item["body"] = step.approvers[0].body
+        chain.append(item)
+    return {"policy_version": policy["version"], "subject_type": subject_type, "rule": rule.spec.name,
+            "org_unit": {"id": unit.id, "code": unit.code, "name": unit.name}, "chain": chain}

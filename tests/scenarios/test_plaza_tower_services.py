@@ -1,0 +1,37 @@
+"""柏彦大厦物业 (tenants/plaza-tower-services.toml, seed 002 第四篇: 客户服务部运行手册).
+
+Platform part: identity, the tower and its departments, 客户服务经理 / 主任 / 助理, 工程主管,
+物业经理, 物业总经理. Later issues add here: move-in, renovation permits and inspections,
+complaints with apology and return visit, repair orders with sign-off, paid services, move-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.scenarios.helpers import (
+    Scenario,
+    check_admin_identity,
+    check_org_units,
+    check_people,
+    visible_unit_codes,
+)
+
+SLUG = "plaza-tower-services"
+
+
+async def test_admin_signs_in_to_the_tenant(client: Any, scenario: Scenario) -> None:
+    await check_admin_identity(client, scenario)
+
+
+async def test_org_units_of_the_file_are_visible(client: Any, scenario: Scenario) -> None:
+    await check_org_units(client, scenario)
+
+
+async def test_people_hold_the_roles_of_the_file(client: Any, scenario: Scenario) -> None:
+    await check_people(client, scenario)
+
+
+async def test_customer_service_covers_the_whole_tower(client: Any, scenario: Scenario) -> None:
+    # §3.3–3.4: customer service hands complaints and repairs to every department of the tower.
+    headers = scenario.as_("assistant@plaza-tower-services.example")
+    assert await visible_unit_codes(client, headers) == {"TOWER", "CS", "ENG", "SEC", "CLEAN", "FIN", "LEASE"}
