@@ -83,15 +83,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     infra = asyncio.run(prepare(settings))
     if args.apply_tenants:
         files = sorted((PROJECT_ROOT / "tenants").glob("*.toml"))
-        for line in asyncio.run(apply_tenant_files(infra, files, demo=settings.demo)):
-            print(line, flush=True)
+        # One line per tenant here; `careclub tenant apply` lists every change.
+        for summary in asyncio.run(apply_tenant_files(infra, files, demo=settings.demo)):
+            print(summary.splitlines()[0], flush=True)
     worker = None
     if args.with_worker:
         worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra))
-    url = f"http://{settings.host}:{settings.port}"
-    print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)", flush=True)
     if settings.demo:
         print_demo_logins(sorted((PROJECT_ROOT / "tenants").glob("*.toml")))
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)\n", flush=True)
     try:
         uvicorn.run(create_app(settings, infra), host=settings.host, port=settings.port, log_config=None,
                     access_log=False, proxy_headers=True)
