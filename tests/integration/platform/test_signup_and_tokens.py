@@ -162,3 +162,9 @@ async def test_failures_from_one_address_are_limited_across_accounts(client: Any
             assert ok.status_code == 200
     finally:
         app.state.settings = original
+
+
+async def test_signup_is_in_the_audit_trail_under_the_signers_name(client: Any) -> None:
+    t = await signup(client)
+    entries = (await client.get("/api/v1/audit?action=tenant.create", headers=t["headers"])).json()["items"]
+    assert [e["actor_name"] for e in entries] == [f"sign-up: {t['email']}"]

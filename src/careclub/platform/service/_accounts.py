@@ -107,6 +107,7 @@ async def signup(settings: Settings, *, company: str, slug: str, email: str, pas
                  display_name: str = "", locale: str = "zh_CN") -> tuple[TenantInfo, str, uuid.UUID]:
     email = rules.check_email(email)
     check_password_strength(password)
+    set_actor(Actor(None, f"sign-up: {email}"))  # the account does not exist yet; the trail still names who
     info, root_id = await create_tenant(company=company, slug=slug, locale=rules.check_locale(locale) or "zh_CN")
     admin_role = await Role.select(Role.id).where(Role.code == "tenant_admin").first()
     assert admin_role is not None, "create_tenant made the built-in roles"
