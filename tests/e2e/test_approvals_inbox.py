@@ -51,6 +51,8 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
                 page.click("label.nav-button")
             badge = page.locator("#nav-approvals [data-approvals-count]")
             expect(badge).to_have_text("1")  # filled in by /static/approvals/badge.js
+            # the approver was told, too: one unread notification (filled in by notifications-badge.js)
+            expect(page.locator("#nav-notifications [data-notifications-count]")).to_have_text("1")
             page.screenshot(path=str(shots / "01-dashboard-badge.png"), full_page=True)
             page.click("#nav-approvals")
             page.wait_for_url(f"{base}/approvals")

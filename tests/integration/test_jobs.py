@@ -107,17 +107,18 @@ async def test_sweep_purges_old_tokens_of_its_tenant_only(infra: Infra, queue_na
     assert len(await purges(a)) == 1
 
 
-async def test_heartbeat_marks_redis_and_fans_the_sweep_out_per_tenant(
+async def test_heartbeat_marks_redis_and_the_fan_out_sweeps_every_tenant(
         infra: Infra, queue_name: str, tenant: dict[str, Any], other_tenant: dict[str, Any]) -> None:
     started = clock.now()
     b_old = await add_token(other_tenant["tenant_id"], expires_in=timedelta(days=-9))
 
-    [job] = await run_jobs(infra, queue_name, ("heartbeat", {}))
+    beat_job, fan_job = await run_jobs(infra, queue_name, ("heartbeat", {}), ("sweep_fanout", {"timeout": 120}))
 
-    assert job.status == Status.COMPLETE, job.error
+    assert beat_job.status == Status.COMPLETE, beat_job.error
+    assert fan_job.status == Status.COMPLETE, fan_job.error
     beat = await redis().get(HEARTBEAT_KEY)
     assert beat is not None and datetime.fromisoformat(beat) >= started - timedelta(seconds=1)
-    # The sweeps the heartbeat queued ran too, each in its own tenant.
+    # The sweeps the fan-out queued ran too, each in its own tenant.
     for t in (tenant, other_tenant):
         swept = await redis().get(tenant_key(uuid.UUID(t["tenant_id"]), "jobs", "last_sweep"))
         assert swept is not None and datetime.fromisoformat(swept) >= started

@@ -16,8 +16,9 @@ from careclub.approvals.rules import PolicySpec
 from careclub.core.errors import Forbidden, ValidationFailed
 from careclub.core.money import from_money
 from careclub.core.principal import Principal
-from careclub.platform.api import PrincipalDep, provide_principal
+from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
 from careclub.platform.permissions import Perm
+from careclub.platform.schemas import Page
 
 STAFF = Perm.DASHBOARD_VIEW  # every staff role holds it; members and merchant operators do not
 
@@ -165,18 +166,33 @@ class ApprovalController(Controller):
 
 
 class NotificationController(Controller):
+    """The signed-in person's own in-app notifications; anyone else's answer 404."""
+
     path = "/api/v1/notifications"
     tags = ["notifications"]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @get("/", opt={"permission": Perm.AUTHENTICATED})
-    async def list_notifications(self, principal: PrincipalDep,
-                                 unread: FromQuery[bool] = False) -> list[dict[str, Any]]:
-        return await service.inbox(principal.user_id, unread_only=unread)
+    async def list_notifications(self, principal: PrincipalDep, unread: FromQuery[bool] = False,
+                                 limit: Limit = 50, offset: Offset = 0) -> Page:
+        """Newest first; `unread=true` keeps only the unread ones (`read_at` is null)."""
+        rows, total = await service.notifications(principal.user_id, unread_only=unread, limit=limit, offset=offset)
+        return page(rows, total, limit, offset)
 
-    @post("/read", opt={"permission": Perm.AUTHENTICATED}, status_code=200)
+    @post("/{notification_id:uuid}/read", opt={"permission": Perm.AUTHENTICATED}, status_code=200)
+    async def read_one(self, notification_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        """Mark one notification read (marking it again changes nothing)."""
+        return await service.read_notification(principal.user_id, notification_id)
+
+    @post("/read-all", opt={"permission": Perm.AUTHENTICATED}, status_code=200)
     async def read_all(self, principal: PrincipalDep) -> dict[str, int]:
-        return {"marked": await service.mark_read(principal.user_id)}
+        """Mark every unread notification read; answers how many changed."""
+        return {"marked": await service.read_all(principal.user_id)}
+
+    @post("/read", opt={"permission": Perm.AUTHENTICATED}, status_code=200, include_in_schema=False)
+    async def read_all_legacy(self, principal: PrincipalDep) -> dict[str, int]:
+        """The first spelling of read-all, kept for callers written against it."""
+        return {"marked": await service.read_all(principal.user_id)}
 
 
 ROUTES: list[Any] = [ApprovalController, NotificationController]

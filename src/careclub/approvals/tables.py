@@ -157,4 +157,6 @@ class OutboxEmail(TenantTable, tablename="outbox_email"):
     subject = Varchar(length=300)
     body = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
-    error = Text(default="")
+    error = Text(default="")  # the last failed attempt's error (cleared once sent)
+    attempts = Integer(default=0)
+    last_attempt_at = Timestamptz(null=True, default=None)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from careclub.approvals import policy_toml, rules, service
@@ -57,6 +58,8 @@ async def page(request: Request[Any, Any, Any], template: str, status_code: int 
     if "approvals_pending" not in ctx:
         ctx["approvals_pending"] = (await service.pending_count(principal.user_id)
                                     if principal.can(Perm.APPROVALS_DECIDE) else 0)
+    if "notifications_unread" not in ctx:
+        ctx["notifications_unread"] = await service.unread_count(principal.user_id)
     return base_page(request, template, status_code=status_code, **ctx)
 
 
@@ -272,5 +275,77 @@ async def policy_save(request: Request[Any, Any, Any], subject_type: FromPath[st
     return Redirect(f"/approvals/policies/{subject_type}?done={'saved' if changed else 'unchanged'}", status_code=303)
 
 
+# ---- notifications (the signed-in person's own) and the mail outbox (admins) ------------------------
+
+PER_PAGE = 25
+PageNo = Annotated[int, QueryParameter(name="page", ge=1, le=100_000)]
+
+
+def _pager(total: int, page_no: int, path: str, query: dict[str, str | None]) -> dict[str, Any]:
+    """The numbers and links `macros.pager` shows."""
+    last = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    keep = {k: v for k, v in query.items() if v}
+
+    def link(n: int) -> str:
+        return f"{path}?{urlencode({**keep, 'page': n})}"
+
+    return {"page": page_no, "last": last, "total": total,
+            "prev": link(page_no - 1) if page_no > 1 else None,
+            "next": link(page_no + 1) if page_no < last else None}
+
+
+def _same_site(link: str) -> str:
+    """Only a path on this site: a stored link never sends the reader elsewhere."""
+    parts = urlsplit(link or "")
+    if parts.scheme or parts.netloc or not link.startswith("/") or link.startswith("//") or "\\" in link:
+        return "/notifications"
+    return link
+
+
+@get("/notifications/count", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def unread_count(request: Request[Any, Any, Any]) -> dict[str, int]:
+    """The navigation's badge: how many of my notifications are unread."""
+    return {"count": await service.unread_count(_me(request).user_id)}
+
+
+@get("/notifications", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def notifications(request: Request[Any, Any, Any], page_no: PageNo = 1, unread: FromQuery[str | None] = None,
+                        done: FromQuery[str | None] = None) -> Template:
+    principal = _me(request)
+    only_unread = unread == "1"
+    rows, total = await service.notifications(principal.user_id, unread_only=only_unread, limit=PER_PAGE,
+                                              offset=(page_no - 1) * PER_PAGE)
+    unread_total = await service.unread_count(principal.user_id)
+    notice = _("%(n)s notification(s) marked read.") % {"n": int(done)} if done and done.isdigit() else None
+    return await page(request, "approvals/notifications.html", rows=rows, unread=only_unread,
+                      notifications_unread=unread_total, notice=notice,
+                      pages=_pager(total, page_no, "/notifications", {"unread": "1" if only_unread else None}))
+
+
+@post("/notifications/{notification_id:uuid}/open", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def open_notification(request: Request[Any, Any, Any], notification_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Mark it read and go to what it is about."""
+    row = await service.read_notification(_me(request).user_id, notification_id)
+    return Redirect(_same_site(row["link"]), status_code=303)
+
+
+@post("/notifications/read-all", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def read_all_notifications(request: Request[Any, Any, Any]) -> Response[Any]:
+    marked = await service.read_all(_me(request).user_id)
+    return Redirect(f"/notifications?done={marked}", status_code=303)
+
+
+@get("/approvals/outbox", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
+async def outbox(request: Request[Any, Any, Any], page_no: PageNo = 1,
+                 status: FromQuery[str | None] = None) -> Template:
+    """The mail the tenant sent or would send: queued, sent, or failed with the error."""
+    wanted = status if status in service.OUTBOX_STATUSES else None
+    rows, total = await service.outbox_page(status=wanted, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    return await page(request, "approvals/outbox.html", rows=rows, status=wanted or "",
+                      statuses=service.OUTBOX_STATUSES, smtp=bool(getattr(request.app.state.settings, "smtp_url", "")),
+                      pages=_pager(total, page_no, "/approvals/outbox", {"status": wanted}))
+
+
 ROUTES: list[Any] = [pending_count, inbox, delegate, request_page, decide, withdraw, resubmit, meetings, meeting_page,
-                     minutes, policies, policy_page, policy_save]
+                     minutes, policies, policy_page, policy_save, unread_count, notifications, open_notification,
+                     read_all_notifications, outbox]

@@ -29,10 +29,11 @@ def make_queue(redis_url: str, name: str = QUEUE_NAME) -> Queue:
     return RedisQueue(Redis.from_url(redis_url), name=name)
 
 
-FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_tenant, approvals_jobs.approvals_fanout,
+FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant, approvals_jobs.approvals_fanout,
                         approvals_jobs.approvals_sweep]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
+             CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
              CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
 
 

@@ -7,6 +7,7 @@ so row-level security scopes it exactly as it scopes a request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -41,19 +42,31 @@ async def in_tenant(tenant_id: str | uuid.UUID, job_name: str) -> AsyncIterator[
 
 
 async def heartbeat(ctx: dict[str, Any]) -> str:
-    """Every minute: prove the worker is alive and fan the per-tenant sweep out."""
+    """Every minute: prove the worker is alive (the worker's health check reads this key)."""
     now = clock.now().isoformat()
     await redis().set(HEARTBEAT_KEY, now)
+    return now
+
+
+async def fan_out(ctx: dict[str, Any], function: str, *, period: str) -> int:
+    """Queue `function(tenant_id=…)` once per active tenant and period. The job key makes it
+    unique per tenant and period, so a second run in the same period queues nothing new."""
     queue = ctx.get("queue")
     # The tenant registry is readable without a tenant context (its policy allows SELECT).
     tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
-    if queue is not None:
-        minute = now[:16]
-        for t in tenants:
-            # The key makes the sweep unique per tenant and minute, so a re-run enqueues nothing new.
-            await queue.enqueue("sweep_tenant", tenant_id=str(t["id"]), key=f"sweep:{t['id']}:{minute}")
-    log.info("heartbeat: %d tenant sweep(s) queued", len(tenants), extra={"job": "heartbeat"})
-    return now
+    if queue is None:
+        return 0
+    ids = [str(t["id"]) for t in tenants]
+    for start in range(0, len(ids), 200):  # bounded batches: thousands of tenants, few round trips
+        await asyncio.gather(*(queue.enqueue(function, tenant_id=tid, key=f"{function}:{tid}:{period}")
+                               for tid in ids[start:start + 200]))
+    log.info("%s queued for %d tenant(s)", function, len(ids), extra={"job": f"{function}_fanout"})
+    return len(ids)
+
+
+async def sweep_fanout(ctx: dict[str, Any]) -> int:
+    """Every hour: a token sweep per tenant."""
+    return await fan_out(ctx, "sweep_tenant", period=clock.now().strftime("%Y-%m-%dT%H"))
 
 
 async def sweep_tenant(ctx: dict[str, Any], *, tenant_id: str) -> int:

@@ -140,7 +140,7 @@ async def test_deadline_job_reminds_then_escalates_with_a_moved_clock(client: An
     assert (await jobs.approvals_sweep({}, tenant_id=tid))["escalated"] == 0
     tasks = (await client.get("/api/v1/approvals/tasks", headers=world.h("lead1"))).json()
     assert [t["step_id"] for t in tasks] == [step["id"]]
-    inbox = (await client.get("/api/v1/notifications", headers=world.h("lead1"))).json()
+    inbox = (await client.get("/api/v1/notifications", headers=world.h("lead1"))).json()["items"]
     assert any(n["kind"] == "approval_escalated" for n in inbox)
     r = await decide(client, world, req["id"], step["id"], "lead1", comment="escalated to me")
     assert r.json()["status"] == "approved"
@@ -156,12 +156,12 @@ async def test_outbox_is_for_admins_and_the_inbox_is_personal(client: Any, world
     assert {m["to_email"] for m in r.json() if m["subject"] == "To approve: Chairs"} == {
         f"pmc1@{world.slug}.test", f"pmc2@{world.slug}.test"}
     assert (await client.get("/api/v1/approvals/outbox", headers=world.h("pmc1"))).status_code == 403
-    mine = (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json()
+    mine = (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json()["items"]
     assert [n["title"] for n in mine] == ["To approve: Chairs"]
-    assert (await client.get("/api/v1/notifications", headers=world.h("pm"))).json() == []
-    r = await client.post("/api/v1/notifications/read", headers=world.h("pmc1"))
+    assert (await client.get("/api/v1/notifications", headers=world.h("pm"))).json()["items"] == []
+    r = await client.post("/api/v1/notifications/read-all", headers=world.h("pmc1"))
     assert r.json() == {"marked": 1}
-    assert (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json() == []
+    assert (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json()["total"] == 0
 
 
 async def test_delegate_must_be_able_to_decide(client: Any, world: World) -> None:

@@ -4,7 +4,16 @@ Other domains use `register_subject` once (at import) and `open_request` when so
 approving; the approval core calls their callbacks back when a request ends.
 """
 
-from careclub.approvals.service._notify import inbox, mark_read, notify, outbox, send_outbox
+from careclub.approvals.service._inbox import (
+    OUTBOX_STATUSES,
+    notifications,
+    outbox_page,
+    outbox_status,
+    read_all,
+    read_notification,
+    unread_count,
+)
+from careclub.approvals.service._notify import notify, outbox, send_outbox
 from careclub.approvals.service._policies import (
     apply_body,
     apply_policy,
@@ -40,9 +49,41 @@ from careclub.approvals.service._work import (
 )
 
 __all__ = [
-    "agenda", "apply_body", "apply_policy", "current_policy", "decide", "delegate", "delegations", "detail",
-    "inbox", "list_bodies", "list_policies", "mark_read", "meetings", "my_requests", "notify", "open_request",
-    "outbox", "pending_count", "pending_tasks", "policy_version", "preview", "record_minutes",
-    "register_subject", "registered_subjects", "resubmit", "revoke_delegation", "send_outbox", "spec_of",
-    "sweep_deadlines", "validate_policy", "visible_request", "withdraw",
+    "OUTBOX_STATUSES",
+    "agenda",
+    "apply_body",
+    "apply_policy",
+    "current_policy",
+    "decide",
+    "delegate",
+    "delegations",
+    "detail",
+    "list_bodies",
+    "list_policies",
+    "meetings",
+    "my_requests",
+    "notifications",
+    "notify",
+    "open_request",
+    "outbox",
+    "outbox_page",
+    "outbox_status",
+    "pending_count",
+    "pending_tasks",
+    "policy_version",
+    "preview",
+    "read_all",
+    "read_notification",
+    "record_minutes",
+    "register_subject",
+    "registered_subjects",
+    "resubmit",
+    "revoke_delegation",
+    "send_outbox",
+    "spec_of",
+    "sweep_deadlines",
+    "unread_count",
+    "validate_policy",
+    "visible_request",
+    "withdraw",
 ]

@@ -21,21 +21,6 @@ async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, body: str 
         await OutboxEmail(to_email=p["email"], subject=title[:300], body=f"{body}\n\n{link}".strip()).save()
 
 
-async def inbox(user_id: uuid.UUID, *, unread_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
-    q = Notification.select().where(Notification.user_id == user_id)
-    if unread_only:
-        q = q.where(Notification.read_at.is_null())
-    return await q.order_by(Notification.created_at, ascending=False).limit(limit)
-
-
-async def mark_read(user_id: uuid.UUID, notification_id: uuid.UUID | None = None) -> int:
-    q = Notification.update({Notification.read_at: clock.now()}).where(
-        Notification.user_id == user_id, Notification.read_at.is_null())
-    if notification_id is not None:
-        q = q.where(Notification.id == notification_id)
-    return len(await q.returning(Notification.id))
-
-
 async def outbox(limit: int = 100) -> list[dict[str, Any]]:
     return await OutboxEmail.select().order_by(OutboxEmail.created_at, ascending=False).limit(limit)
 
@@ -72,9 +57,12 @@ async def send_outbox(smtp_url: str, limit: int = 50) -> int:
         try:
             await asyncio.to_thread(send, row)
         except OSError as exc:
-            await OutboxEmail.update({OutboxEmail.error: str(exc)[:500]}).where(OutboxEmail.id == row["id"])
+            await OutboxEmail.update({OutboxEmail.error: str(exc)[:500] or type(exc).__name__,
+                                      OutboxEmail.attempts: OutboxEmail.attempts + 1,
+                                      OutboxEmail.last_attempt_at: clock.now()}).where(OutboxEmail.id == row["id"])
             continue
-        await OutboxEmail.update({OutboxEmail.sent_at: clock.now(), OutboxEmail.error: ""}).where(
-            OutboxEmail.id == row["id"])
+        await OutboxEmail.update({OutboxEmail.sent_at: clock.now(), OutboxEmail.error: "",
+                                  OutboxEmail.attempts: OutboxEmail.attempts + 1,
+                                  OutboxEmail.last_attempt_at: clock.now()}).where(OutboxEmail.id == row["id"])
         sent += 1
     return sent
