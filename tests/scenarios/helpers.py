@@ -90,6 +90,7 @@ async def open_scenario(client: Any, slug: str) -> Scenario:
 
 # ---- the platform checks every scenario runs ------------------------------------------------
 
+
 async def check_admin_identity(client: Any, s: Scenario) -> None:
     me = await client.get("/api/v1/me", headers=s.admin)
     assert me.status_code == 200, me.text
@@ -110,10 +111,10 @@ async def check_org_units(client: Any, s: Scenario) -> None:
     assert r.status_code == 200, r.text
     items = r.json()["items"]
     by_id = {u["id"]: u for u in items}
-    seen = {u["code"]: (u["name"], u["kind"], by_id[u["parent"]]["code"] if u["parent"] else None)
-            for u in items}
-    wanted = {u["code"]: (u["name"], u.get("kind", "project"), u.get("parent", "HQ"))
-              for u in s.data.get("org_units", [])}
+    seen = {u["code"]: (u["name"], u["kind"], by_id[u["parent"]]["code"] if u["parent"] else None) for u in items}
+    wanted = {
+        u["code"]: (u["name"], u.get("kind", "project"), u.get("parent", "HQ")) for u in s.data.get("org_units", [])
+    }
     wanted["HQ"] = (s.data["tenant"]["name"], "company", None)
     assert seen == wanted
 

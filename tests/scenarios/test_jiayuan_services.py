@@ -11,25 +11,10 @@ from typing import Any
 
 from tests.scenarios.helpers import (
     Scenario,
-    check_admin_identity,
-    check_org_units,
-    check_people,
     visible_unit_codes,
 )
 
 SLUG = "jiayuan-services"
-
-
-async def test_admin_signs_in_to_the_tenant(client: Any, scenario: Scenario) -> None:
-    await check_admin_identity(client, scenario)
-
-
-async def test_org_units_of_the_file_are_visible(client: Any, scenario: Scenario) -> None:
-    await check_org_units(client, scenario)
-
-
-async def test_people_hold_the_roles_of_the_file(client: Any, scenario: Scenario) -> None:
-    await check_people(client, scenario)
 
 
 async def test_site_manager_sees_only_his_site(client: Any, scenario: Scenario) -> None:
