@@ -62,7 +62,8 @@ async def emails_of(owner: asyncpg.Connection, slug: str) -> set[str]:
 
 
 def test_there_is_one_file_per_source_system() -> None:
-    assert sorted(p.stem for p in TENANT_FILES) == sorted(SLUGS)
+    # The source documents' systems must all be there; tenants added later are welcome.
+    assert set(SLUGS) <= {p.stem for p in TENANT_FILES}
     for path in TENANT_FILES:
         data = tomllib.loads(read(path))
         t = data["tenant"]
