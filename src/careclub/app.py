@@ -17,6 +17,8 @@ from litestar.template import TemplateConfig
 from careclub import __version__
 from careclub.approvals import api as approvals_api
 from careclub.approvals import views as approvals_views
+from careclub.clubs import api as clubs_api
+from careclub.clubs import views as clubs_views
 from careclub.core import clock, i18n
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             *platform_views_admin.ROUTES,
             *approvals_api.ROUTES,
             *approvals_views.ROUTES,
+            *clubs_api.ROUTES,
+            *clubs_views.ROUTES,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],
                                        opt={"public": True, "no_transaction": True}, include_in_schema=False),
         ],

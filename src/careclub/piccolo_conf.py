@@ -8,6 +8,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "careclub.platform.piccolo_app",
         "careclub.approvals.piccolo_app",
+        "careclub.clubs.piccolo_app",
     ]
 )
 

@@ -11,6 +11,7 @@ from saq import CronJob, Queue, Worker
 from saq.queue.redis import RedisQueue
 
 from careclub.approvals import jobs as approvals_jobs
+from careclub.clubs import jobs as clubs_jobs
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
 from careclub.core.infra import Infra
@@ -29,11 +30,13 @@ def make_queue(redis_url: str, name: str = QUEUE_NAME) -> Queue:
     return RedisQueue(Redis.from_url(redis_url), name=name)
 
 
-FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant, approvals_jobs.approvals_fanout,
-                        approvals_jobs.approvals_sweep]
+FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
+                        clubs_jobs.clubs_fanout, clubs_jobs.clubs_housekeeping,
+                        approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
              CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
+             CronJob(clubs_jobs.clubs_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
 
 

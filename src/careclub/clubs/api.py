@@ -1,0 +1,315 @@
+"""The clubs' JSON API: clubs, plans, merchants, benefits, members, cards, QR tokens, check-ins."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, patch, post
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from careclub.clubs import schemas, service
+from careclub.core.errors import NotFound
+from careclub.core.money import from_money
+from careclub.core.principal import Principal
+from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
+from careclub.platform.permissions import Perm
+
+_P = {"principal": Provide(provide_principal, sync_to_thread=False)}
+
+
+def _fee(value: Any, principal: Principal) -> int | None:
+    return None if value is None else from_money(value, currency=principal.tenant.currency, field="fee")
+
+
+def _fields(data: Any, *skip: str) -> dict[str, Any]:
+    return {f: getattr(data, f) for f in data.__struct_fields__ if f not in skip}
+
+
+class ClubController(Controller):
+    path = "/api/v1/clubs"
+    tags = ["clubs"]
+    dependencies = _P
+
+    @get("/", opt={"permission": Perm.MEMBERS_READ})
+    async def list_clubs(self) -> list[dict[str, Any]]:
+        return await service.list_clubs()
+
+    @post("/", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def create(self, data: JSONBody[schemas.ClubCreate]) -> dict[str, Any]:
+        return await service.create_club(**_fields(data))
+
+    @get("/{club_id:uuid}", opt={"permission": Perm.MEMBERS_READ})
+    async def get_club(self, club_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+        return await service.get_club(club_id)
+
+    @patch("/{club_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
+    async def update(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.ClubUpdate]) -> dict[str, Any]:
+        return await service.update_club(club_id, **_fields(data))
+
+    @get("/{club_id:uuid}/plans", opt={"permission": Perm.MEMBERS_READ})
+    async def plans(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
+        return await service.list_plans(club_id)
+
+    @post("/{club_id:uuid}/plans", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def create_plan(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanCreate],
+                          principal: PrincipalDep) -> dict[str, Any]:
+        return await service.create_plan(club_id, **_fields(data, "fee"), fee=_fee(data.fee, principal) or 0)
+
+    @get("/{club_id:uuid}/merchants", opt={"permission": Perm.MEMBERS_READ})
+    async def merchants(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
+        await service.get_club(club_id)
+        return await service.list_merchants(club_id)
+
+    @post("/{club_id:uuid}/merchants", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def create_merchant(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantCreate]
+                              ) -> dict[str, Any]:
+        return await service.create_merchant(club_id, **_fields(data))
+
+    @get("/{club_id:uuid}/benefits", opt={"permission": Perm.MEMBERS_READ})
+    async def benefits(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
+        return await service.list_benefits(club_id)
+
+    @post("/{club_id:uuid}/benefits", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def create_benefit(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.BenefitCreate]
+                             ) -> dict[str, Any]:
+        return await service.create_benefit(club_id, **_fields(data))
+
+    @get("/{club_id:uuid}/stats", opt={"permission": Perm.MEMBERS_READ})
+    async def stats(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        """Members by status, plan and branch (your branches), new per month, renewals, lapses,
+        check-ins per merchant and benefit, and the 300-a-month five-year fee projection."""
+        return await service.club_stats(principal, club_id)
+
+    @post("/{club_id:uuid}/applications", opt={"permission": Perm.SELF_SERVICE}, status_code=201)
+    async def apply(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.Application],
+                    principal: PrincipalDep) -> dict[str, Any]:
+        """A signed-in member applies for a card (approval, payment or nothing follows, per plan)."""
+        return await service.apply(principal, club_id, **_fields(data))
+
+
+class PlanController(Controller):
+    path = "/api/v1/plans"
+    tags = ["clubs"]
+    dependencies = _P
+
+    @patch("/{plan_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
+    async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanUpdate],
+                     principal: PrincipalDep) -> dict[str, Any]:
+        return await service.update_plan(plan_id, **_fields(data, "fee"), fee=_fee(data.fee, principal))
+
+
+class MerchantController(Controller):
+    path = "/api/v1/merchants"
+    tags = ["clubs"]
+    dependencies = _P
+
+    @get("/{merchant_id:uuid}", opt={"permission": Perm.MEMBERS_READ})
+    async def get_merchant(self, merchant_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+        return await service.get_merchant(merchant_id)
+
+    @patch("/{merchant_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
+    async def update(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantUpdate]) -> dict[str, Any]:
+        return await service.update_merchant(merchant_id, **_fields(data))
+
+    @post("/{merchant_id:uuid}/operators", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def link(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.OperatorLink]) -> dict[str, Any]:
+        """Make a user (holding merchant_operator) the scanner of this merchant."""
+        return await service.link_operator(merchant_id, data.user_id)
+
+
+class BenefitController(Controller):
+    path = "/api/v1/benefits"
+    tags = ["clubs"]
+    dependencies = _P
+
+    @patch("/{benefit_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
+    async def update(self, benefit_id: FromPath[uuid.UUID], data: JSONBody[schemas.BenefitUpdate]) -> dict[str, Any]:
+        return await service.update_benefit(benefit_id, **_fields(data))
+
+
+class MemberController(Controller):
+    path = "/api/v1/members"
+    tags = ["members"]
+    dependencies = _P
+
+    @get("/", opt={"permission": Perm.MEMBERS_READ})
+    async def list_members(self, principal: PrincipalDep, club: FromQuery[uuid.UUID | None] = None,
+                           q: FromQuery[str | None] = None, org_unit: FromQuery[uuid.UUID | None] = None,
+                           limit: Limit = 50, offset: Offset = 0) -> Any:
+        """Members in your branches; filter by club, text or unit."""
+        rows, total = await service.list_members(principal, club_id=club, q=q, unit_id=org_unit, limit=limit,
+                                                 offset=offset)
+        return page(rows, total, limit, offset)
+
+    @post("/", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
+    async def create(self, data: JSONBody[schemas.MemberCreate], principal: PrincipalDep) -> dict[str, Any]:
+        return await service.create_member(principal, data.club_id, **_fields(data, "club_id"))
+
+    @get("/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ})
+    async def get_member(self, member_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        return await service.get_member(principal, member_id)
+
+    @patch("/{member_id:uuid}", opt={"permission": Perm.MEMBERS_MANAGE})
+    async def update(self, member_id: FromPath[uuid.UUID], data: JSONBody[schemas.MemberUpdate],
+                     principal: PrincipalDep) -> dict[str, Any]:
+        return await service.update_member(principal, member_id, **_fields(data))
+
+    @post("/{member_id:uuid}/vehicles", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
+    async def add_vehicle(self, member_id: FromPath[uuid.UUID], data: JSONBody[schemas.VehicleCreate],
+                          principal: PrincipalDep) -> dict[str, Any]:
+        return await service.add_vehicle(principal, member_id, plate=data.plate, vin=data.vin)
+
+    @get("/{member_id:uuid}/cards", opt={"permission": Perm.MEMBERS_READ})
+    async def cards(self, member_id: FromPath[uuid.UUID], principal: PrincipalDep) -> list[dict[str, Any]]:
+        return await service.list_cards(principal, member_id)
+
+    @post("/{member_id:uuid}/cards", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
+    async def enrol(self, member_id: FromPath[uuid.UUID], data: JSONBody[schemas.CardCreate],
+                    principal: PrincipalDep) -> dict[str, Any]:
+        """Enrol the member on a plan: a free plan activates now, a paid one waits for payment."""
+        return await service.enrol(principal, member_id, **_fields(data))
+
+    @get("/{member_id:uuid}/id-number", opt={"permission": Perm.MEMBERS_MANAGE})
+    async def id_number(self, member_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        """The member's ID number in clear (audited)."""
+        return {"id_number": await service.reveal_id_number(principal, member_id)}
+
+
+class CardController(Controller):
+    path = "/api/v1/cards"
+    tags = ["cards"]
+    dependencies = _P
+
+    @get("/{card_no:str}", opt={"permission": Perm.AUTHENTICATED})
+    async def get_card(self, card_no: FromPath[str], principal: PrincipalDep) -> dict[str, Any]:
+        return service.card_out(await _card_for(principal, card_no))
+
+    @get("/{card_no:str}/qr", opt={"permission": Perm.AUTHENTICATED})
+    async def qr(self, card_no: FromPath[str], principal: PrincipalDep) -> dict[str, Any]:
+        """A fresh signed QR token (valid 60 s) and its SVG: the card's member, or staff in scope."""
+        out = await service.issue_qr(principal, card_no)
+        return {"token": out["token"], "expires_at": out["expires_at"], "svg": out["svg"]}
+
+    @get("/{card_no:str}/static-qr", opt={"permission": Perm.MEMBERS_MANAGE})
+    async def static_qr(self, card_no: FromPath[str], principal: PrincipalDep) -> dict[str, Any]:
+        """A printable static code (no expiry; capped per day by the plan) where the plan allows."""
+        await service.get_card(principal, card_no, Perm.MEMBERS_MANAGE)
+        return await service.issue_qr(principal, card_no, static=True)
+
+    @get("/{card_no:str}/events", opt={"permission": Perm.MEMBERS_READ})
+    async def events(self, card_no: FromPath[str], principal: PrincipalDep) -> list[dict[str, Any]]:
+        return await service.card_events(principal, card_no)
+
+    @post("/{card_no:str}/{action:str}", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=200)
+    async def act(self, card_no: FromPath[str], action: FromPath[str], data: JSONBody[schemas.CardAction],
+                  principal: PrincipalDep) -> dict[str, Any]:
+        """activate / suspend / resume / cancel / reissue (a lost card: the old number stops at once)."""
+        if action == "reissue":
+            return await service.reissue(principal, card_no, reason=data.reason or "lost")
+        if action not in ("activate", "suspend", "resume", "cancel"):
+            raise NotFound("no such card action", code="not_found")
+        return await service.change_state(principal, card_no, action, reason=data.reason)
+
+    @post("/{card_no:str}/policy", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=200)
+    async def policy(self, card_no: FromPath[str], data: JSONBody[schemas.PolicyRenewal],
+                     principal: PrincipalDep) -> dict[str, Any]:
+        """The linked insurance policy was renewed: the card follows it."""
+        return await service.renew_policy(principal, card_no, policy_no=data.policy_no,
+                                          policy_ends_at=data.policy_ends_at)
+
+    @get("/{card_no:str}/periods", opt={"permission": Perm.AUTHENTICATED})
+    async def periods(self, card_no: FromPath[str], principal: PrincipalDep) -> list[dict[str, Any]]:
+        await _card_for(principal, card_no)
+        return await service.list_periods(None, card_no)
+
+    @post("/{card_no:str}/periods", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
+    async def open_period(self, card_no: FromPath[str], principal: PrincipalDep) -> dict[str, Any]:
+        """Open (or answer the open) renewal period to be paid."""
+        return await service.open_period(principal, card_no, kind="renewal")
+
+
+class PeriodController(Controller):
+    path = "/api/v1/periods"
+    tags = ["cards"]
+    dependencies = _P
+
+    @post("/{period_id:uuid}/offline-payment", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=200)
+    async def pay_offline(self, period_id: FromPath[uuid.UUID], data: JSONBody[schemas.OfflinePayment],
+                          principal: PrincipalDep) -> dict[str, Any]:
+        """Staff record that a period was paid offline: the card is extended by the plan's term."""
+        return await service.mark_period_paid(period_id, method="offline", reference=data.reference,
+                                              principal=principal)
+
+
+class MyCardsController(Controller):
+    path = "/api/v1/me/cards"
+    tags = ["cards"]
+    dependencies = _P
+
+    @get("/", opt={"permission": Perm.SELF_SERVICE})
+    async def mine(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+        return await service.cards_of_user(principal.user_id)
+
+
+class CheckinController(Controller):
+    path = "/api/v1/checkins"
+    tags = ["check-ins"]
+    dependencies = _P
+
+    @post("/", opt={"permission": Perm.CHECKINS_SCAN}, status_code=201)
+    async def check_in(self, data: JSONBody[schemas.CheckinCreate], principal: PrincipalDep) -> Response[Any]:
+        """Scan a member's QR token (merchant operators). 201 `accepted: true`, or a 4xx with
+        `accepted: false` and the reason code."""
+        body = await service.check_in(principal, token=data.token, benefit=data.benefit, amount=data.amount,
+                                      idempotency_key=data.idempotency_key)
+        return Response(body, status_code=201)
+
+    @get("/", opt={"permission": Perm.CHECKINS_SCAN})
+    async def today(self, principal: PrincipalDep, limit: Limit = 50) -> list[dict[str, Any]]:
+        """Your merchant's check-ins of today."""
+        from zoneinfo import ZoneInfo
+
+        from careclub.core import clock
+
+        merchant = await service.operator_merchant(principal)
+        day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
+        return await service.list_checkins(merchant_id=merchant["id"], day=day, limit=limit)
+
+
+class SigningKeyController(Controller):
+    path = "/api/v1/club-signing-keys"
+    tags = ["clubs"]
+    dependencies = _P
+
+    @get("/", opt={"permission": Perm.CLUBS_MANAGE})
+    async def list_keys(self) -> list[dict[str, Any]]:
+        return await service.list_keys()
+
+    @post("/rotate", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
+    async def rotate(self, data: JSONBody[schemas.KeyRotation]) -> dict[str, Any]:
+        """Start a new QR signing key; the previous one verifies for `overlap_seconds` more."""
+        from datetime import timedelta
+
+        from careclub.core.errors import ValidationFailed
+
+        if not 60 <= data.overlap_seconds <= 7 * 86400:
+            raise ValidationFailed("overlap_seconds must be between 60 and 604800", field="overlap_seconds")
+        return await service.rotate_keys(overlap=timedelta(seconds=data.overlap_seconds))
+
+
+async def _card_for(principal: Principal, card_no: str) -> dict[str, Any]:
+    """The card if the caller is its member or staff with members.read over its branch."""
+    card = await service.get_card(None, card_no)
+    if principal.kind == "member":
+        ok = card["member.user"] == principal.user_id
+    else:
+        ok = principal.covers(Perm.MEMBERS_READ, card["member.org_unit.path"])
+    if not ok:
+        raise NotFound("no such card", code="card_not_found")
+    return card
+
+
+ROUTES = [ClubController, PlanController, MerchantController, BenefitController, MemberController, CardController,
+          PeriodController, MyCardsController, CheckinController, SigningKeyController]

@@ -1,0 +1,37 @@
+"""The clubs' scheduled work: retire and rotate QR signing keys, prune used nonces."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from careclub.clubs import service
+from careclub.core.db import fetch, tenant_scope
+from careclub.core.principal import Actor, set_actor
+from careclub.platform.tables import Tenant
+
+
+async def clubs_fanout(ctx: dict[str, Any]) -> int:
+    """Every five minutes: check-in partitions ahead, then one housekeeping job per active tenant
+    (keyed, so a re-run adds none)."""
+    # Monthly check-in partitions, three months ahead (a SECURITY DEFINER function of the
+    # migrations: the app role cannot create tables itself).
+    await fetch("SELECT club_checkin_add_partitions(3)")
+    queue = ctx.get("queue")
+    tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
+    if queue is not None:
+        from careclub.core import clock
+
+        slot = clock.now().strftime("%Y%m%d%H%M")
+        for t in tenants:
+            await queue.enqueue("clubs_housekeeping", tenant_id=str(t["id"]), key=f"clubs:{t['id']}:{slot}")
+    return len(tenants)
+
+
+async def clubs_housekeeping(ctx: dict[str, Any], *, tenant_id: str) -> dict[str, int]:
+    """Retire signing keys past their overlap, rotate old ones, prune nonces. Idempotent."""
+    set_actor(Actor(None, "job:clubs_housekeeping"))
+    async with tenant_scope(uuid.UUID(tenant_id)):
+        result = await service.keys_housekeeping()
+        result["nonces_pruned"] = await service.prune_nonces()
+    return result
