@@ -77,6 +77,13 @@ async def bind_tenant(tenant_id: uuid.UUID) -> None:
     _tenant.set(tenant_id)
 
 
+def mark_bound(tenant_id: uuid.UUID) -> None:
+    """Record that SQL already bound the open transaction to this tenant (a function that
+    calls set_config itself, saving the round trip of `bind_tenant`)."""
+    current_transaction()
+    _tenant.set(tenant_id)
+
+
 @asynccontextmanager
 async def transaction() -> AsyncIterator[PostgresTransaction]:
     """A transaction (or the one already open: Piccolo nests by joining)."""

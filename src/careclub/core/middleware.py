@@ -14,7 +14,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from careclub.core import clock, i18n, sessions
-from careclub.core.db import DB, bind_tenant, clear_tenant, restore_tenant
+from careclub.core.db import DB, clear_tenant, restore_tenant
 from careclub.core.logging import log_tenant, request_id
 from careclub.core.principal import Actor, Principal, set_actor
 
@@ -60,7 +60,6 @@ async def _resolve(scope: Scope) -> Principal | None:
     tenant = await service.get_tenant(session.tenant_id)
     if tenant is None:
         return None
-    await bind_tenant(tenant.id)
     return await service.load_principal(tenant, session.user_id, session_id=session.id)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from careclub.core import clock, ratelimit
-from careclub.core.db import bind_tenant, fetch
+from careclub.core.db import bind_tenant, fetch, mark_bound
 from careclub.core.errors import Conflict, NotFound, RateLimited, Unauthorized
 from careclub.core.principal import Actor, Principal, TenantInfo, set_actor
 from careclub.core.security import (
@@ -145,30 +145,18 @@ def token_tenant(token: str) -> uuid.UUID | None:
 
 
 # One round trip from a credential to everything a request needs to know about its caller:
-# the user, and each role grant with its permissions and the path of the unit it is held at.
-_PRINCIPAL_SQL = """
-SELECT u.id, u.email, u.display_name, u.kind, u.locale, u.is_active, {token_cols}
-       coalesce(json_agg(json_build_array(r.code, r.permissions, o.path)) FILTER (WHERE g.id IS NOT NULL),
-                '[]') AS grants
-FROM {source}
-LEFT JOIN role_grant g ON g."user" = u.id
-LEFT JOIN role r ON r.id = g.role
-LEFT JOIN org_unit o ON o.id = g.org_unit
-WHERE {where}
-GROUP BY u.id{group}
-"""
-_BY_USER = _PRINCIPAL_SQL.format(token_cols="", source="app_user u", where="u.id = $1", group="")
-_BY_TOKEN = _PRINCIPAL_SQL.format(token_cols="t.id AS token_id, t.expires_at, t.revoked_at,",  # noqa: S106
-                                  source='api_token t JOIN app_user u ON u.id = t."user"',
-                                  where="t.token_hash = $1", group=", t.id")
+# app_resolve_principal (migrations/platform, 02:50) binds the transaction to the tenant and
+# returns the user with each role grant's permissions and the path of the unit it is held at.
+_RESOLVE = "SELECT * FROM app_resolve_principal($1, $2, $3)"
 
 
 def _principal(tenant: TenantInfo, row: dict[str, Any], **extra: Any) -> Principal | None:
     if not row["is_active"]:
         return None
+    grants = row["grants"] if isinstance(row["grants"], list) else json.loads(row["grants"])
     by_perm: dict[str, set[str]] = {}
     roles = set()
-    for code, permissions, path in json.loads(row["grants"]):
+    for code, permissions, path in grants:
         roles.add(code)
         for perm in permissions:
             by_perm.setdefault(perm, set()).add(path)
@@ -177,7 +165,9 @@ def _principal(tenant: TenantInfo, row: dict[str, Any], **extra: Any) -> Princip
 
 
 async def load_principal(tenant: TenantInfo, user_id: uuid.UUID, **extra: Any) -> Principal | None:
-    rows = await fetch(_BY_USER, user_id)
+    """The principal of a signed-in user (web sessions); binds the transaction to the tenant."""
+    rows = await fetch(_RESOLVE, tenant.id, None, user_id)
+    mark_bound(tenant.id)
     return _principal(tenant, rows[0], **extra) if rows else None
 
 
@@ -189,9 +179,9 @@ async def principal_from_token(token: str) -> Principal | None:
     tenant = await get_tenant(tenant_id)
     if tenant is None:
         return None
-    await bind_tenant(tenant.id)
-    rows = await fetch(_BY_TOKEN, digest(token))
-    if not rows:
+    rows = await fetch(_RESOLVE, tenant.id, digest(token), None)
+    mark_bound(tenant.id)
+    if not rows or rows[0]["token_id"] is None:
         return None
     row = rows[0]
     if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= clock.now()):
