@@ -115,3 +115,23 @@ async def test_application_approved_then_rejected(client: Any) -> None:
         "plan_id": plans["free"]["id"], "name": "Member Two", "phone": "13000000002"}), 201)
     await _decide(client, approver, "reject")
     assert (await ok(await client.get(f"/api/v1/cards/{third['card_no']}", headers=m2)))["status"] == "cancelled"
+
+
+async def test_an_automatically_approved_paid_application_opens_one_period(client: Any) -> None:
+    slug = unique_slug("club")
+    automatic = FILE.replace('''kind = "single"
+name = "Club approves"
+approvers = [{{ role = "approver", unit = "HQ" }}]''', '''kind = "auto"
+name = "Accepted on sight"
+reason = "every applicant is welcome"''')
+    await apply_text(automatic.format(slug=slug, password=PASSWORD), demo=True)
+    admin, m1 = await _login(client, slug, "admin"), await _login(client, slug, "m1")
+    club = (await ok(await client.get("/api/v1/clubs", headers=admin)))[0]
+    plans = {p["code"]: p for p in await ok(await client.get(f"/api/v1/clubs/{club['id']}/plans", headers=admin))}
+    card = await ok(await client.post(f"/api/v1/clubs/{club['id']}/applications", headers=m1, json={
+        "plan_id": plans["paid"]["id"], "name": "Member One", "phone": "13000000001"}), 201)
+    periods = await ok(await client.get(f"/api/v1/cards/{card['card_no']}/periods", headers=m1))
+    assert [(p["kind"], p["status"]) for p in periods] == [("join", "pending")]
+    events = [e["kind"] for e in await ok(await client.get(f"/api/v1/cards/{card['card_no']}/events",
+                                                           headers=admin))]
+    assert events.count("approved") == 1

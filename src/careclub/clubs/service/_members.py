@@ -304,8 +304,8 @@ async def _open_approval(card_id: uuid.UUID, member: dict[str, Any], plan: dict[
         requester_id=requester)
     await MemberCard.update({MemberCard.approval_request_id: req["id"]}).where(MemberCard.id == card_id)
     await _event(card_id, "approval_requested", request=req["id"])
-    if req.get("status") == "approved":  # an automatic chain decided already
-        await on_application_approved(req)
+    # An all-automatic chain has already approved inside open_request, which called
+    # on_application_approved itself: calling it again would open a second period.
 
 
 async def _activate(card_id: uuid.UUID, *, until: datetime, reason: str) -> None:
