@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -72,6 +74,10 @@ def _drive(base: str, shots: Path) -> None:
             expect(result).to_contain_text("TR-000001")
             expect(result).to_contain_text("−20.00")
             expect(scanner.locator("#scan-today")).to_contain_text("TR-000001")
+            # The new row's time is the tenant's wall clock (Asia/Shanghai), not the browser's (UTC here).
+            shown = scanner.locator("#scan-today li .row-meta").first.inner_text()
+            at = datetime.strptime(shown[:16], "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+            assert abs((at - datetime.now(UTC)).total_seconds()) < 120, shown
             scanner.screenshot(path=str(shots / "02-scanner-accepted.png"), full_page=True)
 
             scanner.click("#scan-submit")  # the same code again

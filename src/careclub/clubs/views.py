@@ -8,10 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Template
 
-from careclub.clubs import schemas, service
+from careclub.clubs import schemas, service, views_staff
 from careclub.clubs.tables import Benefit, BenefitMerchant, Club, Plan
 from careclub.core import clock
 from careclub.core.db import bind_tenant
@@ -117,8 +117,8 @@ async def join_submit(request: Request[Any, Any, Any], slug: FromPath[str], club
 
 
 @get("/club/admin", opt={"permission": Perm.CLUBS_MANAGE}, include_in_schema=False)
-async def admin_overview(request: Request[Any, Any, Any]) -> Template:
-    return await _admin_page(request)
+async def admin_overview(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
+    return await _admin_page(request, notice=_("Saved.") if done else None)
 
 
 def _int(form: dict[str, str], key: str, default: int = 0) -> int:
@@ -184,14 +184,14 @@ async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
 
 
 async def _admin_page(request: Request[Any, Any, Any], *, status_code: int = 200, errors: dict[str, Any] | None = None,
-                      form: dict[str, str] | None = None) -> Template:
+                      form: dict[str, str] | None = None, notice: str | None = None) -> Template:
     clubs = []
     for club in await service.list_clubs():
         clubs.append({**club, "plans": await service.list_plans(club["id"]),
                       "merchants": await service.list_merchants(club["id"]),
                       "benefits": await service.list_benefits(club["id"])})
     return page(request, "clubs/admin.html", status_code=status_code, clubs=clubs, keys=await service.list_keys(),
-                tenant_slug=_principal(request).tenant.slug, errors=errors or {}, form=form or {})
+                tenant_slug=_principal(request).tenant.slug, errors=errors or {}, form=form or {}, notice=notice)
 
 
 @get("/club/stats/{club_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
@@ -201,4 +201,4 @@ async def stats_page(request: Request[Any, Any, Any], club_id: FromPath[uuid.UUI
 
 
 ROUTES = [my_card, my_card_qr, scanner, scanner_checkin, join_form, join_submit, admin_overview, admin_create,
-          stats_page]
+          stats_page, *views_staff.ROUTES]

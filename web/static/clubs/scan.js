@@ -50,8 +50,14 @@
     if (none) none.remove();
     var li = document.createElement("li");
     li.appendChild(text("span", m.display_name + " · " + m.card_no, "row-main"));
-    li.appendChild(text("span", new Date().toLocaleTimeString(), "row-meta"));
+    li.appendChild(text("span", tenantTime(new Date()), "row-meta"));
     list.insertBefore(li, list.firstChild);
+  }
+  // The tenant's wall clock, as the server renders the rows above ("YYYY-MM-DD HH:MM"): the
+  // Swedish locale happens to print ISO order.
+  function tenantTime(when) {
+    var zone = document.getElementById("scanner").getAttribute("data-timezone") || undefined;
+    return when.toLocaleString("sv-SE", {timeZone: zone, hour12: false}).slice(0, 16);
   }
   function submit(token) {
     if (busy || !token) return;

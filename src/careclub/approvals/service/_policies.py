@@ -12,7 +12,7 @@ from careclub.approvals import rules
 from careclub.approvals.rules import BodySpec, CompiledPolicy, PolicySpec
 from careclub.approvals.service._people import Org, Person, Unit, describe, exists_anywhere, resolve
 from careclub.approvals.tables import ApprovalBody, ApprovalPolicy
-from careclub.core.db import fetch
+from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
 from careclub.platform import audit
 from careclub.platform import rules as platform_rules
@@ -138,10 +138,15 @@ async def apply_policy(spec: PolicySpec, *, source: str = "api", actor_id: uuid.
     """Validate and store a policy as the subject type's new current version; applying the same
     policy again changes nothing (answers the current row and False)."""
     await validate_policy(spec, path=path)
-    # Row lock on the current version (raw SQL: Piccolo has no FOR UPDATE) so two editors saving
-    # at once produce versions n+1 and n+2, never two n+1.
-    locked = await fetch("SELECT id, version, spec FROM approval_policy WHERE subject_type = $1 AND is_current "
-                         "FOR UPDATE", spec.subject_type)
+    # One saver at a time per tenant and subject type: a transaction-scoped advisory lock (raw
+    # SQL; Piccolo has no locks). A row lock on the current version is not enough: the waiter
+    # wakes to find that row no longer current, sees no current version at all, and the two
+    # savers then deadlock on each other's new rows. Behind this lock the next statement reads
+    # the winner's committed version, so two editors make versions n+1 and n+2.
+    await fetch("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"approval_policy:{current_tenant_id()}:{spec.subject_type}")
+    locked = await fetch("SELECT id, version, spec FROM approval_policy WHERE subject_type = $1 AND is_current",
+                         spec.subject_type)
     wanted = spec_json(spec)
     if locked:
         current = await policy_version(locked[0]["id"])

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from piccolo.columns.combination import WhereRaw
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._setup import get_club, get_plan
@@ -37,7 +38,7 @@ CARD_FIELDS = (MemberCard.id, MemberCard.card_no, MemberCard.state, MemberCard.v
                MemberCard.plan.static_card, MemberCard.plan.policy_linked, MemberCard.member,
                MemberCard.member.name, MemberCard.member.user, MemberCard.member.org_unit.path,  # type: ignore[union-attr]
                MemberCard.vehicle, MemberCard.vehicle.plate, MemberCard.policy_no, MemberCard.replaces,
-               MemberCard.created_at)
+               MemberCard.approval_request_id, MemberCard.created_at)
 PURPOSE_ID_NUMBER = "member.id_number"
 
 
@@ -51,17 +52,52 @@ def _can_see(principal: Principal | None, unit_path: str | None, user_id: Any, p
 
 # ---- members --------------------------------------------------------------------------------
 
+CARD_STATUSES = ("pending", "active", "in_grace", "expired", "suspended", "cancelled")
+
+
+def _cards_with_status(status: str, now: datetime) -> Any:
+    """The members (a sub-select) holding a card whose computed status (rules.card_status) is `status`."""
+    cards = MemberCard.select(MemberCard.member)
+    grace_end = ("club_card.valid_until + make_interval(days => "
+                 "(SELECT p.grace_days FROM club_plan p WHERE p.id = club_card.plan))")
+    if status == "cancelled":
+        return cards.where(MemberCard.state.is_in(["cancelled", "replaced"]))
+    if status in ("pending", "suspended"):
+        return cards.where(MemberCard.state == status)
+    live = MemberCard.state == "active"
+    if status == "active":
+        return cards.where(live, MemberCard.valid_until.is_null() | (MemberCard.valid_until > now))
+    if status == "in_grace":
+        return cards.where(live, MemberCard.valid_until <= now, WhereRaw(f"{grace_end} > {{}}", now))
+    return cards.where(live, WhereRaw(f"{grace_end} <= {{}}", now))
+
+
 async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
-                       unit_id: uuid.UUID | None = None, limit: int = 50, offset: int = 0
-                       ) -> tuple[list[dict[str, Any]], int]:
+                       unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
+                       card_status: str | None = None, household_id: uuid.UUID | None = None,
+                       limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Members in the caller's scope. `q` matches name, phone, a card number or a plate;
+    `plan_id` / `card_status` keep members holding such a card (status as computed from dates)."""
     where: list[Any] = [_in_scope(Member.org_unit.path, principal.scope(Perm.MEMBERS_READ))]
     if club_id:
         where.append(Member.club == club_id)
     if unit_id:
         where.append(Member.org_unit == unit_id)
+    if household_id:
+        where.append(Member.household == household_id)
+    if plan_id:
+        where.append(Member.id.is_in(MemberCard.select(MemberCard.member).where(MemberCard.plan == plan_id)))
+    if card_status:
+        if card_status not in CARD_STATUSES:
+            raise ValidationFailed(f"card_status must be one of {', '.join(CARD_STATUSES)}", field="card_status")
+        where.append(Member.id.is_in(_cards_with_status(card_status, clock.now())))
     if q:
-        pattern = "%" + q.replace("%", r"\%").replace("_", r"\_") + "%"
-        where.append(Member.name.ilike(pattern) | Member.phone.ilike(pattern))
+        q = q.strip()
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        by_card = MemberCard.select(MemberCard.member).where(MemberCard.card_no.ilike(pattern))
+        by_plate = Vehicle.select(Vehicle.member).where(Vehicle.plate.ilike(pattern.upper()))
+        where.append(Member.name.ilike(pattern) | Member.phone.ilike(pattern) | Member.id.is_in(by_card)
+                     | Member.id.is_in(by_plate))
     rows = await Member.select(*MEMBER_FIELDS).where(*where).order_by(Member.created_at, ascending=False).limit(
         limit).offset(offset)
     return [_member_out(r) for r in rows], await Member.count().where(*where)
@@ -192,7 +228,8 @@ def card_out(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]
         "member": {"id": row["member"], "name": row["member.name"]},
         "vehicle": {"id": row["vehicle"], "plate": row["vehicle.plate"]} if row["vehicle"] else None,
         "policy_no": row["policy_no"] or None, "static_card": row["plan.static_card"],
-        "replaces": row["replaces"], "created_at": row["created_at"],
+        "replaces": row["replaces"], "approval_request": row.get("approval_request_id"),
+        "created_at": row["created_at"],
     }
 
 
@@ -211,6 +248,19 @@ async def list_cards(principal: Principal | None, member_id: uuid.UUID) -> list[
     await get_member(principal, member_id)
     rows = await MemberCard.select(*CARD_FIELDS).where(MemberCard.member == member_id).order_by(MemberCard.created_at)
     return [card_out(r) for r in rows]
+
+
+async def cards_by_member(member_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The cards of members the caller listed already (scoped by `list_members`), newest first."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {m: [] for m in member_ids}
+    if not member_ids:
+        return out
+    rows = await MemberCard.select(*CARD_FIELDS).where(MemberCard.member.is_in(member_ids)).order_by(
+        MemberCard.created_at, ascending=False)
+    now = clock.now()
+    for r in rows:
+        out[r["member"]].append(card_out(r, now))
+    return out
 
 
 async def cards_of_user(user_id: uuid.UUID) -> list[dict[str, Any]]:

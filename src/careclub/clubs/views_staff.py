@@ -1,0 +1,445 @@
+"""Staff pages of the clubs: the member list, enrolling a member, a member's page with its card
+actions (activate, suspend, resume, cancel, reissue, renew, offline payment), and the admin's edit
+forms for clubs, plans, merchants and benefits.
+
+Every read and write goes through the clubs service, which cuts to the caller's org-unit scope: a
+member outside it answers 404 exactly like a missing one. A failed action is rolled back to a
+savepoint so the page can be drawn again with the error beside the form (the request then ends
+with a 4xx, which rolls the whole transaction back).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from careclub.clubs import service
+from careclub.clubs.service._members import CARD_STATUSES
+from careclub.core.db import current_transaction
+from careclub.core.errors import AppError, NotFound, ValidationFailed
+from careclub.core.i18n import gettext as _
+from careclub.core.money import parse_amount
+from careclub.core.principal import Principal
+from careclub.platform import service as platform_service
+from careclub.platform.permissions import Perm
+from careclub.platform.views_admin._common import (
+    N_,
+    PER_PAGE,
+    Form,
+    PageNo,
+    as_uuid,
+    error_text,
+    me,
+    page,
+    pager,
+    unit_choices,
+)
+
+STATUS_LABELS = {"pending": N_("pending"), "active": N_("active"), "in_grace": N_("in grace"),
+                 "expired": N_("expired"), "suspended": N_("suspended"), "cancelled": N_("cancelled"),
+                 "replaced": N_("replaced"), "paid": N_("paid")}
+EVENT_LABELS = {"created": N_("created"), "activated": N_("activated"), "activate": N_("activated by staff"),
+                "suspend": N_("suspended"), "resume": N_("resumed"), "cancel": N_("cancelled"),
+                "replaced": N_("replaced (lost card)"), "reissued": N_("reissued"),
+                "period_opened": N_("period opened"), "period_paid": N_("period paid"),
+                "policy_renewed": N_("policy renewed"), "approval_requested": N_("approval requested"),
+                "approved": N_("approved")}
+DONE_TEXTS = {"enrolled": N_("The member is enrolled."), "vehicle": N_("The vehicle is added."),
+              "card": N_("The card is issued."), "activate": N_("The card is active."),
+              "suspend": N_("The card is suspended."), "resume": N_("The card is active again."),
+              "cancel": N_("The card is cancelled."), "reissue": N_("A new card replaces the lost one."),
+              "renew": N_("A renewal period is open for payment."),
+              "paid": N_("The payment is recorded and the card extended."), "saved": N_("Saved.")}
+OFFER_KINDS = ("none", "percent", "amount", "free")
+QUOTA_PERIODS = ("year", "month", "day", "ever")
+KIND_WORDS = {"none": N_("none"), "percent": N_("percent"), "amount": N_("amount"), "free": N_("free"),
+              "year": N_("year"), "month": N_("month"), "day": N_("day"), "ever": N_("ever")}
+CARD_ACTIONS = ("activate", "suspend", "resume", "cancel", "reissue", "renew")
+# service field names → the form field that holds the value
+FIELD_MAP = {"plan_id": "plan", "vehicle_id": "plate", "policy_ends_at": "policy_ends_at", "club_id": "plan",
+             "card_no": "form", "action": "form"}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def event_label(kind: str) -> str:
+    if kind in EVENT_LABELS:
+        return _(EVENT_LABELS[kind])
+    return _(STATUS_LABELS[kind]) if kind in STATUS_LABELS else kind
+
+
+def word(value: str) -> str:
+    return _(KIND_WORDS[value]) if value in KIND_WORDS else value
+
+
+def _page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **ctx: Any) -> Template:
+    return page(request, template, status_code=status_code, status_label=status_label, event_label=event_label,
+                word=word, **ctx)
+
+
+def _errors(exc: AppError, fields: tuple[str, ...]) -> dict[str, str]:
+    field = FIELD_MAP.get(exc.field or "", exc.field)
+    return {field if field in fields else "form": error_text(exc)}
+
+
+async def _guarded(action: Callable[[], Awaitable[Any]]) -> tuple[Any, AppError | None]:
+    """Run a service call inside a savepoint: on a refusal the transaction is usable again (to draw
+    the page with the error) and nothing of the attempt remains."""
+    savepoint = await current_transaction().savepoint()
+    try:
+        result = await action()
+    except AppError as exc:
+        await savepoint.rollback_to()
+        return None, exc
+    await savepoint.release()
+    return result, None
+
+
+def _int(value: str, field: str, default: int = 0) -> int:
+    value = (value or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be a whole number", field=field) from None
+
+
+def _flag(form: dict[str, str], key: str) -> bool:
+    return form.get(key) in ("on", "true", "1")
+
+
+def _date_end(value: str, field: str, principal: Principal) -> datetime | None:
+    """A date typed on a form: the end of that day in the tenant's zone."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise ValidationFailed(f"{field} must be a date (YYYY-MM-DD)", field=field) from None
+    return day.replace(hour=23, minute=59, second=59, tzinfo=ZoneInfo(principal.tenant.timezone))
+
+
+async def _plan_choices(clubs: list[dict[str, Any]], *, active_only: bool = True) -> list[dict[str, Any]]:
+    plans = []
+    for club in clubs:
+        for p in await service.list_plans(club["id"]):
+            if p["active"] or not active_only:
+                plans.append({**p, "club_name": club["name"]})
+    return plans
+
+
+# ---- the member list ----------------------------------------------------------------------------
+
+@get("/club/members", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
+async def member_list(request: Request[Any, Any, Any], q: FromQuery[str | None] = None,
+                      club: FromQuery[str | None] = None, plan: FromQuery[str | None] = None,
+                      status: FromQuery[str | None] = None, page_no: PageNo = 1) -> Template:
+    principal = me(request)
+    form = {"q": (q or "").strip()[:100], "club": club or "", "plan": plan or "",
+            "status": status if status in CARD_STATUSES else ""}
+    rows, total = await service.list_members(principal, q=form["q"] or None, club_id=as_uuid(form["club"]),
+                                             plan_id=as_uuid(form["plan"]), card_status=form["status"] or None,
+                                             limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    cards = await service.cards_by_member([r["id"] for r in rows])
+    clubs = await service.list_clubs()
+    return _page(request, "clubs/members.html", rows=[{**r, "cards": cards[r["id"]]} for r in rows], form=form,
+                 clubs=clubs, plans=await _plan_choices(clubs, active_only=False), statuses=CARD_STATUSES,
+                 pages=pager(total, page_no, form))
+
+
+# ---- enrolling a member -------------------------------------------------------------------------
+
+ENROL_FIELDS = ("name", "phone", "id_number", "org_unit", "plan", "plate", "vin", "policy_no", "policy_ends_at",
+                "household")
+
+
+async def _enrol_page(request: Request[Any, Any, Any], form: dict[str, str], errors: dict[str, str],
+                      status_code: int = 200) -> Template:
+    principal = me(request)
+    units = await platform_service.list_units(principal, Perm.MEMBERS_MANAGE)
+    plans = await _plan_choices(await service.list_clubs())
+    household = None
+    if as_uuid(form.get("household")):
+        try:
+            household = await service.get_member(principal, as_uuid(form["household"]))  # type: ignore[arg-type]
+        except NotFound:
+            form["household"] = ""
+    return _page(request, "clubs/member_new.html", status_code=status_code, form=form, errors=errors,
+                 units=unit_choices(units), plans=plans, household=household)
+
+
+@get("/club/members/new", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False)
+async def member_new(request: Request[Any, Any, Any], household: FromQuery[str | None] = None) -> Template:
+    return await _enrol_page(request, {"household": household or ""}, {})
+
+
+@post("/club/members/new", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False)
+async def member_create(request: Request[Any, Any, Any], data: Form) -> Any:
+    principal = me(request)
+    form = {k: (data.get(k) or "").strip() for k in ENROL_FIELDS}
+
+    async def enrol() -> dict[str, Any]:
+        plan_id = as_uuid(form["plan"])
+        if plan_id is None:
+            raise ValidationFailed("choose a plan", field="plan")
+        plan = await service.get_plan(plan_id)
+        ends_at = _date_end(form["policy_ends_at"], "policy_ends_at", principal)
+        member = await service.create_member(principal, plan["club"], name=form["name"], phone=form["phone"],
+                                             id_number=form["id_number"] or None, org_unit=as_uuid(form["org_unit"]),
+                                             household=as_uuid(form["household"]))
+        vehicle_id = None
+        if form["plate"]:
+            vehicle_id = (await service.add_vehicle(principal, member["id"], plate=form["plate"],
+                                                    vin=form["vin"]))["id"]
+        await service.enrol(principal, member["id"], plan_id=plan_id, vehicle_id=vehicle_id,
+                            policy_no=form["policy_no"] or None, policy_ends_at=ends_at)
+        return member
+
+    member, exc = await _guarded(enrol)
+    if exc is not None:
+        return await _enrol_page(request, form, _errors(exc, ENROL_FIELDS), status_code=exc.status_code)
+    return Redirect(f"/club/members/{member['id']}?done=enrolled", status_code=303)
+
+
+# ---- a member's page and its actions ------------------------------------------------------------
+
+async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, status_code: int = 200,
+                  errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
+                  notice: str | None = None) -> Template:
+    principal = me(request)
+    member = await service.get_member(principal, member_id)
+    plans = {p["id"]: p for p in await service.list_plans(member["club"])}
+    cards = []
+    for card in await service.list_cards(principal, member_id):
+        cards.append({**card, "plan_row": plans.get(card["plan"]["id"], {}),
+                      "events": await service.card_events(principal, card["card_no"]),
+                      "periods": await service.list_periods(principal, card["card_no"])})
+    cards.reverse()  # newest first
+    head = None
+    if member["household"]:
+        try:
+            head = await service.get_member(principal, member["household"])
+        except NotFound:
+            head = None
+    household, _total = await service.list_members(principal, household_id=member["household"] or member_id,
+                                                   limit=50)
+    return _page(request, "clubs/member.html", status_code=status_code, member=member, cards=cards,
+                 club=await service.get_club(member["club"]), plans=[p for p in plans.values() if p["active"]],
+                 head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
+                 form=form or {}, notice=notice)
+
+
+@get("/club/members/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
+async def member_detail(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID],
+                        done: FromQuery[str | None] = None) -> Template:
+    notice = _(DONE_TEXTS[done]) if done in DONE_TEXTS else None
+    return await _detail(request, member_id, notice=notice)
+
+
+async def _member_action(request: Request[Any, Any, Any], member_id: uuid.UUID, form: dict[str, str],
+                         fields: tuple[str, ...], action: Callable[[], Awaitable[Any]], done: str) -> Any:
+    # Out of scope or another tenant's: 404 before anything is tried.
+    await service.get_member(me(request), member_id, Perm.MEMBERS_MANAGE)
+    _result, exc = await _guarded(action)
+    if exc is not None:
+        return await _detail(request, member_id, status_code=exc.status_code, errors=_errors(exc, fields),
+                             form=form)
+    return Redirect(f"/club/members/{member_id}?done={done}", status_code=303)
+
+
+@post("/club/members/{member_id:uuid}/vehicles", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False)
+async def member_add_vehicle(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID], data: Form) -> Any:
+    form = {k: (data.get(k) or "").strip() for k in ("plate", "vin")}
+
+    async def add() -> Any:
+        return await service.add_vehicle(me(request), member_id, plate=form["plate"], vin=form["vin"])
+
+    return await _member_action(request, member_id, form, ("plate", "vin"), add, "vehicle")
+
+
+@post("/club/members/{member_id:uuid}/cards", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False)
+async def member_add_card(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID], data: Form) -> Any:
+    """Enrol an existing member on (another) plan, optionally for one of his vehicles."""
+    principal = me(request)
+    form = {k: (data.get(k) or "").strip() for k in ("plan", "vehicle", "policy_no", "policy_ends_at")}
+
+    async def enrol() -> Any:
+        plan_id = as_uuid(form["plan"])
+        if plan_id is None:
+            raise ValidationFailed("choose a plan", field="plan")
+        return await service.enrol(principal, member_id, plan_id=plan_id, vehicle_id=as_uuid(form["vehicle"]),
+                                   policy_no=form["policy_no"] or None,
+                                   policy_ends_at=_date_end(form["policy_ends_at"], "policy_ends_at", principal))
+
+    fields = ("plan", "vehicle", "policy_no", "policy_ends_at")
+    card_fields = {"vehicle_id": "vehicle"}
+    await service.get_member(principal, member_id, Perm.MEMBERS_MANAGE)
+    _result, exc = await _guarded(enrol)
+    if exc is not None:
+        if exc.field in card_fields:
+            exc.field = card_fields[exc.field]
+        return await _detail(request, member_id, status_code=exc.status_code, errors=_errors(exc, fields), form=form)
+    return Redirect(f"/club/members/{member_id}?done=card", status_code=303)
+
+
+async def _own_card(principal: Principal, member_id: uuid.UUID, card_no: str) -> dict[str, Any]:
+    """The card, when it is this member's (a number of another member answers 404)."""
+    card = await service.get_card(principal, card_no, Perm.MEMBERS_MANAGE)
+    if card["member"] != member_id:
+        raise NotFound("no such card", code="card_not_found")
+    return card
+
+
+@post("/club/members/{member_id:uuid}/cards/{card_no:str}/{action:str}", opt={"permission": Perm.MEMBERS_MANAGE},
+      include_in_schema=False)
+async def member_card_action(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID],
+                             card_no: FromPath[str], action: FromPath[str], data: Form) -> Any:
+    principal = me(request)
+    if action not in CARD_ACTIONS:
+        raise NotFound("no such card action", code="not_found")
+    await service.get_member(principal, member_id, Perm.MEMBERS_MANAGE)
+    await _own_card(principal, member_id, card_no)
+    reason = (data.get("reason") or "").strip()[:200]
+
+    async def act() -> Any:
+        if action == "reissue":
+            return await service.reissue(principal, card_no, reason=reason or "lost")
+        if action == "renew":
+            return await service.open_period(principal, card_no, kind="renewal")
+        return await service.change_state(principal, card_no, action, reason=reason)
+
+    return await _member_action(request, member_id, {}, (), act, action)
+
+
+@post("/club/members/{member_id:uuid}/periods/{period_id:uuid}/paid", opt={"permission": Perm.MEMBERS_MANAGE},
+      include_in_schema=False)
+async def member_period_paid(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID],
+                             period_id: FromPath[uuid.UUID], data: Form) -> Any:
+    """Staff record that a pending period was paid offline: the card grows by the plan's term."""
+    principal = me(request)
+    await service.get_member(principal, member_id, Perm.MEMBERS_MANAGE)
+    period = await service.get_period(period_id)
+    await _own_card(principal, member_id, period["card.card_no"])
+    form = {"reference": (data.get("reference") or "").strip()[:120]}
+
+    async def pay() -> Any:
+        if period["status"] != "pending":
+            raise ValidationFailed(N_("this period is paid already"), field="form")
+        return await service.mark_period_paid(period_id, method="offline", reference=form["reference"],
+                                              principal=principal)
+
+    return await _member_action(request, member_id, form, ("reference",), pay, "paid")
+
+
+# ---- admin: edit a club, plan, merchant or benefit ----------------------------------------------
+
+ADMIN_KINDS = ("club", "plan", "merchant", "benefit")
+
+
+async def _admin_item(kind: str, item_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The item and its club."""
+    if kind == "club":
+        club = await service.get_club(item_id)
+        return club, club
+    getter = {"plan": service.get_plan, "merchant": service.get_merchant, "benefit": service.get_benefit}.get(kind)
+    if getter is None:
+        raise NotFound("no such form", code="not_found")
+    item = await getter(item_id)
+    return item, await service.get_club(item["club"])
+
+
+async def _edit_page(request: Request[Any, Any, Any], kind: str, item_id: uuid.UUID, *, status_code: int = 200,
+                     errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Template:
+    item, club = await _admin_item(kind, item_id)
+    ctx: dict[str, Any] = {}
+    if kind == "merchant":
+        benefits = await service.list_benefits(club["id"])
+        ctx["benefits"] = [{**b, "honoured": item["code"] in b["merchants"]} for b in benefits]
+    if kind == "benefit":
+        ctx["merchants"] = await service.list_merchants(club["id"])
+    values = dict(item)
+    if kind == "plan":
+        values["fee"] = f"{item['fee'] / 100:.2f}"
+    if form is not None:  # an unticked box is absent from the post
+        for box in ("active", "needs_approval", "auto_renew", "static_card", "is_open"):
+            values[box] = form.get(box) == "on"
+        values.update(form)
+    return _page(request, "clubs/admin_edit.html", status_code=status_code, kind=kind, item=item, club=club,
+                 form=values, errors=errors or {}, offer_kinds=OFFER_KINDS, quota_periods=QUOTA_PERIODS, **ctx)
+
+
+@get("/club/admin/{kind:str}/{item_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE}, include_in_schema=False)
+async def admin_edit(request: Request[Any, Any, Any], kind: FromPath[str], item_id: FromPath[uuid.UUID]) -> Template:
+    if kind not in ADMIN_KINDS:
+        raise NotFound("no such form", code="not_found")
+    return await _edit_page(request, kind, item_id)
+
+
+@post("/club/admin/{kind:str}/{item_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE}, include_in_schema=False)
+async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], item_id: FromPath[uuid.UUID]) -> Any:
+    if kind not in ADMIN_KINDS:
+        raise NotFound("no such form", code="not_found")
+    item, club = await _admin_item(kind, item_id)
+    data = await request.form()  # a multi-dict: the ticked boxes share one name
+    form = {k: str(data.get(k) or "").strip() for k in data if k not in ("_csrf_token", "benefits", "merchants")}
+    honoured = [str(v) for v in data.getall("benefits", [])]
+    merchants = [str(v) for v in data.getall("merchants", [])]
+
+    async def save() -> Any:
+        if kind == "club":
+            return await service.update_club(item_id, name=form.get("name", ""),
+                                             description=form.get("description", ""),
+                                             card_prefix=form.get("card_prefix", ""), active=_flag(form, "active"))
+        if kind == "plan":
+            return await service.update_plan(item_id, name=form.get("name", ""),
+                                             fee=parse_amount(form.get("fee") or "0", field="fee"),
+                                             term_months=_int(form.get("term_months", ""), "term_months", 12),
+                                             grace_days=_int(form.get("grace_days", ""), "grace_days"),
+                                             needs_approval=_flag(form, "needs_approval"),
+                                             auto_renew=_flag(form, "auto_renew"),
+                                             static_card=_flag(form, "static_card"),
+                                             static_daily_cap=_int(form.get("static_daily_cap", ""),
+                                                                   "static_daily_cap"),
+                                             active=_flag(form, "active"))
+        if kind == "merchant":
+            out = await service.update_merchant(
+                item_id, name=form.get("name", ""), category=form.get("category", ""),
+                address=form.get("address", ""), contact_name=form.get("contact_name", ""),
+                contact_phone=form.get("contact_phone", ""), offer_kind=form.get("offer_kind") or "none",
+                offer_value=_int(form.get("offer_value", ""), "offer_value"), offer_text=form.get("offer_text", ""),
+                is_open=_flag(form, "is_open"))
+            wanted = set(honoured)
+            for b in await service.list_benefits(club["id"]):
+                has = item["code"] in b["merchants"]
+                if has != (str(b["id"]) in wanted):
+                    codes = [c for c in b["merchants"] if c != item["code"]] + ([] if has else [item["code"]])
+                    await service.update_benefit(b["id"], merchants=sorted(codes))
+            return out
+        return await service.update_benefit(item_id, name=form.get("name", ""),
+                                            group_name=form.get("group_name", ""),
+                                            quota=_int(form.get("quota", ""), "quota"),
+                                            quota_period=form.get("quota_period") or "year",
+                                            active=_flag(form, "active"),
+                                            merchants=merchants)
+
+    _result, exc = await _guarded(save)
+    if exc is not None:
+        shown: dict[str, Any] = dict(form)
+        return await _edit_page(request, kind, item_id, status_code=exc.status_code,
+                                errors={"field": exc.field or "", "message": error_text(exc)}, form=shown)
+    return Redirect(f"/club/admin?done={kind}#{kind}-{item_id}", status_code=303)
+
+
+ROUTES = [member_list, member_new, member_create, member_detail, member_add_vehicle, member_add_card,
+          member_card_action, member_period_paid, admin_edit, admin_update]
