@@ -198,3 +198,21 @@ async def test_api_ids_of_another_tenant_answer_404(client: Any, two_tenants: An
     lists = [await client.get(p, headers=a["headers"]) for p in ("/api/v1/staff", "/api/v1/org-units", "/api/v1/audit")]
     for r in lists:
         assert b["slug"] not in r.text and b["tenant_id"] not in r.text
+
+
+async def test_pooled_connections_carry_no_tenant_between_requests(client: Any, two_tenants: Any) -> None:
+    # The pool releases connections without asyncpg's reset query (core/db.py): the tenant must
+    # still never outlive the request that bound it.
+    a, b = two_tenants
+    for t in (a, b, a):
+        assert (await client.get("/api/v1/me", headers=t["headers"])).status_code == 200
+    assert DB.pool is not None
+    held = [await DB.pool.acquire() for _ in range(DB.pool.get_size())]
+    try:
+        for conn in held:
+            assert await conn.fetchval("SELECT current_setting('app.tenant_id', true)") in (None, "")
+            with pytest.raises(asyncpg.PostgresError, match="no tenant in context"):
+                await conn.fetchval("SELECT count(*) FROM org_unit")
+    finally:
+        for conn in held:
+            await DB.pool.release(conn)

@@ -13,12 +13,23 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
+import asyncpg
 from piccolo.columns import UUID, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.table import Table
 
 from careclub.core.errors import NoTenantContext
+
+
+class _Connection(asyncpg.Connection):
+    """A pooled connection released without asyncpg's reset query (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL): a round trip on every request. Nothing here outlives a transaction:
+    the tenant is bound with set_config(..., true), locks are pg_advisory_xact_lock, and no code
+    LISTENs, opens cursors outside a transaction or SETs a session variable."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 class CareclubEngine(PostgresEngine):
@@ -33,7 +44,7 @@ class CareclubEngine(PostgresEngine):
     def configure(self, dsn: str, **pool: Any) -> None:
         # asyncpg keeps prepared statements per connection; RLS policies are re-planned per
         # tenant value anyway, so the default statement cache stays on.
-        self.config = {"dsn": dsn, "server_settings": {"jit": "off"}, **pool}
+        self.config = {"dsn": dsn, "server_settings": {"jit": "off"}, "connection_class": _Connection, **pool}
 
 
 DB = CareclubEngine(config={})
