@@ -14,7 +14,7 @@ import pytest
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
 from tests.conftest import PASSWORD
-from tests.e2e.test_signup_flow import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, live_server  # noqa: F401
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
 from tests.integration.approvals.conftest import CALLS, World, make_world
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +78,7 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
 
 
 def test_approver_decides_from_the_inbox_on_a_phone(waiting: tuple[World, dict[str, Any]],
-                                                    live_server: str) -> None:  # noqa: F811
+                                                    live_server: str) -> None:
     world, request = waiting
     shots = ARTIFACTS / "e2e-approvals"
     shots.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import pytest
 
 from careclub.platform.tenant_file import apply_text
 from careclub.settings import PROJECT_ROOT
-from tests.e2e.test_signup_flow import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, live_server  # noqa: F401
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def _drive(base: str, shots: Path) -> None:
             browser.close()
 
 
-def test_staff_pages_fit_a_phone(tianren: None, live_server: str) -> None:  # noqa: F811
+def test_staff_pages_fit_a_phone(tianren: None, live_server: str) -> None:
     shots = ARTIFACTS / "e2e-clubs-staff"
     shots.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:

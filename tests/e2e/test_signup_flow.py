@@ -4,71 +4,18 @@ company, see the dashboard in Chinese, switch to English, sign out and in again.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from careclub.core import redis as redis_mod
-from careclub.core.db import DB
-from careclub.settings import PROJECT_ROOT, Settings
 from tests.conftest import PASSWORD
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(settings: Settings, infra: Any) -> Iterator[str]:
-    """The real app under uvicorn on its own event loop in a thread. The database pool and the
-    Redis client are process-wide; the server's start-up replaces them, so the ones the rest of
-    the test session uses are put aside and restored afterwards."""
-    from careclub.app import create_app
-
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    saved_pool, saved_config, saved_redis = DB.pool, dict(DB.config), redis_mod._client
-    DB.pool = None
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, infra), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the app did not start under uvicorn")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        DB.pool, DB.config, redis_mod._client = saved_pool, saved_config, saved_redis
-
 
 def _fits_the_screen(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
