@@ -93,6 +93,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print_demo_logins(sorted((PROJECT_ROOT / "tenants").glob("*.toml")))
     url = f"http://{settings.host}:{settings.port}"
     print(f"\ncareclub is serving on {url}  (API docs: {url}/schema/swagger)\n", flush=True)
+    # uvicorn re-raises a SIGTERM once it has shut down gracefully; with Python's default handler
+    # that would end the process on the spot, skipping the `finally` below and the atexit hooks
+    # that stop the embedded PostgreSQL and Redis. Raising SystemExit lets both run.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         uvicorn.run(create_app(settings, infra), host=settings.host, port=settings.port, log_config=None,
                     access_log=False, proxy_headers=True)
@@ -104,6 +108,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
     return 0
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
