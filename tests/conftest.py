@@ -38,6 +38,7 @@ def _test_redis_url(url: str | None) -> str | None:
 def settings() -> Settings:
     base = Settings.from_env()
     return dataclasses.replace(base, redis_url=_test_redis_url(base.redis_url), login_failures_per_address=10_000,
+                               joins_per_address=10_000,
                                log_json=False)
 
 

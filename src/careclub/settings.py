@@ -74,6 +74,12 @@ class Settings:
     login_window_seconds: int = 900
     """The sliding window of the login rate limits."""
 
+    joins_per_address: int = 10
+    """Public join-page submissions allowed per client address within `join_window_seconds` before 429."""
+
+    join_window_seconds: int = 3600
+    """The window of the join-page rate limit."""
+
     default_locale: str = "zh_CN"
     """Language of pages when neither the user, the tenant nor the browser says otherwise."""
 
@@ -112,6 +118,8 @@ class Settings:
             login_failures_per_account=_env_int("LOGIN_FAILURES_PER_ACCOUNT", 5),
             login_failures_per_address=_env_int("LOGIN_FAILURES_PER_ADDRESS", 20),
             login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900),
+            joins_per_address=_env_int("JOINS_PER_ADDRESS", 10),
+            join_window_seconds=_env_int("JOIN_WINDOW_SECONDS", 3600),
             default_locale=os.environ.get("DEFAULT_LOCALE", "zh_CN"),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
             log_json=_env_bool("LOG_JSON", True),

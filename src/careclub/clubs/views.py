@@ -3,24 +3,31 @@ page of a club, and the admin overview of clubs, plans, merchants and benefits."
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from typing import Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
-from careclub.clubs import schemas, service, views_staff
-from careclub.clubs.tables import Benefit, BenefitMerchant, Club, Plan
-from careclub.core import clock
+from careclub.clubs import rules, schemas, service, views_staff
+from careclub.clubs.tables import Benefit, BenefitMerchant, CardEvent, Club, Plan, Vehicle
+from careclub.core import clock, ratelimit
 from careclub.core.db import bind_tenant
-from careclub.core.errors import AppError, NotFound
+from careclub.core.errors import AppError, Conflict, NotFound, RateLimited
 from careclub.core.i18n import gettext as _
-from careclub.core.principal import Principal
+from careclub.core.principal import Actor, Principal, set_actor
+from careclub.core.security import MIN_PASSWORD_LENGTH, check_password_strength
+from careclub.platform import rules as prules
 from careclub.platform import service as platform_service
+from careclub.platform.api import client_address
 from careclub.platform.permissions import Perm
-from careclub.platform.views import page, principal_of
+from careclub.platform.tables import User
+from careclub.platform.views import page, principal_of, start_session
+from careclub.settings import Settings
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -40,8 +47,13 @@ async def my_card(request: Request[Any, Any, Any]) -> Template:
         if card["status"] == "cancelled" and card.get("replaces") is None and len(cards) > 1:
             continue
         live = card["status"] in ("active", "in_grace")
+        waiting = None
+        if card["status"] == "pending":
+            approved = await CardEvent.exists().where(CardEvent.card == card["id"], CardEvent.kind == "approved")
+            waiting = "approval" if card["approval_request"] and not approved else "payment"
         shown.append({
             **card,
+            "waiting": waiting,
             "qr": await service.issue_qr(principal, card["card_no"]) if live else None,
             "benefits": await service.benefits_left(card["id"], timezone=principal.tenant.timezone),
             "checkins": await service.list_checkins(card_id=card["id"], limit=5),
@@ -86,34 +98,139 @@ async def _public_club(slug: str, club_code: str) -> tuple[Any, dict[str, Any], 
     return tenant, club, plans
 
 
+JOIN_FIELDS = ("plan", "name", "phone", "plate", "vin", "policy_no", "email")
+
+
+def _join_url(slug: str, club_code: str) -> str:
+    return f"/join/{quote(slug)}/{quote(club_code)}"
+
+
+async def _join_page(request: Request[Any, Any, Any], tenant: Any, club: dict[str, Any], plans: list[dict[str, Any]],
+                     *, status_code: int = 200, form: dict[str, str] | None = None,
+                     errors: dict[str, str] | None = None, done: dict[str, Any] | None = None) -> Template:
+    # After a failed write the transaction may be aborted (a unique violation lost to a racing
+    # applicant): answers other than the blank form query nothing more.
+    benefits = [] if status_code != 200 else await Benefit.select(Benefit.name, Benefit.group_name).where(
+        Benefit.club == club["id"], Benefit.active == True)  # noqa: E712
+    principal = principal_of(request)
+    signed_in = principal is not None and principal.tenant.id == tenant.id
+    url = _join_url(tenant.slug, club["code"])
+    login_url = "/login?" + urlencode({"tenant": tenant.slug, "next": url})
+    return page(request, "clubs/join.html", status_code=status_code, club=club, plans=plans, benefits=benefits,
+                form=form or {}, errors=errors or {}, public_tenant=tenant, done=done, signed_in=signed_in,
+                login_url=login_url)
+
+
 @get("/join/{slug:str}/{club_code:str}", opt={"public": True}, include_in_schema=False)
 async def join_form(request: Request[Any, Any, Any], slug: FromPath[str], club_code: FromPath[str]) -> Template:
     tenant, club, plans = await _public_club(slug, club_code)
-    benefits = await Benefit.select(Benefit.name, Benefit.group_name).where(Benefit.club == club["id"],
-                                                                           Benefit.active == True)  # noqa: E712
-    return page(request, "clubs/join.html", club=club, plans=plans, benefits=benefits, form={}, errors={},
-                public_tenant=tenant, done=None)
+    return await _join_page(request, tenant, club, plans)
+
+
+def _message(exc: AppError) -> str:
+    """The visitor's words for the errors the join form expects (the services' messages are English)."""
+    known = {
+        "password_too_short": _("The password is too short: use at least %(n)s characters.") % {
+            "n": MIN_PASSWORD_LENGTH},
+        "password_too_common": _("This password is too common and easy to guess; choose another."),
+        "email_taken": _("An account with this email exists already: sign in to apply with it."),
+        "vehicle_taken": _("This vehicle is registered already."),
+        "vehicle_has_card": _("This vehicle already has a card in this club."),
+    }
+    return known.get(exc.code) or _(exc.message)
+
+
+async def _check_join(form: dict[str, str], passwords: tuple[str, str], plan: dict[str, Any], *,
+                      account: bool) -> dict[str, str]:
+    """Everything the application needs, checked before anything is written: the form's errors by field."""
+    errors: dict[str, str] = {}
+
+    async def check(field: str, fn: Any, invalid: str | None = None) -> None:
+        if field in errors:
+            return
+        try:
+            result = fn()
+            if inspect.isawaitable(result):
+                await result
+        except AppError as exc:
+            errors[exc.field or field] = invalid if invalid and exc.code == "validation_failed" else _message(exc)
+
+    await check("name", lambda: prules.check_text(form["name"], "name", max_len=120),
+                _("Give your name (at most 120 characters)."))
+    await check("phone", lambda: rules.check_phone(form["phone"]),
+                _("The phone number may hold only digits, an optional +, spaces or dashes."))
+    if plan["requires_vehicle"] and not form["plate"]:
+        errors["plate"] = _("This plan needs a vehicle: give its licence plate.")
+    if form["plate"]:
+        async def plate_free() -> None:
+            plate = rules.check_plate(form["plate"])
+            if await Vehicle.exists().where(Vehicle.plate == plate):
+                raise Conflict("the vehicle is registered already", code="vehicle_taken", field="plate")
+        await check("plate", plate_free, _("The licence plate must be 2–16 letters or digits."))
+    if form["vin"] and len(form["vin"]) != 17:
+        errors["vin"] = _("The VIN must be 17 characters.")
+    if account:
+        async def email_free() -> None:
+            email = prules.check_email(form["email"])
+            if await User.exists().where(User.email == email):
+                raise Conflict("email taken", code="email_taken", field="email")
+
+        if not form["email"]:
+            errors["email"] = _("Give your email: it signs you in to follow your application.")
+        else:
+            await check("email", email_free)
+        await check("password", lambda: check_password_strength(passwords[0]))
+        if "password" not in errors and passwords[0] != passwords[1]:
+            errors["password2"] = _("The two passwords differ.")
+    return errors
 
 
 @post("/join/{slug:str}/{club_code:str}", opt={"public": True}, include_in_schema=False)
 async def join_submit(request: Request[Any, Any, Any], slug: FromPath[str], club_code: FromPath[str],
-                      data: URLEncodedBody[dict[str, str]]) -> Template:
+                      data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+    """Apply from the public page. An anonymous applicant may (and, for a plan that needs approval,
+    must) create an account here: validated first, then account, member, card and approval request
+    in the request's one transaction, then signed in and sent to the card page. Any failure answers
+    the form with a 4xx status, so the middleware rolls everything back."""
+    settings: Settings = request.app.state.settings
+    count, reset = await ratelimit.hit(f"join:{client_address(request)}", settings.join_window_seconds)
+    if count > settings.joins_per_address:
+        raise RateLimited("too many applications from this address; try again later", retry_after=reset)
     tenant, club, plans = await _public_club(slug, club_code)
-    form = {k: (data.get(k) or "").strip() for k in ("plan", "name", "phone", "plate", "vin", "policy_no")}
+    form = {k: (data.get(k) or "").strip() for k in JOIN_FIELDS}
+    passwords = (data.get("password") or "", data.get("password2") or "")
+    principal = principal_of(request)
+    if principal is not None and principal.tenant.id != tenant.id:
+        principal = None  # signed in elsewhere: here a visitor like any other
+    plan = None
     try:
-        try:
-            plan_id = uuid.UUID(form["plan"])
-        except ValueError:
-            raise AppError(_("choose a plan"), code="validation_failed", status_code=422, field="plan") from None
-        if not any(p["id"] == plan_id for p in plans):
+        plan = next((p for p in plans if str(p["id"]) == form["plan"]), None)
+        if plan is None:
             raise AppError(_("choose a plan"), code="validation_failed", status_code=422, field="plan")
-        card = await service.apply(principal_of(request), club["id"], plan_id=plan_id, name=form["name"],
-                                   phone=form["phone"], plate=form["plate"] or None, vin=form["vin"])
+        account = principal is None and (plan["needs_approval"] or bool(form["email"] or passwords[0]))
+        errors = await _check_join(form, passwords, plan, account=account)
+        if errors:
+            return await _join_page(request, tenant, club, plans, status_code=422, form=form, errors=errors)
+        user_id = principal.user_id if principal is not None and principal.kind == "member" else None
+        if account:
+            user = await platform_service.create_staff(
+                None, email=form["email"], display_name=form["name"],
+                unit_id=(await platform_service.root_unit())["id"], roles=["member"], password=passwords[0],
+                phone=form["phone"], kind="member")
+            user_id = user["id"]
+            set_actor(Actor(user_id, form["name"]))  # the requester of the approval, and the audit's actor
+        card = await service.apply(principal, club["id"], plan_id=plan["id"], name=form["name"],
+                                   phone=form["phone"], plate=form["plate"] or None, vin=form["vin"],
+                                   user_id=user_id)
     except AppError as exc:
-        return page(request, "clubs/join.html", status_code=exc.status_code, club=club, plans=plans, benefits=[],
-                    form=form, errors={exc.field or "form": _(exc.message)}, public_tenant=tenant, done=None)
-    return page(request, "clubs/join.html", status_code=201, club=club, plans=plans, benefits=[], form={},
-                errors={}, public_tenant=tenant, done=card)
+        return await _join_page(request, tenant, club, plans, status_code=max(exc.status_code, 400), form=form,
+                                errors={exc.field if exc.field in (*JOIN_FIELDS, "password", "password2")
+                                        else "form": _message(exc)})
+    if principal is None and user_id is not None:
+        return await start_session(request, settings, tenant.id, user_id, "/club/card")
+    if user_id is not None:
+        return Redirect("/club/card", status_code=303)
+    return await _join_page(request, tenant, club, plans, status_code=201, done=card)
 
 
 @get("/club/admin", opt={"permission": Perm.CLUBS_MANAGE}, include_in_schema=False)
@@ -140,8 +257,6 @@ def _flag(form: dict[str, str], key: str) -> bool:
 async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
                        data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
     """The admin page's small forms: a club, a plan, a merchant or a benefit."""
-    from litestar.response import Redirect
-
     from careclub.core.money import parse_amount
 
     form = {k: (v or "").strip() for k, v in data.items() if k != "_csrf_token"}

@@ -541,15 +541,18 @@ async def club_and_plan(card_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, A
 
 async def apply(principal: Principal | None, club_id: uuid.UUID, *, plan_id: uuid.UUID, name: str, phone: str,
                 plate: str | None = None, vin: str = "", id_number: str | None = None,
-                policy_no: str | None = None, policy_ends_at: datetime | None = None) -> dict[str, Any]:
+                policy_no: str | None = None, policy_ends_at: datetime | None = None,
+                user_id: uuid.UUID | None = None) -> dict[str, Any]:
     """A person applies to a club (join page or a signed-in member): member record, vehicle and
-    a card that waits for approval, payment or nothing, as the plan says."""
+    a card that waits for approval, payment or nothing, as the plan says. `user_id` links the
+    member to an account the join page has just created for an anonymous applicant."""
     plan = await get_plan(plan_id)
     if plan["club"] != club_id:
         raise ValidationFailed("the plan belongs to another club", field="plan_id")
     if plan["requires_vehicle"] and not plate:
         raise ValidationFailed("this plan needs a vehicle: give its plate", field="plate")
-    user_id = principal.user_id if principal is not None and principal.kind == "member" else None
+    if user_id is None:
+        user_id = principal.user_id if principal is not None and principal.kind == "member" else None
     existing = None
     if user_id is not None:
         existing = await Member.select(Member.id).where(Member.user == user_id, Member.club == club_id).first()
