@@ -10,20 +10,14 @@ from careclub.approvals import service
 from careclub.core import clock
 from careclub.core.db import tenant_scope
 from careclub.core.principal import Actor, set_actor
-from careclub.platform.tables import Tenant
+from careclub.jobs.tasks import fan_out
 
 log = logging.getLogger("careclub.jobs")
 
 
 async def approvals_fanout(ctx: dict[str, Any]) -> int:
     """Every five minutes: one deadline sweep per active tenant (keyed, so a re-run adds none)."""
-    queue = ctx.get("queue")
-    tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
-    if queue is not None:
-        slot = clock.now().strftime("%Y%m%d%H%M")
-        for t in tenants:
-            await queue.enqueue("approvals_sweep", tenant_id=str(t["id"]), key=f"approvals:{t['id']}:{slot}")
-    return len(tenants)
+    return await fan_out(ctx, "approvals_sweep", period=clock.now().strftime("%Y%m%d%H%M"))
 
 
 async def approvals_sweep(ctx: dict[str, Any], *, tenant_id: str) -> dict[str, int]:

@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 from careclub.clubs import service
+from careclub.core import clock
 from careclub.core.db import fetch, tenant_scope
 from careclub.core.principal import Actor, set_actor
-from careclub.platform.tables import Tenant
+from careclub.jobs.tasks import fan_out
 
 
 async def clubs_fanout(ctx: dict[str, Any]) -> int:
@@ -17,15 +18,7 @@ async def clubs_fanout(ctx: dict[str, Any]) -> int:
     # Monthly check-in partitions, three months ahead (a SECURITY DEFINER function of the
     # migrations: the app role cannot create tables itself).
     await fetch("SELECT club_checkin_add_partitions(3)")
-    queue = ctx.get("queue")
-    tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
-    if queue is not None:
-        from careclub.core import clock
-
-        slot = clock.now().strftime("%Y%m%d%H%M")
-        for t in tenants:
-            await queue.enqueue("clubs_housekeeping", tenant_id=str(t["id"]), key=f"clubs:{t['id']}:{slot}")
-    return len(tenants)
+    return await fan_out(ctx, "clubs_housekeeping", period=clock.now().strftime("%Y%m%d%H%M"))
 
 
 async def clubs_housekeeping(ctx: dict[str, Any], *, tenant_id: str) -> dict[str, int]:

@@ -49,14 +49,15 @@ async def heartbeat(ctx: dict[str, Any]) -> str:
 
 
 async def fan_out(ctx: dict[str, Any], function: str, *, period: str) -> int:
-    """Queue `function(tenant_id=…)` once per active tenant and period. The job key makes it
-    unique per tenant and period, so a second run in the same period queues nothing new."""
+    """Queue `function(tenant_id=…)` once per active tenant and period (when the worker gave a
+    queue); answers the number of active tenants. The job key makes it unique per tenant and
+    period, so a second run in the same period queues nothing new."""
     queue = ctx.get("queue")
     # The tenant registry is readable without a tenant context (its policy allows SELECT).
     tenants = await Tenant.select(Tenant.id).where(Tenant.status == "active")
-    if queue is None:
-        return 0
     ids = [str(t["id"]) for t in tenants]
+    if queue is None:
+        return len(ids)
     for start in range(0, len(ids), 200):  # bounded batches: thousands of tenants, few round trips
         await asyncio.gather(*(queue.enqueue(function, tenant_id=tid, key=f"{function}:{tid}:{period}")
                                for tid in ids[start:start + 200]))
