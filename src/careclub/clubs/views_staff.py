@@ -20,7 +20,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from careclub.clubs import service
+from careclub.clubs import rules, service
 from careclub.clubs.service._members import CARD_STATUSES
 from careclub.core.db import current_transaction
 from careclub.core.errors import AppError, NotFound, ValidationFailed
@@ -56,7 +56,9 @@ DONE_TEXTS = {"enrolled": N_("The member is enrolled."), "vehicle": N_("The vehi
               "suspend": N_("The card is suspended."), "resume": N_("The card is active again."),
               "cancel": N_("The card is cancelled."), "reissue": N_("A new card replaces the lost one."),
               "renew": N_("A renewal period is open for payment."),
-              "paid": N_("The payment is recorded and the card extended."), "saved": N_("Saved.")}
+              "paid": N_("The payment is recorded and the card extended."), "saved": N_("Saved."),
+              "edited": N_("The member's details are saved."),
+              "policy": N_("The card now follows the renewed policy.")}
 OFFER_KINDS = ("none", "percent", "amount", "free")
 QUOTA_PERIODS = ("year", "month", "day", "ever")
 KIND_WORDS = {"none": N_("none"), "percent": N_("percent"), "amount": N_("amount"), "free": N_("free"),
@@ -234,10 +236,15 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
             head = None
     household, _total = await service.list_members(principal, household_id=member["household"] or member_id,
                                                    limit=50)
+    units: list[tuple[str, str]] = []
+    if principal.can(Perm.MEMBERS_MANAGE):
+        units = unit_choices(await platform_service.list_units(principal, Perm.MEMBERS_MANAGE))
+    edit = {"name": member["name"], "phone": member["phone"], "org_unit": str(member["org_unit"]),
+            **{k: v for k, v in (form or {}).items() if k in EDIT_FIELDS}}
     return _page(request, "clubs/member.html", status_code=status_code, member=member, cards=cards,
                  club=await service.get_club(member["club"]), plans=[p for p in plans.values() if p["active"]],
                  head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
-                 form=form or {}, notice=notice)
+                 form=form or {}, notice=notice, units=units, edit=edit)
 
 
 @get("/club/members/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
@@ -342,6 +349,83 @@ async def member_period_paid(request: Request[Any, Any, Any], member_id: FromPat
     return await _member_action(request, member_id, form, ("reference",), pay, "paid")
 
 
+# ---- editing a member, renewing a policy-linked card -----------------------------------------
+
+EDIT_FIELDS = ("name", "phone", "org_unit")
+RENEW_FIELDS = ("renew_policy_no", "renew_policy_ends_at")
+
+
+@post("/club/members/{member_id:uuid}/edit", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False)
+async def member_edit(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID], data: Form) -> Any:
+    """Change the member's name, phone and branch (the new branch must be in the editor's scope)."""
+    principal = me(request)
+    form = {k: (data.get(k) or "").strip() for k in EDIT_FIELDS}
+
+    async def save() -> Any:
+        unit = as_uuid(form["org_unit"])
+        if form["org_unit"] and unit is None:
+            raise ValidationFailed(N_("choose a branch"), field="org_unit")
+        return await service.update_member(principal, member_id, name=form["name"], phone=form["phone"],
+                                           org_unit=unit)
+
+    return await _member_action(request, member_id, form, EDIT_FIELDS, save, "edited")
+
+
+@post("/club/members/{member_id:uuid}/policy/{card_no:str}", opt={"permission": Perm.MEMBERS_MANAGE},
+      include_in_schema=False)
+async def member_policy_renew(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID],
+                              card_no: FromPath[str], data: Form) -> Any:
+    """The card's insurance policy was renewed: the card follows the new policy's end (plus the
+    plan's grace days, as for every card)."""
+    principal = me(request)
+    await service.get_member(principal, member_id, Perm.MEMBERS_MANAGE)
+    await _own_card(principal, member_id, card_no)
+    form = {k: (data.get(k) or "").strip() for k in RENEW_FIELDS}
+
+    async def renew() -> Any:
+        if not form["renew_policy_no"]:
+            raise ValidationFailed(N_("give the new policy number"), field="renew_policy_no")
+        if len(form["renew_policy_no"]) > 64:
+            raise ValidationFailed(N_("the policy number is too long"), field="renew_policy_no")
+        ends = _date_end(form["renew_policy_ends_at"], "renew_policy_ends_at", principal)
+        if ends is None:
+            raise ValidationFailed(N_("give the date the new policy ends"), field="renew_policy_ends_at")
+        try:
+            return await service.renew_policy(principal, card_no, policy_no=form["renew_policy_no"],
+                                              policy_ends_at=ends)
+        except AppError as exc:
+            if exc.field in ("policy_no", "policy_ends_at"):
+                exc.field = "renew_" + exc.field
+            raise
+
+    _result, exc = await _guarded(renew)
+    if exc is not None:
+        return await _detail(request, member_id, status_code=exc.status_code, errors=_errors(exc, RENEW_FIELDS),
+                             form={**form, "renew_card": card_no})
+    return Redirect(f"/club/members/{member_id}?done=policy", status_code=303)
+
+
+# ---- the printable static card ------------------------------------------------------------------
+
+@get("/club/cards/{card_no:str}/print", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def card_print(request: Request[Any, Any, Any], card_no: FromPath[str]) -> Template:
+    """A print-friendly static card (no expiry, marked static) for the card's own member or staff
+    reading members in the card's branch; others' cards answer 404. A plan without static cards
+    (or a card that cannot be used now) answers 409 with the reason."""
+    principal = me(request)
+    card = await service.get_card(principal, card_no, Perm.MEMBERS_READ)  # 404 when not ours to see
+    club = await service.get_club(card["club"])
+    shown = {**service.card_out(card), "masked_name": rules.mask_name(card["member.name"] or "")}
+    if not card["plan.static_card"]:
+        return _page(request, "clubs/card_print.html", status_code=409, card=shown, club=club, qr=None,
+                     refusal=_("This plan has no printable static card."))
+    qr, exc = await _guarded(lambda: service.issue_qr(principal, card_no, static=True))
+    if exc is not None:
+        return _page(request, "clubs/card_print.html", status_code=exc.status_code, card=shown, club=club, qr=None,
+                     refusal=_("This card cannot be used right now, so it cannot be printed."))
+    return _page(request, "clubs/card_print.html", card=shown, club=club, qr=qr, refusal=None)
+
+
 # ---- admin: edit a club, plan, merchant or benefit ----------------------------------------------
 
 ADMIN_KINDS = ("club", "plan", "merchant", "benefit")
@@ -442,4 +526,5 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
 
 
 ROUTES = [member_list, member_new, member_create, member_detail, member_add_vehicle, member_add_card,
-          member_card_action, member_period_paid, admin_edit, admin_update]
+          member_card_action, member_period_paid, member_edit, member_policy_renew, card_print, admin_edit,
+          admin_update]
