@@ -41,6 +41,9 @@ async def run_jobs(infra: Infra, queue_name: str, *jobs: tuple[str, dict[str, An
     """Enqueue jobs, let a burst worker drain the queue, and answer the jobs as they finished."""
     queue: Queue = make_queue(infra.redis_url, queue_name)
     try:
+        # A starting worker sweeps "stuck" jobs at once, and can take a job it has just dequeued
+        # (not yet marked active) for one: sweeping first holds that off for a minute.
+        await queue.sweep()
         enqueued = [await queue.enqueue(name, **kwargs) for name, kwargs in jobs]
         worker = make_worker(infra, concurrency=2, burst=True, queue_name=queue_name)
         await asyncio.wait_for(worker.start(), timeout=60)

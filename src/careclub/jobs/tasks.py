@@ -59,7 +59,9 @@ async def fan_out(ctx: dict[str, Any], function: str, *, period: str) -> int:
     if queue is None:
         return len(ids)
     for start in range(0, len(ids), 200):  # bounded batches: thousands of tenants, few round trips
-        await asyncio.gather(*(queue.enqueue(function, tenant_id=tid, key=f"{function}:{tid}:{period}")
+        # Retries: SAQ's start-up sweep can abort a job caught between dequeue and start; every
+        # job here is idempotent, so running it again is always safe.
+        await asyncio.gather(*(queue.enqueue(function, tenant_id=tid, key=f"{function}:{tid}:{period}", retries=3)
                                for tid in ids[start:start + 200]))
     log.info("%s queued for %d tenant(s)", function, len(ids), extra={"job": f"{function}_fanout"})
     return len(ids)
