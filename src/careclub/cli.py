@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from careclub.core import logging as app_logging
-from careclub.core.infra import Infra, redact, resolve
+from careclub.core.infra import Infra, resolve
 from careclub.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("careclub.cli")
@@ -207,5 +207,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-__all__ = ["main", "redact"]

@@ -60,10 +60,6 @@ def current_tenant_id() -> uuid.UUID:
     return tenant_id
 
 
-def current_tenant_or_none() -> uuid.UUID | None:
-    return _tenant.get()
-
-
 def clear_tenant() -> Token[uuid.UUID | None]:
     """Start a unit of work with no tenant; pass the result to `restore_tenant` when it ends."""
     return _tenant.set(None)

@@ -68,8 +68,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
         message = "; ".join(f"{k}: {m}" for k, m in fields)
         return error_response(request, 422, "validation_failed", f"invalid input: {message}", field=field)
     detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "the request body is not valid JSON"
-    return error_response(request, 422 if "body" in str(detail).lower() or fields else 400,
-                          "validation_failed" if fields else "bad_request", detail)
+    return error_response(request, 422 if "body" in str(detail).lower() else 400, "bad_request", detail)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

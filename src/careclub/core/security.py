@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 
@@ -78,6 +77,3 @@ def digest(secret: str) -> str:
     """Tokens are high-entropy, so a plain SHA-256 is the right stored form (no salt needed)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
-
-def same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -25,6 +25,7 @@ from careclub.core.errors import ValidationFailed
 from careclub.core.principal import Actor, TenantInfo, set_actor
 from careclub.core.security import check_password_strength, verify_password
 from careclub.platform import rules, service
+from careclub.platform.permissions import BUILTIN_ROLES
 from careclub.platform.tables import OrgUnit, Tenant, User
 
 # Domains whose `tenant_section` module registers a section, imported on first use.
@@ -248,7 +249,7 @@ def _check_platform(p: PlatformPart, source: str) -> None:
             kinds = ", ".join(k for k in rules.UNIT_KINDS if k != "company")
             fail(f"org_units[{i}].kind", f"kind must be one of {kinds}")
         codes.add(u.code)
-    builtin = set(service_builtin_roles())
+    builtin = set(BUILTIN_ROLES)
     role_codes = set(builtin)
     for i, r in enumerate(p.roles):
         check(f"roles[{i}].code", rules.check_code, r.code)
@@ -284,12 +285,6 @@ def _check_platform(p: PlatformPart, source: str) -> None:
                 fail(f"{path}.roles[{j}]", f"no role with code {code!r}")
             if unit is not None and unit not in codes:
                 fail(f"{path}.roles[{j}].unit", f"no org unit with code {unit!r}")
-
-
-def service_builtin_roles() -> list[str]:
-    from careclub.platform.permissions import BUILTIN_ROLES
-
-    return list(BUILTIN_ROLES)
 
 
 async def _apply_identity(t: TenantIdentity, ctx_changes: list[str]) -> tuple[TenantInfo, bool]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
@@ -36,6 +35,3 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.trim_blocks = True
     env.lstrip_blocks = True
 
-
-def context(**values: Any) -> dict[str, Any]:
-    return values

@@ -17,7 +17,7 @@ from piccolo.columns.combination import WhereRaw
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._setup import get_club, get_plan
-from careclub.clubs.tables import CardEvent, Club, Member, MemberCard, MembershipPeriod, Plan, Vehicle
+from careclub.clubs.tables import CardEvent, Member, MemberCard, MembershipPeriod, Vehicle
 from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
@@ -528,15 +528,6 @@ async def mark_period_paid(period_id: uuid.UUID, *, method: str, reference: str 
     await audit.record("club_period.paid", "club_period", period_id, before={"status": "pending"},
                        after={"status": "paid", "method": method, "reference": reference, "ends_at": end})
     return await get_period(period_id)
-
-
-async def club_and_plan(card_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
-    card = await MemberCard.select(MemberCard.club, MemberCard.plan).where(MemberCard.id == card_id).first()
-    assert card is not None
-    club = await Club.select().where(Club.id == card["club"]).first()
-    plan = await Plan.select().where(Plan.id == card["plan"]).first()
-    assert club and plan
-    return club, plan
 
 
 async def apply(principal: Principal | None, club_id: uuid.UUID, *, plan_id: uuid.UUID, name: str, phone: str,
