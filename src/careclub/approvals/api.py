@@ -160,9 +160,11 @@ class ApprovalController(Controller):
         return await service.list_bodies()
 
     @get("/outbox", opt={"permission": Perm.TENANT_MANAGE})
-    async def outbox(self) -> list[dict[str, Any]]:
-        """Mail kept because no SMTP server is configured (or not yet sent)."""
-        return await service.outbox()
+    async def outbox(self, limit: Limit = 50, offset: Offset = 0) -> Page:
+        """The tenant's mail, newest first: kept because no SMTP server is configured, not yet
+        sent, or sent (`sent_at`)."""
+        rows, total = await service.outbox(limit=limit, offset=offset)
+        return page(rows, total, limit, offset)
 
 
 class NotificationController(Controller):

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Response, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -171,7 +172,8 @@ class MemberController(Controller):
         """Enrol the member on a plan: a free plan activates now, a paid one waits for payment."""
         return await service.enrol(principal, member_id, **_fields(data))
 
-    @get("/{member_id:uuid}/id-number", opt={"permission": Perm.MEMBERS_MANAGE})
+    @get("/{member_id:uuid}/id-number", opt={"permission": Perm.MEMBERS_MANAGE},
+         cache_control=CacheControlHeader(no_store=True))
     async def id_number(self, member_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
         """The member's ID number in clear (audited)."""
         return {"id_number": await service.reveal_id_number(principal, member_id)}

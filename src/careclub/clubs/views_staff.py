@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -218,7 +219,7 @@ async def member_create(request: Request[Any, Any, Any], data: Form) -> Any:
 
 async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, status_code: int = 200,
                   errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
-                  notice: str | None = None) -> Template:
+                  notice: str | None = None, revealed: str | None = None) -> Template:
     principal = me(request)
     member = await service.get_member(principal, member_id)
     plans = {p["id"]: p for p in await service.list_plans(member["club"])}
@@ -244,7 +245,8 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
     return _page(request, "clubs/member.html", status_code=status_code, member=member, cards=cards,
                  club=await service.get_club(member["club"]), plans=[p for p in plans.values() if p["active"]],
                  head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
-                 form=form or {}, notice=notice, units=units, edit=edit)
+                 form=form or {}, notice=notice, units=units, edit=edit, revealed=revealed,
+                 may_reveal=await service.may_reveal_id_number(principal, member_id))
 
 
 @get("/club/members/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
@@ -252,6 +254,16 @@ async def member_detail(request: Request[Any, Any, Any], member_id: FromPath[uui
                         done: FromQuery[str | None] = None) -> Template:
     notice = _(DONE_TEXTS[done]) if done in DONE_TEXTS else None
     return await _detail(request, member_id, notice=notice)
+
+
+@post("/club/members/{member_id:uuid}/id-number", opt={"permission": Perm.MEMBERS_MANAGE}, include_in_schema=False,
+      cache_control=CacheControlHeader(no_store=True))
+async def member_reveal_id_number(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID]) -> Template:
+    """The member's page once more, with the clear ID number in place of the masked one. A POST
+    (with CSRF) so that no prefetch, crawler or cache ever triggers or keeps a reveal; the service
+    checks the branch scope and writes the audit entry."""
+    clear = await service.reveal_id_number(me(request), member_id)
+    return await _detail(request, member_id, revealed=clear)
 
 
 async def _member_action(request: Request[Any, Any, Any], member_id: uuid.UUID, form: dict[str, str],
@@ -525,6 +537,6 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
     return Redirect(f"/club/admin?done={kind}#{kind}-{item_id}", status_code=303)
 
 
-ROUTES = [member_list, member_new, member_create, member_detail, member_add_vehicle, member_add_card,
-          member_card_action, member_period_paid, member_edit, member_policy_renew, card_print, admin_edit,
-          admin_update]
+ROUTES = [member_list, member_new, member_create, member_detail, member_reveal_id_number, member_add_vehicle,
+          member_add_card, member_card_action, member_period_paid, member_edit, member_policy_renew, card_print,
+          admin_edit, admin_update]

@@ -101,6 +101,7 @@ class LoadResult:
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     timed_out: bool = False
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # process group -> CPU spent during the load
 
     @property
     def rps(self) -> float:
@@ -121,15 +122,24 @@ class LoadResult:
         for part in parts:
             for status, count in part.statuses.items():
                 statuses[status] = statuses.get(status, 0) + count
+        cpu: dict[str, float] = {}
+        for part in parts:
+            for group, seconds in part.cpu_seconds.items():
+                cpu[group] = cpu.get(group, 0.0) + seconds
         return cls(parts[0].label, sum(p.requests for p in parts), sum(p.errors for p in parts),
                    sum(p.seconds for p in parts), [ms for p in parts for ms in p.latencies_ms], statuses,
-                   any(p.timed_out for p in parts))
+                   any(p.timed_out for p in parts), cpu)
+
+    def cpu_per_request_ms(self) -> dict[str, float]:
+        return {g: s * 1000 / self.requests for g, s in self.cpu_seconds.items()} if self.requests else {}
 
     def line(self) -> str:
         extra = f"  errors={self.errors} {dict(sorted(self.statuses.items()))}" if self.errors else ""
         cut = "  (time limit reached)" if self.timed_out else ""
+        cpu = "  cpu ms/req: " + " ".join(f"{g}={ms:.3f}" for g, ms in self.cpu_per_request_ms().items()) \
+            if self.cpu_seconds else ""
         return (f"{self.label:16s} rps={self.rps:9.1f}  p50={self.p50:7.2f} ms  p99={self.p99:7.2f} ms"
-                f"  n={self.requests}{extra}{cut}")
+                f"  n={self.requests}{extra}{cut}{cpu}")
 
 
 # --- the load generator ------------------------------------------------------------------------
@@ -241,6 +251,50 @@ async def run_load(host: str, port: int, label: str, make_request: Callable[[int
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, requests)))))
     elapsed = time.perf_counter() - started
     return LoadResult(label, len(latencies), errors, elapsed, latencies, statuses, timed_out)
+
+
+class CpuMeter:
+    """CPU time (user + system) spent by the processes a request goes through, read from /proc:
+    the bench server (with its workers), PostgreSQL, Redis and this load generator. Divided by the
+    requests of a load it says where the two shared cores went, which the throughput alone hides.
+    Where /proc is not readable it measures nothing and the lines simply omit it."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def snapshot(self) -> dict[str, float]:
+        proc = Path("/proc")
+        if self.server_pid is None or not proc.is_dir():
+            return {}
+        stats: dict[int, tuple[str, int, float]] = {}
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                raw = (entry / "stat").read_text()
+            except OSError:
+                continue
+            comm = raw[raw.index("(") + 1:raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2:].split()
+            # after the name: state ppid … utime (11) stime (12), counted from state as 0
+            stats[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / self.tick)
+        totals = {"server": 0.0, "pg": 0.0, "redis": 0.0, "load": 0.0}
+        for pid, (comm, ppid, seconds) in stats.items():
+            if pid == self.server_pid or ppid == self.server_pid:
+                totals["server"] += seconds
+            elif comm == "postgres":
+                totals["pg"] += seconds
+            elif comm.startswith("redis-server"):
+                totals["redis"] += seconds
+            elif pid == os.getpid():
+                totals["load"] += seconds
+        return totals
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        # PostgreSQL backends come and go; a group never "spends" negative time.
+        return {g: max(0.0, after.get(g, 0.0) - before.get(g, 0.0)) for g in after}
 
 
 # --- benchmark-only baselines (registered only on the bench server) ---------------------------
@@ -358,6 +412,7 @@ class BenchContext:
     time_limit: float = 60.0
     warmup: int = 200
     workers: int = 1
+    server_pid: int | None = None
     client: httpx.AsyncClient = field(init=False)
     tenants: list[BenchTenant] = field(default_factory=list)
 
@@ -417,14 +472,18 @@ class BenchContext:
                                concurrency=min(self.concurrency, warmup), time_limit=self.time_limit,
                                expect=ep.expect)
         parts: dict[str, list[LoadResult]] = {ep.label: [] for ep in endpoints}
+        meter = CpuMeter(self.server_pid)
         for r in range(rounds):
             order = list(endpoints[r % len(endpoints):]) + list(endpoints[:r % len(endpoints)])
             for ep in order:
                 offset = r * per_round
-                parts[ep.label].append(await run_load(
+                before = meter.snapshot()
+                part = await run_load(
                     self.host, self.port, ep.label, _shifted(ep, offset),
                     requests=per_round, concurrency=concurrency or self.concurrency, time_limit=self.time_limit,
-                    expect=ep.expect))
+                    expect=ep.expect)
+                part.cpu_seconds = meter.spent(before, meter.snapshot())
+                parts[ep.label].append(part)
         return {label: LoadResult.merge(results) for label, results in parts.items()}
 
     def bare_endpoint(self) -> Endpoint:
@@ -547,7 +606,8 @@ async def _run(modules: list[tuple[str, ModuleType]], settings: Settings, extra:
         await DB.start_connection_pool()
         redis_mod.connect(infra.redis_url)
         ctx = BenchContext(settings, infra, base_url, extra, requests=opts.requests, concurrency=opts.concurrency,
-                           time_limit=opts.time_limit, warmup=opts.warmup, workers=opts.workers)
+                           time_limit=opts.time_limit, warmup=opts.warmup, workers=opts.workers,
+                           server_pid=server.pid)
         emit(f"bench database {database}; {ctx.describe()}")
         for name, module in modules:
             emit(f"\n== {name} ==")

@@ -18,8 +18,12 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 
+from careclub.core import i18n
+from careclub.core.error_messages import page_message
 from careclub.core.errors import AppError, RateLimited, Unauthorized
-from careclub.core.i18n import gettext as _
+from careclub.core.logging import request_id
+from careclub.core.middleware import choose_locale
+from careclub.core.principal import principal_in
 
 log = logging.getLogger("careclub.http")
 
@@ -44,8 +48,25 @@ def error_response(request: Request[Any, Any, Any], status: int, code: str, mess
         return Response(payload, status_code=status, headers=headers, media_type=MediaType.JSON)
     if status == 401:
         return Redirect(f"/login?next={quote(request.url.path)}")
-    return Template("error.html", context={"status": status, "code": code, "message": _(message)},
-                    status_code=status, headers=headers)
+    _routing_failure_locale(request)
+    shown = page_message(status, code, message)
+    # The signed-in person keeps their own top bar on an error page (resolved by the middleware
+    # before the handler failed; none when the router found no route).
+    principal = principal_in(request.scope)
+    context = {"status": status, "code": code, "message": shown.text, "detail": shown.detail,
+               "reference": request_id.get() if status >= 500 else None, "principal": principal,
+               "tenant": principal.tenant if principal else None, "path": request.url.path}
+    return Template("error.html", context=context, status_code=status, headers=headers, media_type=MediaType.HTML)
+
+
+def _routing_failure_locale(request: Request[Any, Any, Any]) -> None:
+    """An unknown path or method fails in Litestar's router, before `request_context` chooses the
+    language, so the page would come out in whatever language the context held. Choose it the same way
+    for an anonymous visitor (the session is not read here: that needs the transaction the router never
+    opened)."""
+    if "route_handler" in request.scope:
+        return
+    i18n.set_locale(choose_locale(request.scope, None))
 
 
 def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:

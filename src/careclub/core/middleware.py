@@ -63,7 +63,7 @@ async def _resolve(scope: Scope) -> Principal | None:
     return await service.load_principal(tenant, session.user_id, session_id=session.id)
 
 
-def _choose_locale(scope: Scope, principal: Principal | None) -> str:
+def choose_locale(scope: Scope, principal: Principal | None) -> str:
     settings = scope["app"].state.settings
     if principal is not None and principal.locale in i18n.SUPPORTED:
         return principal.locale
@@ -100,7 +100,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
 
         try:
             if opt.get("no_transaction"):
-                i18n.set_locale(_choose_locale(scope, None))
+                i18n.set_locale(choose_locale(scope, None))
                 await app(scope, receive, send_with_id)
                 return
             async with DB.transaction() as tx:
@@ -112,7 +112,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
                     set_actor(Actor(principal.user_id, principal.display_name))
                 else:
                     set_actor(Actor(None, "anonymous"))
-                i18n.set_locale(_choose_locale(scope, principal))
+                i18n.set_locale(choose_locale(scope, principal))
                 finished = False
 
                 async def send_after_commit(message: Message) -> None:
@@ -128,10 +128,11 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send_after_commit)
         finally:
             restore_tenant(tenant_token)
-            method = scope.get("method", "-")
-            log.info("%s %s %s", method, scope["path"], status_holder.get("status", "-"),
-                     extra={"method": method, "path": scope["path"],
-                            "status": status_holder.get("status"),
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            if log.isEnabledFor(logging.INFO):  # the extra dict is not free on the hot path
+                method = scope.get("method", "-")
+                log.info("%s %s %s", method, scope["path"], status_holder.get("status", "-"),
+                         extra={"method": method, "path": scope["path"],
+                                "status": status_holder.get("status"),
+                                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
 
     return middleware

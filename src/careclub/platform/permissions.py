@@ -71,7 +71,7 @@ def _is_auto_options(handler: BaseRouteHandler) -> bool:
     return handler.handler_name == "options_handler" and getattr(handler, "http_methods", None) == {"OPTIONS"}
 
 
-def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The only permission check: reads the handler's declared permission."""
     if handler.opt.get("public") or _is_auto_options(handler) or connection.scope["path"].startswith(UNGUARDED):
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -32,11 +32,13 @@ def page(request: Request[Any, Any, Any], template: str, status_code: int = 200,
         context={
             "principal": principal,
             "tenant": principal.tenant if principal else None,
-            "Perm": Perm,
             "path": request.url.path,
             **ctx,
         },
         status_code=status_code,
+        # Said outright: Litestar takes the media type from the handler's return annotation, and a
+        # handler that may answer a page or a redirect (`-> Any`) would send the page as JSON.
+        media_type=MediaType.HTML,
     )
 
 

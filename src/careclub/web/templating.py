@@ -9,6 +9,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from careclub import __version__
 from careclub.core import clock, i18n
 from careclub.core.money import format_amount
+from careclub.platform.permissions import Perm
 
 
 def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -31,6 +32,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.globals["current_locale"] = i18n.current_locale
     env.globals["locale_labels"] = i18n.LABELS
     env.globals["version"] = __version__
+    env.globals["Perm"] = Perm  # nav.html asks what the reader may do; error pages have no view of their own
     env.autoescape = True
     env.trim_blocks = True
     env.lstrip_blocks = True

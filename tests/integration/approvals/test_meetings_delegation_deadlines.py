@@ -153,7 +153,7 @@ async def test_outbox_is_for_admins_and_the_inbox_is_personal(client: Any, world
     await world.open(50000, title="Chairs")
     r = await client.get("/api/v1/approvals/outbox", headers=world.h("admin"))
     assert r.status_code == 200
-    assert {m["to_email"] for m in r.json() if m["subject"] == "To approve: Chairs"} == {
+    assert {m["to_email"] for m in r.json()["items"] if m["subject"] == "To approve: Chairs"} == {
         f"pmc1@{world.slug}.test", f"pmc2@{world.slug}.test"}
     assert (await client.get("/api/v1/approvals/outbox", headers=world.h("pmc1"))).status_code == 403
     mine = (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json()["items"]

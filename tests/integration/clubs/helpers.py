@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.conftest import signup
+from tests.conftest import PASSWORD, signup
 
 
 async def ok(r: Any, status: int = 200) -> Any:
@@ -30,6 +30,23 @@ async def person(client: Any, t: dict[str, Any], *, kind: str, roles: list[str],
     token = await ok(await client.post("/api/v1/tokens", headers=t["headers"], json={
         "name": "test", "user_id": user["id"], "kind": "scanner" if kind == "merchant" else "api"}), 201)
     return {"id": user["id"], "email": email, "headers": {"Authorization": f"Bearer {token['token']}"}}
+
+
+async def staff_with_password(client: Any, t: dict[str, Any], *, roles: list[str], kind: str = "staff",
+                              unit: str | None = None) -> dict[str, Any]:
+    """Someone who signs in to the pages (with tests.conftest.PASSWORD), holding `roles` at `unit`."""
+    unit = unit or (await root_unit(client, t))["id"]
+    email = f"{kind}-{uuid.uuid4().hex[:8]}@{t['slug']}.test"
+    user = await ok(await client.post("/api/v1/staff", headers=t["headers"], json={
+        "email": email, "display_name": "Someone", "org_unit": unit, "roles": roles, "kind": kind,
+        "password": PASSWORD}), 201)
+    return {"id": user["id"], "email": email}
+
+
+async def branch(client: Any, t: dict[str, Any], code: str) -> dict[str, Any]:
+    root = await root_unit(client, t)
+    return await ok(await client.post("/api/v1/org-units", headers=t["headers"], json={
+        "code": code, "name": f"Branch {code}", "parent_id": root["id"], "kind": "branch"}), 201)
 
 
 async def club_world(client: Any, t: dict[str, Any] | None = None, *, grace_days: int = 10,

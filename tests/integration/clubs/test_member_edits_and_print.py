@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from litestar import Litestar
 from careclub.clubs.service._keys import qr_svg
 from careclub.core import clock
 from tests.conftest import PASSWORD, signup
-from tests.integration.clubs.helpers import club_world, ok, root_unit, scan
+from tests.integration.clubs.helpers import branch, club_world, ok, scan, staff_with_password
 from tests.integration.platform.pages import browser, csrf_token, login, submit
 
 SVG = re.compile(r'<div class="static-card-qr" data-testid="static-qr">(<svg.*?</svg>)</div>', re.S)
@@ -30,27 +29,11 @@ def _reset_clock() -> Any:
     clock.reset()
 
 
-async def _person(client: Any, t: dict[str, Any], *, roles: list[str], kind: str = "staff",
-                  unit: str | None = None) -> dict[str, Any]:
-    unit = unit or (await root_unit(client, t))["id"]
-    email = f"{kind}-{uuid.uuid4().hex[:8]}@{t['slug']}.test"
-    user = await ok(await client.post("/api/v1/staff", headers=t["headers"], json={
-        "email": email, "display_name": "Someone", "org_unit": unit, "roles": roles, "kind": kind,
-        "password": PASSWORD}), 201)
-    return {"id": user["id"], "email": email}
-
-
-async def _branch(client: Any, t: dict[str, Any], code: str) -> dict[str, Any]:
-    root = await root_unit(client, t)
-    return await ok(await client.post("/api/v1/org-units", headers=t["headers"], json={
-        "code": code, "name": f"Branch {code}", "parent_id": root["id"], "kind": "branch"}), 201)
-
-
 async def _vip_member(client: Any, w: dict[str, Any]) -> dict[str, Any]:
     """A member who can sign in, holding a paid (active) card on the plan that allows static cards."""
     t = w["t"]
     h = t["headers"]
-    user = await _person(client, t, roles=["member"], kind="member")
+    user = await staff_with_password(client, t, roles=["member"], kind="member")
     member = await ok(await client.post("/api/v1/members", headers=h, json={
         "club_id": w["club"]["id"], "name": "李小龙", "phone": "13800000099", "user_id": user["id"]}), 201)
     card = await ok(await client.post(f"/api/v1/members/{member['id']}/cards", headers=h,
@@ -123,9 +106,9 @@ async def test_print_page_hides_other_branches_and_other_tenants_cards(app: Lite
     vip = await _vip_member(client, w)  # in the root unit
     other = await club_world(client, await signup(client))
     other_vip = await _vip_member(client, other)
-    north = await _branch(client, t, "N9")
-    operator = await _person(client, t, roles=["branch_operator"], unit=north["id"])
-    merchant = await _person(client, t, roles=["merchant_operator"], kind="merchant")
+    north = await branch(client, t, "N9")
+    operator = await staff_with_password(client, t, roles=["branch_operator"], unit=north["id"])
+    merchant = await staff_with_password(client, t, roles=["merchant_operator"], kind="merchant")
     async with browser(app) as admin:
         await login(admin, t["slug"], t["email"], PASSWORD)
         assert (await admin.get(f"/club/cards/{other_vip['card']['card_no']}/print")).status_code == 404
@@ -141,7 +124,7 @@ async def test_edit_member_name_phone_and_branch(app: Litestar, client: Any) -> 
     h = t["headers"]
     mid = w["member"]["id"]
     url = f"/club/members/{mid}"
-    north = await _branch(client, t, "N1")
+    north = await branch(client, t, "N1")
     async with browser(app) as admin:
         await login(admin, t["slug"], t["email"], PASSWORD)
         assert (await admin.post(f"{url}/edit", data={"name": "X", "phone": "13900000000"})).status_code == 403
@@ -163,12 +146,12 @@ async def test_branch_operator_cannot_move_a_member_out_of_his_branch(app: Lites
     w = await club_world(client)
     t = w["t"]
     h = t["headers"]
-    north, south = await _branch(client, t, "N2"), await _branch(client, t, "S2")
+    north, south = await branch(client, t, "N2"), await branch(client, t, "S2")
     mine = await ok(await client.post("/api/v1/members", headers=h, json={
         "club_id": w["club"]["id"], "name": "北方会员", "phone": "13900000021", "org_unit": north["id"]}), 201)
     theirs = await ok(await client.post("/api/v1/members", headers=h, json={
         "club_id": w["club"]["id"], "name": "南方会员", "phone": "13900000022", "org_unit": south["id"]}), 201)
-    operator = await _person(client, t, roles=["branch_operator"], unit=north["id"])
+    operator = await staff_with_password(client, t, roles=["branch_operator"], unit=north["id"])
     url = f"/club/members/{mine['id']}"
     async with browser(app) as c:
         await login(c, t["slug"], operator["email"], PASSWORD)
@@ -192,7 +175,7 @@ async def test_branch_operator_cannot_move_a_member_out_of_his_branch(app: Lites
 async def test_reader_sees_no_edit_or_renewal_forms(app: Litestar, client: Any) -> None:
     w = await club_world(client)
     t = w["t"]
-    reader = await _person(client, t, roles=["cs_clerk"])  # members.read only
+    reader = await staff_with_password(client, t, roles=["cs_clerk"])  # members.read only
     url = f"/club/members/{w['member']['id']}"
     async with browser(app) as c:
         await login(c, t["slug"], reader["email"], PASSWORD)

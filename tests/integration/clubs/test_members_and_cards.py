@@ -25,8 +25,9 @@ async def test_id_number_is_encrypted_at_rest_and_masked(client: Any, owner: Any
     assert w["member"]["id_number"] == "110***********1234"
     rows = await as_owner(owner, w["t"]["tenant_id"], "SELECT id_number_enc, id_number_hint FROM club_member")
     assert b"110101199003071234" not in bytes(rows[0]["id_number_enc"])
-    clear = await ok(await client.get(f"/api/v1/members/{w['member']['id']}/id-number", headers=w["t"]["headers"]))
-    assert clear == {"id_number": "110101199003071234"}
+    r = await client.get(f"/api/v1/members/{w['member']['id']}/id-number", headers=w["t"]["headers"])
+    assert await ok(r) == {"id_number": "110101199003071234"}
+    assert r.headers["cache-control"] == "no-store"  # a clear ID number is never kept by a cache
     # Copied into another tenant's row, the ciphertext does not decrypt there.
     from careclub.clubs import crypto
 

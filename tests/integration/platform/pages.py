@@ -25,10 +25,21 @@ async def browser(app: Litestar, base_url: str = "http://testserver.local",
     (what choosing a language on the page does)."""
     transport = httpx.ASGITransport(app=app)
     headers = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", **(headers or {})}
-    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers) as c:
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers,
+                                 event_hooks={"response": [_served_as_html]}) as c:
         if lang:
             c.cookies.set("lang", lang, domain=httpx.URL(base_url).host)
         yield c
+
+
+async def _served_as_html(response: httpx.Response) -> None:
+    """Every page any test opens must say it is HTML: with another content type a browser shows the
+    markup as text (this once hit every form re-drawn with its errors)."""
+    await response.aread()
+    if response.content[:15].lower().startswith(b"<!doctype html"):
+        kind = response.headers.get("content-type", "")
+        assert kind.startswith("text/html"), (response.request.method, response.request.url.path,
+                                              response.status_code, kind)
 
 
 def csrf_token(page: httpx.Response) -> str:

@@ -84,6 +84,24 @@ def test_malformed_texts(text: str) -> None:
     assert exc.value.reason == "malformed"
 
 
+def test_base32_decoder_matches_the_standard_library_and_refuses_other_spellings() -> None:
+    import base64
+
+    for size in (1, 5, 7, 125):
+        for _ in range(50):
+            raw = os.urandom(size)
+            text = base64.b32encode(raw).decode().rstrip("=")
+            assert rules._b32decode(text, size) == raw
+            assert rules._b32decode(text, size + 1) is None  # length is exact
+    text = base64.b32encode(b"careclub").decode().rstrip("=")  # 8 bytes: 13 characters, 1 spare bit
+    assert rules._b32decode(text, 8) == b"careclub"
+    assert rules._b32decode(text[:-1] + "B", 8) is None  # a set spare bit: another spelling of the same bytes
+    # int() would take these (digits outside the alphabet, signs, underscores, spaces); base32 does not
+    for bad in ("0", "1", "8", "9", "_", "-", "+", " ", "a", "="):
+        assert rules._b32decode(bad + text[1:], 8) is None
+        assert rules._b32decode(text[:5] + bad + text[6:], 8) is None
+
+
 def test_lifetime_over_60_seconds_is_malformed() -> None:
     claims = _claims(expires_at=1061)
     token = rules.encode_token(claims, b"\0" * 64)

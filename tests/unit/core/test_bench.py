@@ -9,6 +9,7 @@ import pytest
 
 from careclub.core.bench import (
     BENCH_DIR,
+    CpuMeter,
     Endpoint,
     LoadResult,
     _Request,
@@ -122,6 +123,44 @@ def test_merge_adds_requests_and_time_and_keeps_every_latency() -> None:
     assert (merged.requests, merged.errors, merged.seconds, merged.rps) == (4, 1, 4.0, 1.0)
     assert merged.statuses == {200: 3, 409: 1}
     assert merged.latencies_ms == [1.0, 2.0, 3.0, 9.0]
+
+
+def test_merge_adds_cpu_and_the_line_shows_it_per_request() -> None:
+    merged = LoadResult.merge([LoadResult("x", 100, 0, 1.0, cpu_seconds={"server": 0.05, "pg": 0.02}),
+                               LoadResult("x", 100, 0, 1.0, cpu_seconds={"server": 0.07, "pg": 0.0})])
+    assert merged.cpu_seconds == pytest.approx({"server": 0.12, "pg": 0.02})
+    assert merged.cpu_per_request_ms() == pytest.approx({"server": 0.6, "pg": 0.1})
+    assert "cpu ms/req: server=0.600 pg=0.100" in merged.line()
+    assert "cpu" not in LoadResult("y", 1, 0, 1.0).line()
+
+
+def test_cpu_meter_charges_the_server_tree_and_this_process() -> None:
+    import subprocess
+    import sys
+    import time
+
+    # A child that burns CPU stands in for the server; its CPU must land in "server", ours in "load".
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt=time.process_time()\n"
+                              "while time.process_time()-t<0.3: pass\ntime.sleep(5)"])
+    try:
+        meter = CpuMeter(child.pid)
+        before = meter.snapshot()
+        deadline = time.process_time() + 0.2
+        while time.process_time() < deadline:
+            pass
+        waited = time.monotonic() + 20  # the child may wait for a core on a busy machine
+        spent = meter.spent(before, meter.snapshot())
+        while spent["server"] < 0.2 and time.monotonic() < waited:
+            time.sleep(0.1)
+            spent = meter.spent(before, meter.snapshot())
+    finally:
+        child.kill()
+        child.wait()
+    assert spent["server"] >= 0.2
+    assert spent["load"] >= 0.15
+    assert set(spent) == {"server", "pg", "redis", "load"}
+    assert all(v >= 0 for v in spent.values())
+    assert CpuMeter(None).snapshot() == {}
 
 
 def test_endpoint_builds_one_body_per_request_index() -> None:

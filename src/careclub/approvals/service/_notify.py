@@ -21,8 +21,12 @@ async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, body: str 
         await OutboxEmail(to_email=p["email"], subject=title[:300], body=f"{body}\n\n{link}".strip()).save()
 
 
-async def outbox(limit: int = 100) -> list[dict[str, Any]]:
-    return await OutboxEmail.select().order_by(OutboxEmail.created_at, ascending=False).limit(limit)
+async def outbox(limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The tenant's mail, newest first, and how many there are. Mail written in one transaction
+    shares its `created_at`, so the id breaks ties and pages neither repeat nor skip a row."""
+    rows = await OutboxEmail.select().order_by(OutboxEmail.created_at, OutboxEmail.id, ascending=False).limit(
+        limit).offset(offset)
+    return rows, await OutboxEmail.count()
 
 
 async def send_outbox(smtp_url: str, limit: int = 50) -> int:

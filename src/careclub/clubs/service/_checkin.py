@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._keys import verification_key
@@ -28,6 +29,7 @@ from careclub.core.money import format_amount, parse_amount, to_money
 from careclub.core.principal import Principal
 from careclub.core.redis import redis, tenant_key
 
+_encode = msgspec.json.Encoder().encode
 CLOCK_ALLOWANCE = 30
 IDEMPOTENCY_SECONDS = 24 * 3600
 _PRUNE_AFTER = timedelta(hours=1)
@@ -76,9 +78,10 @@ WHERE o."user" = $1
 """
 
 # After the token checks (no database), one round trip records the nonce (the replay truth: a
-# duplicate raises a unique violation, an unknown card a foreign-key violation) and reads the
-# card, the scanner's merchant and the requested benefit. One row always comes back; a missing
-# part is NULLs.
+# duplicate raises a unique violation, an unknown card a foreign-key violation), reads the card,
+# the scanner's merchant and the requested benefit, and takes one unit of the benefit's quota.
+# One row always comes back; a missing part is NULLs. Taking the unit before Python has judged
+# the card is safe: every refusal answers 4xx, and a 4xx rolls the whole transaction back.
 _SCAN_SELECT = """
 SELECT c.id AS card_id, c.card_no, c.state, c.valid_until, c.club AS card_club, c.member, c.member_name,
        c.plan_name, c.grace_days, c.static_card, c.static_daily_cap,
@@ -94,13 +97,25 @@ LEFT JOIN (
 ) c ON true
 LEFT JOIN (""" + _SCANNER_SQL.replace("$1", "$5").replace("$2", "$6") + """) s ON true
 """
+# $7..$10: the quota window keys of today for each period (rules.period_key), so SQL only picks one.
 _SCAN_WITH_NONCE_SQL = """
 WITH used AS (
     INSERT INTO club_token_nonce (id, tenant_id, created_at, nonce, card, expires_at)
     VALUES ($2, app_current_tenant(), now(), $3, $1, $4)
+), scan AS (""" + _SCAN_SELECT + """), bump AS (
+    INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
+    SELECT gen_random_uuid(), app_current_tenant(), now(), scan.member, 'benefit:' || scan.benefit_code,
+           CASE scan.quota_period WHEN 'year' THEN $7 WHEN 'month' THEN $8 WHEN 'day' THEN $9 ELSE $10 END, 1
+    FROM scan WHERE scan.quota > 0 AND scan.member IS NOT NULL
+    ON CONFLICT (tenant_id, member, counter, period)
+    DO UPDATE SET used = club_benefit_usage.used + 1
+    WHERE club_benefit_usage.used < (SELECT quota FROM scan)
+    RETURNING used
 )
-""" + _SCAN_SELECT
+SELECT scan.*, (SELECT used FROM bump) AS quota_used FROM scan
+"""
 _SCAN_STATIC_SQL = _SCAN_SELECT.replace("$5", "$2").replace("$6", "$3")
+_PERIODS = ("year", "month", "day", "ever")
 
 _CHECKIN_SQL = """
 INSERT INTO club_checkin (id, tenant_id, created_at, card, member, merchant, benefit, operator_id, amount,
@@ -201,6 +216,7 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
         raise CheckinRefused("bad_signature")
     now = clock.now()
     now_s = int(now.timestamp())
+    today = now.astimezone(ZoneInfo(tenant.timezone)).date()
     if not claims.static and (now_s > claims.expires_at + CLOCK_ALLOWANCE
                               or claims.issued_at > now_s + CLOCK_ALLOWANCE):
         raise CheckinRefused("expired_token")
@@ -213,7 +229,8 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
         try:
             rows = await fetch(_SCAN_WITH_NONCE_SQL, claims.card_id, uuid.uuid4(), nonce,
                                datetime.fromtimestamp(claims.expires_at + CLOCK_ALLOWANCE, UTC),
-                               principal.user_id, benefit_code or "")
+                               principal.user_id, benefit_code or "",
+                               *(rules.period_key(p, today) for p in _PERIODS))
         except asyncpg.UniqueViolationError:
             raise CheckinRefused("replayed") from None
         except asyncpg.ForeignKeyViolationError:
@@ -245,7 +262,6 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
     if merchant["club"] != card["card_club"] or not merchant["is_open"]:
         raise CheckinRefused("merchant_not_in_network")
 
-    today = now.astimezone(ZoneInfo(tenant.timezone)).date()
     if claims.static:
         if not card["static_card"]:
             raise CheckinRefused("card_inactive", "this plan no longer accepts static cards")
@@ -255,8 +271,11 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
 
     remaining = None
     if benefit is not None and benefit["quota"] > 0:
-        used = await _bump(card["member"], "benefit:" + benefit["code"],
-                           rules.period_key(benefit["quota_period"], today), benefit["quota"])
+        # The dynamic scan took its unit in the same statement that read the card; a static scan
+        # (rare: printed cards) takes it here.
+        used = card["quota_used"] if not claims.static else await _bump(
+            card["member"], "benefit:" + benefit["code"], rules.period_key(benefit["quota_period"], today),
+            benefit["quota"])
         if used is None:
             raise CheckinRefused("quota_exhausted")
         remaining = benefit["quota"] - used
@@ -272,9 +291,13 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
     }
     await fetch(_CHECKIN_SQL, checkin_id, card["card_id"], card["member"], merchant["id"],
                 benefit["id"] if benefit else None, principal.user_id, amount_minor,
-                _discount_minor(merchant, benefit, amount_minor), json.dumps(discount) if discount else None,
-                claims.static, nonce if not claims.static else "", idempotency_key, json.dumps(body), today)
+                _discount_minor(merchant, benefit, amount_minor), _json(discount) if discount else None,
+                claims.static, nonce if not claims.static else "", idempotency_key, _json(body), today)
     return body
+
+
+def _json(value: Any) -> str:
+    return _encode(value).decode()
 
 
 def _iso(value: datetime | None, zone: str) -> str | None:

@@ -120,11 +120,32 @@ async def get_member(principal: Principal | None, member_id: uuid.UUID, perm: Pe
     return out
 
 
+async def _id_number_row(principal: Principal | None, member_id: uuid.UUID) -> dict[str, Any]:
+    """The member's encrypted ID number, when the caller manages the member (else 404, like a
+    missing member): the one check behind revealing it, shared by the API and the staff page."""
+    row = await Member.select(Member.id_number_enc, Member.org_unit.path, Member.user).where(
+        Member.id == member_id).first()
+    if row is None or not _can_see(principal, row["org_unit.path"], row["user"], Perm.MEMBERS_MANAGE):
+        raise NotFound("no such member", code="member_not_found")
+    return row
+
+
+async def may_reveal_id_number(principal: Principal, member_id: uuid.UUID) -> bool:
+    """Whether `reveal_id_number` would show this caller a number (so a page offers it only then)."""
+    if not principal.can(Perm.MEMBERS_MANAGE):
+        return False
+    try:
+        row = await _id_number_row(principal, member_id)
+    except NotFound:
+        return False
+    return row["id_number_enc"] is not None
+
+
 async def reveal_id_number(principal: Principal | None, member_id: uuid.UUID) -> str | None:
-    """The clear ID number, for staff allowed to manage the member (audited)."""
-    await get_member(principal, member_id, Perm.MEMBERS_MANAGE)
-    row = await Member.select(Member.id_number_enc).where(Member.id == member_id).first()
-    if not row or row["id_number_enc"] is None:
+    """The clear ID number, for staff allowed to manage the member. Every reveal is audited here,
+    so each way in (API, staff page) leaves the same trail."""
+    row = await _id_number_row(principal, member_id)
+    if row["id_number_enc"] is None:
         return None
     await audit.record("club_member.reveal_id", "club_member", member_id)
     return crypto.decrypt(row["id_number_enc"], tenant_id=current_tenant_id(), purpose=PURPOSE_ID_NUMBER).decode()

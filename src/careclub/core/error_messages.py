@@ -1,0 +1,144 @@
+"""What an error page says, in the reader's language.
+
+Service messages often carry variable parts ("the slug 'x' is already taken"), so gettext has no entry
+for them. A page then falls back to wording chosen by the error's stable `code`, and failing that by
+the HTTP status. The API keeps its English messages and codes; this module is for pages only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from careclub.core.i18n import gettext as _
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated when shown, in the reader's language."""
+    return message
+
+
+# One entry per `code` the application raises (grep `code="` and the AppError subclasses). Worded for a
+# page of its own, not for a message beside a form field.
+CODE_MESSAGES: dict[str, str] = {
+    # core/errors.py defaults and core/http.py. "bad_request" is left to the status: core/http.py gives it
+    # to any 4xx it has no better code for (413, 415, ...), where the status says more.
+    "validation_failed": N_("Some of what was sent is not valid. Go back, check it and try again."),
+    "not_found": N_("Nothing here: the page or record does not exist, or you cannot see it."),
+    "conflict": N_("This clashes with something that exists already or changed meanwhile. Reload and try again."),
+    "unauthorized": N_("Please sign in first."),
+    "not_authenticated": N_("Please sign in first."),
+    "forbidden": N_("Your roles do not allow this. Ask an administrator of your company for access."),
+    "rate_limited": N_("Too many attempts. Please wait a moment and try again."),
+    "too_many_requests": N_("Too many attempts. Please wait a moment and try again."),
+    "method_not_allowed": N_("This action is not available here."),
+    "csrf_failed": N_("The form expired or did not come from this site. Reload the page and try again."),
+    "internal_error": N_("Something went wrong on our side. It has been logged; please try again later."),
+    # platform
+    "invalid_credentials": N_("The company, email or password is not right."),
+    "slug_taken": N_("This short name is taken already; choose another."),
+    "slug_reserved": N_("This short name is reserved; choose another."),
+    "tenant_file_invalid": N_("The tenant file is not valid."),
+    "org_unit_not_found": N_("No such org unit."),
+    "org_unit_code_taken": N_("An org unit with this code exists already."),
+    "org_unit_is_root": N_("The company root unit cannot be deleted."),
+    "org_unit_not_empty": N_("The unit still has child units, people or role grants; move or remove them first."),
+    "email_taken": N_("Someone with this email exists already."),
+    "role_not_found": N_("No such role."),
+    "role_code_taken": N_("A role with this code exists already."),
+    "role_is_builtin": N_("Built-in roles keep their permissions; create a role of your own instead."),
+    "role_in_use": N_("People still hold this role."),
+    "user_not_found": N_("No such person."),
+    "grant_not_found": N_("No such role grant."),
+    "token_not_found": N_("No such token."),
+    "invite_not_found": N_("This invitation link is not valid."),
+    "invite_used": N_("This invitation has been used already."),
+    "invite_expired": N_("This invitation has expired; ask for a new one."),
+    "password_too_short": N_("The password must be at least 10 characters long."),
+    "password_too_common": N_("This password is one of the most common ones and easy to guess; choose another."),
+    # clubs
+    "club_not_found": N_("No such club."),
+    "club_code_taken": N_("A club with this code exists already."),
+    "plan_not_found": N_("No such plan."),
+    "plan_code_taken": N_("A plan with this code exists already."),
+    "merchant_not_found": N_("No such merchant."),
+    "merchant_code_taken": N_("A merchant with this code exists already."),
+    "benefit_not_found": N_("No such benefit."),
+    "benefit_code_taken": N_("A benefit with this code exists already."),
+    "benefit_not_offered": N_("This merchant does not offer that benefit."),
+    "member_not_found": N_("No such member."),
+    "card_not_found": N_("No such card."),
+    "card_state_conflict": N_("The card's state does not allow this. Reload the page and check the card."),
+    "card_inactive": N_("This card is not active, so it has no QR code."),
+    "static_card_not_allowed": N_("This plan has no printable static card."),
+    "vehicle_taken": N_("This vehicle is registered already."),
+    "vehicle_not_found": N_("No such vehicle of this member."),
+    "vehicle_has_card": N_("This vehicle already has a card in this club (one car, one member)."),
+    "period_not_found": N_("No such membership period."),
+    "sign_in_to_apply": N_("Applications for this plan need approval: sign in (or register) as a member to apply."),
+    "key_busy": N_("The signing key is being created; try again in a moment."),
+    "not_a_merchant_operator": N_("You are not the operator of a merchant."),
+    # approvals
+    "approval_request_not_found": N_("No such approval request."),
+    "approval_step_not_found": N_("No such step in this request."),
+    "approval_policy_not_found": N_("No such approval policy."),
+    "policy_incomplete": N_("The approval policy does not cover every case; complete it and save again."),
+    "policy_without_approver": N_("Some steps of the approval policy have nobody to approve them."),
+    "policy_changed_concurrently": N_("Someone saved this policy at the same moment; reload and try again."),
+    "unknown_category": N_("This category is not one of the policy's categories."),
+    "unknown_subject_type": N_("This kind of request is not known to the approval system."),
+    "no_matching_rule": N_("No rule of the approval policy matches this request."),
+    "no_approver": N_("A step of this request finds nobody to approve it for this org unit."),
+    "request_not_in_review": N_("This request is not in review any more."),
+    "request_closed": N_("This request is closed and cannot be withdrawn."),
+    "request_not_returned": N_("Only a returned request can be resubmitted."),
+    "step_already_decided": N_("This step is decided already."),
+    "decided_at_meeting": N_("This step is decided in the minutes of its meeting."),
+    "not_your_step": N_("You are not an approver of this step."),
+    "not_requester": N_("Only the requester may do this."),
+    "meeting_not_found": N_("No such meeting."),
+    "meeting_already_held": N_("The minutes of this meeting are recorded already."),
+    "not_a_member": N_("Only a member of the body records its minutes."),
+    "delegation_not_found": N_("No such delegation."),
+    "delegate_cannot_decide": N_("This colleague holds no role that may decide approvals."),
+    "notification_not_found": N_("No such notification."),
+}
+
+STATUS_MESSAGES: dict[int, str] = {
+    400: N_("The request could not be handled. Check what you entered and try again."),
+    401: N_("Please sign in first."),
+    403: N_("You are not allowed to do this."),
+    404: N_("Nothing here: the page or record does not exist, or you cannot see it."),
+    405: N_("This action is not available here."),
+    409: N_("This clashes with something that exists already or changed meanwhile. Reload and try again."),
+    413: N_("What was sent is too large."),
+    422: N_("Some of what was sent is not valid. Go back, check it and try again."),
+    429: N_("Too many attempts. Please wait a moment and try again."),
+    503: N_("The service is busy or under maintenance. Please try again in a few minutes."),
+}
+CLIENT_ERROR = N_("The request could not be handled. Check what you entered and try again.")
+SERVER_ERROR = N_("Something went wrong on our side. It has been logged; please try again later.")
+
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+@dataclass(frozen=True, slots=True)
+class PageMessage:
+    text: str  # in the reader's language whenever a translation exists
+    detail: str | None  # the original English message, for support; never set for 5xx
+
+
+def page_message(status: int, code: str, message: str) -> PageMessage:
+    localized = _(message) if message else message  # gettext("") is the catalog's header
+    # No Latin letters: a view raised an already translated message (e.g. `AppError(_("choose a plan"))`).
+    if message and (localized != message or not _LATIN.search(message)):
+        return PageMessage(localized, None)
+    fallback = CODE_MESSAGES.get(code) or STATUS_MESSAGES.get(status) or (
+        SERVER_ERROR if status >= 500 else CLIENT_ERROR)
+    text = _(fallback)
+    if status >= 500:
+        # A 5xx message may name internals; only fixed wording reaches the page.
+        return PageMessage(text, None)
+    if text == fallback:
+        # No translation (an English reader, or a catalog not updated yet): the original is the most precise.
+        return PageMessage(message or text, None)
+    return PageMessage(text, message or None)
