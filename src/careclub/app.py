@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -19,7 +16,7 @@ from careclub.approvals import api as approvals_api
 from careclub.approvals import views as approvals_views
 from careclub.clubs import api as clubs_api
 from careclub.clubs import views as clubs_views
-from careclub.core import clock, i18n
+from careclub.core import i18n
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
 from careclub.core.health import health
@@ -76,7 +73,6 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         openapi_config=OpenAPIConfig(title="careclub API", version=__version__, path="/schema",
                                      render_plugins=docs.render_plugins(), openapi_router=docs.openapi_router(),
                                      use_handler_docstrings=True),
-        type_encoders={datetime: _encode_datetime},
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=state,
@@ -85,11 +81,6 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
     )
     check_every_route_is_guarded(app, UNGUARDED)
     return app
-
-
-def _encode_datetime(value: datetime) -> Any:
-    local = clock.local(value)
-    return local.isoformat() if local else None
 
 
 def create_app_from_env() -> Litestar:

@@ -9,13 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
-
-
-def N_(message: str) -> str:
-    """Marks a string for extraction; it is translated when shown, in the reader's language."""
-    return message
-
 
 # One entry per `code` the application raises (grep `code="` and the AppError subclasses). Worded for a
 # page of its own, not for a message beside a form field.

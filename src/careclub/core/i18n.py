@@ -49,6 +49,20 @@ def gettext(message: str) -> str:
     return catalog.gettext(message) if catalog else message
 
 
+def translate(lang: str | None, message: str) -> str:
+    """`message` in a given language, not the request's: for text written now and read later by
+    someone else (a notification, a mail)."""
+    if not _catalogs:
+        load()
+    catalog = _catalogs.get(lang if lang in SUPPORTED else "zh_CN")
+    return catalog.gettext(message) if catalog else message
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated later, when the reader is known."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     catalog = _catalogs.get(_current.get())
     if catalog:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from email import message_from_string
+from email import policy as email_policy
 
 from careclub.approvals import service
 from careclub.approvals.tables import OutboxEmail
@@ -63,7 +65,9 @@ async def test_outbox_is_sent_through_smtp_once(world: World) -> None:
         await smtp.stop()
     assert all(r["sent_at"] is not None for r in rows)
     assert len(smtp.messages) == 2
-    assert all("To approve: Projector" in m for m in smtp.messages)
+    # The subject is in the approvers' language (the company's), encoded for the wire (RFC 2047).
+    subjects = [message_from_string(m, policy=email_policy.default)["subject"] for m in smtp.messages]
+    assert subjects == ["待您审批：Projector"] * 2
 
 
 async def test_unreachable_smtp_keeps_the_mail_with_the_error(world: World) -> None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from careclub.approvals import jobs, rules
 from careclub.approvals.tables import Notification, OutboxEmail
@@ -129,9 +130,13 @@ async def test_deadline_job_reminds_then_escalates_with_a_moved_clock(client: An
     assert (await jobs.approvals_sweep({}, tenant_id=tid))["reminded"] == 1
     assert (await jobs.approvals_sweep({}, tenant_id=tid))["reminded"] == 0
     async with tenant_scope(world.tenant_id):
-        reminders = await Notification.select(Notification.user_id).where(Notification.kind == "approval_reminder")
-        mail = await OutboxEmail.count().where(OutboxEmail.subject == "Reminder: Printer")
+        reminders = await Notification.select(Notification.user_id, Notification.body).where(
+            Notification.kind == "approval_reminder")
+        mail = await OutboxEmail.count().where(OutboxEmail.subject == "审批提醒：Printer")
     assert {r["user_id"] for r in reminders} == {world.users["pmc1"], world.users["pmc2"]}
+    # the due time in the company's zone and language, not an ISO timestamp in UTC
+    due = datetime.fromisoformat(step["due_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert {r["body"] for r in reminders} == {f"{step['name']}的截止时间为 {due:%Y-%m-%d %H:%M}"}
     assert mail == 2
     assert (await client.get("/api/v1/approvals/tasks", headers=world.h("lead1"))).json() == []
     clock.travel(timedelta(hours=1))
@@ -153,11 +158,11 @@ async def test_outbox_is_for_admins_and_the_inbox_is_personal(client: Any, world
     await world.open(50000, title="Chairs")
     r = await client.get("/api/v1/approvals/outbox", headers=world.h("admin"))
     assert r.status_code == 200
-    assert {m["to_email"] for m in r.json()["items"] if m["subject"] == "To approve: Chairs"} == {
+    assert {m["to_email"] for m in r.json()["items"] if m["subject"] == "待您审批：Chairs"} == {
         f"pmc1@{world.slug}.test", f"pmc2@{world.slug}.test"}
     assert (await client.get("/api/v1/approvals/outbox", headers=world.h("pmc1"))).status_code == 403
     mine = (await client.get("/api/v1/notifications?unread=true", headers=world.h("pmc1"))).json()["items"]
-    assert [n["title"] for n in mine] == ["To approve: Chairs"]
+    assert [n["title"] for n in mine] == ["待您审批：Chairs"]
     assert (await client.get("/api/v1/notifications", headers=world.h("pm"))).json()["items"] == []
     r = await client.post("/api/v1/notifications/read-all", headers=world.h("pmc1"))
     assert r.json() == {"marked": 1}

@@ -43,14 +43,14 @@ async def test_a_decision_reaches_the_requester_on_the_page_and_through_the_api(
     body = await notes(client, world, "clerk")
     [note] = body["items"]
     assert body["total"] == 1 and body["limit"] == 50 and body["offset"] == 0
-    assert note["kind"] == "approval_approved" and note["title"] == "Approved: Replace the gate motor"
+    assert note["kind"] == "approval_approved" and note["title"] == "已批准：Replace the gate motor"
     assert note["link"] == f"/approvals/requests/{req['id']}" and note["read_at"] is None
     assert "user_id" not in note
 
     async with signed_in(app, world, "clerk") as c:
         listing = await c.get("/notifications")
         assert listing.status_code == 200
-        assert "Approved: Replace the gate motor" in listing.text
+        assert "已批准：Replace the gate motor" in listing.text
         assert listed_ids(listing.text) == [note["id"]]
         assert f'<li class="unread" data-id="{note["id"]}"' in listing.text
         assert re.search(r'data-notifications-count\s*>1<', listing.text), "the navigation shows one unread"
@@ -65,13 +65,32 @@ async def test_a_decision_reaches_the_requester_on_the_page_and_through_the_api(
         assert r.headers["location"] == f"/approvals/requests/{req['id']}"
         assert (await c.get(r.headers["location"])).status_code == 200
         after = await c.get("/notifications")
-        assert 'class="unread"' not in after.text and "Approved: Replace the gate motor" in after.text
+        assert 'class="unread"' not in after.text and "已批准：Replace the gate motor" in after.text
         assert re.search(r'data-notifications-count\s+hidden\s*><', after.text)
     [read] = (await notes(client, world, "clerk"))["items"]
     assert read["read_at"] is not None
     assert (await notes(client, world, "clerk", unread="true"))["total"] == 0
     # the approvers were told too, each in their own inbox
-    assert [n["title"] for n in (await notes(client, world, "pmc2"))["items"]] == ["To approve: Replace the gate motor"]
+    assert [n["title"] for n in (await notes(client, world, "pmc2"))["items"]] == ["待您审批：Replace the gate motor"]
+
+
+async def test_each_recipient_reads_notifications_and_mail_in_their_own_language(client: Any, world: World) -> None:
+    from careclub.platform.tables import User
+
+    async with tenant_scope(world.tenant_id):
+        await User.update({User.locale: "en"}).where(User.id == world.users["pmc2"])
+    await world.open(50000, title="Repaint the railings")
+    assert [n["title"] for n in (await notes(client, world, "pmc1"))["items"]] == ["待您审批：Repaint the railings"]
+    assert [n["title"] for n in (await notes(client, world, "pmc2"))["items"]] == ["To approve: Repaint the railings"]
+    async with tenant_scope(world.tenant_id):
+        subjects = {m["to_email"]: m["subject"] for m in await OutboxEmail.select(
+            OutboxEmail.to_email, OutboxEmail.subject).where(OutboxEmail.subject.like("%Repaint the railings"))}
+        emails = {u["id"]: u["email"] for u in await User.select(User.id, User.email)}
+    assert subjects[emails[world.users["pmc1"]]] == "待您审批：Repaint the railings"
+    assert subjects[emails[world.users["pmc2"]]] == "To approve: Repaint the railings"
+    # a title is a value, never looked up as a message or read as a format string
+    await world.open(50000, title="Approved: {title} {0}")
+    assert "待您审批：Approved: {title} {0}" in [n["title"] for n in (await notes(client, world, "pmc1"))["items"]]
 
 
 async def test_read_one_read_all_and_paging(app: Litestar, client: Any, world: World) -> None:
@@ -187,7 +206,7 @@ async def test_outbox_page_shows_queued_sent_and_failed_mail_to_admins_only(app:
     await world.open(50000, title="Speakers")
     async with tenant_scope(world.tenant_id):
         assert await service.send_outbox("smtp://127.0.0.1:1") == 0
-        failed = await OutboxEmail.select().where(OutboxEmail.subject == "To approve: Speakers")
+        failed = await OutboxEmail.select().where(OutboxEmail.subject == "待您审批：Speakers")
     assert len(failed) == 2 and all(m["error"] and m["attempts"] == 1 and m["sent_at"] is None for m in failed)
     await world.open(50000, title="Lamp")
 
@@ -204,21 +223,21 @@ async def test_outbox_page_shows_queued_sent_and_failed_mail_to_admins_only(app:
         assert "6 messages" in everything.text
         assert "No mail server is configured" in everything.text
         for title in ("Projector", "Speakers", "Lamp"):
-            assert f"To approve: {title}" in everything.text
+            assert f"待您审批：{title}" in everything.text
         assert f"pmc1@{world.slug}.test" in everything.text
 
         only_failed = await c.get("/approvals/outbox?status=failed")
-        assert "To approve: Speakers" in only_failed.text
-        assert "To approve: Lamp" not in only_failed.text and "To approve: Projector" not in only_failed.text
+        assert "待您审批：Speakers" in only_failed.text
+        assert "待您审批：Lamp" not in only_failed.text and "待您审批：Projector" not in only_failed.text
         assert html.escape(failed[0]["error"]) in only_failed.text
         assert only_failed.text.count('data-status="failed"') == 2 and "1 attempt" in only_failed.text
 
         queued = await c.get("/approvals/outbox?status=queued")
-        assert "To approve: Lamp" in queued.text and "To approve: Speakers" not in queued.text
+        assert "待您审批：Lamp" in queued.text and "待您审批：Speakers" not in queued.text
         assert queued.text.count('data-status="queued"') == 2 and "0 attempts" in queued.text
 
         sent = await c.get("/approvals/outbox?status=sent")
-        assert "To approve: Projector" in sent.text and "To approve: Lamp" not in sent.text
+        assert "待您审批：Projector" in sent.text and "待您审批：Lamp" not in sent.text
         assert sent.text.count('data-status="sent"') == 2
 
         nonsense = await c.get("/approvals/outbox?status=bogus")

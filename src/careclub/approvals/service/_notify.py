@@ -4,21 +4,40 @@ kept in the outbox table that admins can read."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from careclub.approvals.tables import Notification, OutboxEmail
-from careclub.core import clock
+from careclub.core import clock, i18n
+from careclub.core.db import current_tenant_id
+from careclub.platform.service import get_tenant
 from careclub.platform.tables import User
 
 
-async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, body: str = "", link: str = "") -> None:
+async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, params: dict[str, str] | None = None,
+                 body: str = "", body_params: dict[str, str] | None = None, link: str = "") -> None:
+    """`title` (and `body`, when `body_params` is given) are English messages with {placeholders},
+    marked with N_: each recipient reads them in their own language (theirs, else the company's), in
+    the inbox and in the mail. The values are put in after translating, so a request's own title is
+    never looked up as a message."""
     ids = list(dict.fromkeys(u for u in user_ids if u is not None))
     if not ids:
         return
-    people = await User.select(User.id, User.email).where(User.id.is_in(ids), User.is_active.eq(True))
+    people = await User.select(User.id, User.email, User.locale).where(User.id.is_in(ids), User.is_active.eq(True))
+    company = await get_tenant(current_tenant_id())
     for p in people:
-        await Notification(user_id=p["id"], kind=kind, title=title[:300], body=body, link=link).save()
-        await OutboxEmail(to_email=p["email"], subject=title[:300], body=f"{body}\n\n{link}".strip()).save()
+        lang = p["locale"] or (company.locale if company else None)
+        subject = i18n.translate(lang, title).format(**(params or {}))[:300]
+        text = i18n.translate(lang, body).format(**body_params) if body_params is not None else body
+        await Notification(user_id=p["id"], kind=kind, title=subject, body=text, link=link).save()
+        await OutboxEmail(to_email=p["email"], subject=subject, body=f"{text}\n\n{link}".strip()).save()
+
+
+async def local_time(value: datetime) -> str:
+    """A time as the company's people read it (in its time zone), for text kept and read later."""
+    company = await get_tenant(current_tenant_id())
+    return value.astimezone(ZoneInfo(company.timezone if company else "UTC")).strftime("%Y-%m-%d %H:%M")
 
 
 async def outbox(limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:

@@ -28,10 +28,13 @@ from careclub.approvals.tables import (
 from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.core.principal import current_actor
 from careclub.platform import audit
 from careclub.platform.service import get_tenant
 from careclub.platform.tables import User
+
+_DECIDED = {"rejected": N_("Rejected: {title}"), "returned": N_("Returned: {title}")}
 
 log = logging.getLogger("careclub.approvals")
 
@@ -183,7 +186,8 @@ async def _advance(request_id: uuid.UUID) -> None:
             await ApprovalRequest.update({ApprovalRequest.status: "approved", ApprovalRequest.decided_at: now,
                                           ApprovalRequest.updated_at: now}).where(ApprovalRequest.id == request_id)
             await _event(request_id, "approved", {"title": req["title"]})
-            await notify([req["requester_id"]], "approval_approved", f"Approved: {req['title']}",
+            await notify([req["requester_id"]], "approval_approved", N_("Approved: {title}"),
+                         params={"title": req["title"]},
                          link=f"/approvals/requests/{request_id}")
             await _call(req["subject_type"], "on_approved", request_id)
             return
@@ -212,7 +216,8 @@ async def _advance(request_id: uuid.UUID) -> None:
             ApprovalStep.id == step["id"])
         await _event(request_id, "step_started", {"step": step["name"], "kind": spec.kind,
                                                   "due_at": due, "approvers": [s["label"] for s in step["slots"]]})
-        await notify(open_ids, "approval_task", f"To approve: {req['title']}", body=step["name"],
+        await notify(open_ids, "approval_task", N_("To approve: {title}"), params={"title": req["title"]},
+                     body=step["name"],
                      link=f"/approvals/requests/{request_id}")
         return
 
@@ -344,7 +349,7 @@ async def _end(req: dict[str, Any], status: str, comment: str) -> None:
                                  ).where(ApprovalRequest.id == req["id"])
     if status != "withdrawn":
         await _event(req["id"], status, {"comment": comment})
-        await notify([req["requester_id"]], f"approval_{status}", f"{status.capitalize()}: {req['title']}",
+        await notify([req["requester_id"]], f"approval_{status}", _DECIDED[status], params={"title": req["title"]},
                      body=comment, link=f"/approvals/requests/{req['id']}")
     callback = {"rejected": "on_rejected", "returned": "on_returned", "withdrawn": "on_withdrawn"}[status]
     await _call(req["subject_type"], callback, req["id"])

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from careclub.approvals.rules import StepSpec
-from careclub.approvals.service._notify import notify
+from careclub.approvals.service._notify import local_time, notify
 from careclub.approvals.service._people import delegators_of
 from careclub.approvals.service._requests import (
     _event,
@@ -32,6 +32,7 @@ from careclub.approvals.tables import (
 from careclub.core import clock
 from careclub.core.db import fetch
 from careclub.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import OrgUnit, RoleGrant, User
@@ -222,7 +223,7 @@ async def delegate(*, delegator_id: uuid.UUID, delegate_id: uuid.UUID, starts_on
     await row.save()
     after = {"delegator": delegator_id, "delegate": delegate_id, "starts_on": starts_on, "ends_on": ends_on}
     await audit.record("approval_delegation.create", "approval_delegation", row.id, after=after)
-    await notify([delegate_id], "approval_delegation", "You stand in as approver",
+    await notify([delegate_id], "approval_delegation", N_("You stand in as approver"),
                  body=f"{starts_on.isoformat()} – {ends_on.isoformat()}", link="/approvals")
     return {"id": row.id, **after, "reason": row.reason}
 
@@ -259,8 +260,9 @@ async def sweep_deadlines() -> dict[str, int]:
         spec = msgspec.convert(step["spec"], StepSpec)
         remind_at = step["due_at"] - timedelta(hours=spec.remind_before_hours or 0)
         if step["reminded_at"] is None and now >= remind_at:
-            await notify(list(step["open_ids"]), "approval_reminder", f"Reminder: {req['title']}",
-                         body=f"{step['name']} is due {step['due_at'].isoformat()}",
+            await notify(list(step["open_ids"]), "approval_reminder", N_("Reminder: {title}"),
+                         params={"title": req["title"]}, body=N_("{step} is due {due}"),
+                         body_params={"step": step["name"], "due": await local_time(step["due_at"])},
                          link=f"/approvals/requests/{req['id']}")
             await ApprovalStep.update({ApprovalStep.reminded_at: now}).where(ApprovalStep.id == step["id"])
             await _event(req["id"], "reminder_sent", {"step": step["name"], "due_at": step["due_at"]},
@@ -270,7 +272,8 @@ async def sweep_deadlines() -> dict[str, int]:
             continue
         if spec.escalate_to:
             added = await escalate_step(step, req, spec)
-            await notify(added, "approval_escalated", f"Escalated to you: {req['title']}", body=step["name"],
+            await notify(added, "approval_escalated", N_("Escalated to you: {title}"), params={"title": req["title"]},
+                         body=step["name"],
                          link=f"/approvals/requests/{req['id']}")
             await _event(req["id"], "escalated", {"step": step["name"], "to": [str(a) for a in added]},
                          actor=(None, "system"))
