@@ -25,13 +25,13 @@ from careclub.clubs import rules, service
 from careclub.clubs.service._members import CARD_STATUSES
 from careclub.core.db import current_transaction
 from careclub.core.errors import AppError, NotFound, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_amount
 from careclub.core.principal import Principal
 from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import (
-    N_,
     PER_PAGE,
     Form,
     PageNo,

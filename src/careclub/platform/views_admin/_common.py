@@ -10,7 +10,9 @@ from litestar import Request
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from careclub.core.error_messages import CODE_MESSAGES
 from careclub.core.errors import AppError
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.principal import Principal
 from careclub.platform import rules
@@ -23,32 +25,13 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1, le=100_000)]
 PER_PAGE = 25
 
 
-def N_(message: str) -> str:
-    """Marks a string for extraction without translating it yet (it is translated when shown)."""
-    return message
-
-
-# Generic wording by error code, for service messages that carry variable parts (and so have no
-# catalog entry of their own).
+# Wording by error code beside a form field, for service messages that carry variable parts (and so
+# have no catalog entry of their own): the error pages' table (core/error_messages.py), with the two
+# codes whose page wording would read wrongly next to a field.
 ERROR_TEXTS = {
-    "org_unit_code_taken": N_("An org unit with this code exists already."),
-    "org_unit_not_empty": N_("The unit still has child units, people or role grants; move or remove them first."),
-    "org_unit_not_found": N_("No such org unit."),
-    "email_taken": N_("Someone with this email exists already."),
-    "role_code_taken": N_("A role with this code exists already."),
-    "role_not_found": N_("No such role."),
-    "role_is_builtin": N_("Built-in roles keep their permissions; create a role of your own instead."),
-    "role_in_use": N_("People still hold this role."),
-    "user_not_found": N_("No such person."),
-    "grant_not_found": N_("No such role grant."),
+    **CODE_MESSAGES,
     "forbidden": N_("You cannot grant permissions you do not hold."),
-    "invite_not_found": N_("This invitation link is not valid."),
-    "invite_used": N_("This invitation has been used already."),
-    "invite_expired": N_("This invitation has expired; ask for a new one."),
-    "password_too_short": N_("The password must be at least 10 characters long."),
-    "password_too_common": N_("This password is one of the most common ones and easy to guess; choose another."),
     "validation_failed": N_("Please check this value."),
-    "token_not_found": N_("No such token."),
 }
 
 # Messages the services raise word for word; listed so that extraction keeps their translations.
