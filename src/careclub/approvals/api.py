@@ -160,10 +160,10 @@ class ApprovalController(Controller):
         return await service.list_bodies()
 
     @get("/outbox", opt={"permission": Perm.TENANT_MANAGE})
-    async def outbox(self, limit: Limit = 50, offset: Offset = 0) -> Page:
+    async def outbox(self, status: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0) -> Page:
         """The tenant's mail, newest first: kept because no SMTP server is configured, not yet
-        sent, or sent (`sent_at`)."""
-        rows, total = await service.outbox(limit=limit, offset=offset)
+        sent, or sent (`sent_at`); `status` = queued, sent or failed narrows it."""
+        rows, total = await service.outbox_page(status=status, limit=limit, offset=offset, with_body=True)
         return page(rows, total, limit, offset)
 
 

@@ -35,7 +35,7 @@ async def test_outbox_is_paged_and_counts_only_the_tenants_mail(client: Any) -> 
     seen = [m for p in pages for m in p]
     assert len({m["id"] for m in seen}) == len(seen)  # no mail on two pages
     assert sorted(m["subject"] for m in seen) == [f"mine {i}" for i in range(5)]  # none of theirs
-    assert all(m["tenant_id"] == mine["tenant_id"] for m in seen)
+    assert all(m["status"] == "queued" and m["body"] == "" for m in seen)
     past = (await client.get(url, headers=mine["headers"], params={"offset": 5})).json()
     assert (past["items"], past["total"]) == ([], 5)
     theirs_page = (await client.get(url, headers=theirs["headers"])).json()
@@ -43,3 +43,21 @@ async def test_outbox_is_paged_and_counts_only_the_tenants_mail(client: Any) -> 
     assert sorted(m["subject"] for m in theirs_page["items"]) == [f"theirs {i}" for i in range(4)]
     assert (await client.get(url, headers=mine["headers"], params={"limit": 0})).status_code == 422
     assert (await client.get(url, headers=mine["headers"], params={"limit": 201})).status_code == 422
+
+
+async def test_outbox_status_filter(client: Any) -> None:
+    from careclub.core import clock
+
+    mine = await signup(client)
+    url = "/api/v1/approvals/outbox"
+    await _mail(mine["tenant_id"], "m", 3)
+    async with tenant_scope(uuid.UUID(mine["tenant_id"])):
+        await OutboxEmail.update({OutboxEmail.sent_at: clock.now()}).where(OutboxEmail.subject == "m 0")
+        await OutboxEmail.update({OutboxEmail.error: "550 no such user", OutboxEmail.attempts: 1}).where(
+            OutboxEmail.subject == "m 1")
+    for status, subjects in (("sent", ["m 0"]), ("failed", ["m 1"]), ("queued", ["m 2"])):
+        body = (await client.get(url, headers=mine["headers"], params={"status": status})).json()
+        assert (body["total"], [m["subject"] for m in body["items"]]) == (1, subjects)
+        assert body["items"][0]["status"] == status
+    bad = await client.get(url, headers=mine["headers"], params={"status": "lost"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"

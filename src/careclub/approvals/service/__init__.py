@@ -13,7 +13,7 @@ from careclub.approvals.service._inbox import (
     read_notification,
     unread_count,
 )
-from careclub.approvals.service._notify import notify, outbox, send_outbox
+from careclub.approvals.service._notify import notify, send_outbox
 from careclub.approvals.service._policies import (
     apply_body,
     apply_policy,
@@ -65,7 +65,6 @@ __all__ = [
     "notifications",
     "notify",
     "open_request",
-    "outbox",
     "outbox_page",
     "outbox_status",
     "pending_count",

@@ -76,10 +76,11 @@ def outbox_status(row: dict[str, Any]) -> str:
     return "failed" if row.get("error") else "queued"
 
 
-async def outbox_page(*, status: str | None = None, limit: int = 25,
-                      offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+async def outbox_page(*, status: str | None = None, limit: int = 25, offset: int = 0,
+                      with_body: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The tenant's mail, newest first, optionally only queued / sent / failed (failed: not sent,
-    the last attempt left an error; it is tried again on the next run)."""
+    the last attempt left an error; it is tried again on the next run). Mail written in one
+    transaction shares its `created_at`, so the id breaks ties and pages neither repeat nor skip."""
     where: list[Any] = []
     if status == "sent":
         where.append(OutboxEmail.sent_at.is_not_null())
@@ -89,9 +90,9 @@ async def outbox_page(*, status: str | None = None, limit: int = 25,
         where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error == ""]
     elif status:
         raise ValidationFailed(f"status must be one of {', '.join(OUTBOX_STATUSES)}", field="status")
-    query = OutboxEmail.select(OutboxEmail.id, OutboxEmail.to_email, OutboxEmail.subject, OutboxEmail.sent_at,
-                               OutboxEmail.error, OutboxEmail.attempts, OutboxEmail.last_attempt_at,
-                               OutboxEmail.created_at)
+    columns = [OutboxEmail.id, OutboxEmail.to_email, OutboxEmail.subject, OutboxEmail.sent_at, OutboxEmail.error,
+               OutboxEmail.attempts, OutboxEmail.last_attempt_at, OutboxEmail.created_at]
+    query = OutboxEmail.select(*columns, *([OutboxEmail.body] if with_body else []))
     count = OutboxEmail.count()
     if where:
         query, count = query.where(*where), count.where(*where)

@@ -40,14 +40,6 @@ async def local_time(value: datetime) -> str:
     return value.astimezone(ZoneInfo(company.timezone if company else "UTC")).strftime("%Y-%m-%d %H:%M")
 
 
-async def outbox(limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """The tenant's mail, newest first, and how many there are. Mail written in one transaction
-    shares its `created_at`, so the id breaks ties and pages neither repeat nor skip a row."""
-    rows = await OutboxEmail.select().order_by(OutboxEmail.created_at, OutboxEmail.id, ascending=False).limit(
-        limit).offset(offset)
-    return rows, await OutboxEmail.count()
-
-
 async def send_outbox(smtp_url: str, limit: int = 50) -> int:
     """Send unsent mail through SMTP (`smtp://user:pass@host:port`); a failure is recorded on the
     row and retried next time."""
