@@ -230,6 +230,26 @@ async def test_idempotency_key_answers_the_first_answer(client: Any, world: dict
     refused(await scan(client, world, foreign, idempotency_key="scan-4"), "wrong_tenant")
 
 
+async def test_idempotent_resend_after_redis_lost_its_keys_answers_from_the_database(
+        client: Any, world: dict[str, Any]) -> None:
+    # Redis restarted between the scan and the re-send: neither the answer nor the nonce mark is
+    # there any more, so the re-send reaches the database, whose nonce row says "used".
+    token = await qr(client, world)
+    first = await ok(await scan(client, world, token, benefit="washing", idempotency_key="lost-1"), 201)
+    assert first["discount"]["remaining"] == 3
+    tenant_id = uuid.UUID(world["t"]["tenant_id"])
+    gone = [k async for k in redis().scan_iter(match=tenant_key(tenant_id, "*"))]
+    assert gone and await redis().delete(*gone)
+    again = await ok(await scan(client, world, token, benefit="washing", idempotency_key="lost-1"), 201)
+    assert again == first
+    # the re-send was answered, not counted: the next wash still leaves 2
+    fresh = await ok(await scan(client, world, await qr(client, world), benefit="washing"), 201)
+    assert fresh["discount"]["remaining"] == 2
+    # Without the key it is a replay, as always; with another key too.
+    refused(await scan(client, world, token), "replayed")
+    refused(await scan(client, world, token, idempotency_key="lost-2"), "replayed")
+
+
 async def test_key_rotation_previous_key_verifies_until_retired(client: Any, world: dict[str, Any]) -> None:
     from careclub.clubs import jobs
 

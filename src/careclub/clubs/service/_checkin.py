@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -78,10 +78,12 @@ WHERE o."user" = $1
 """
 
 # After the token checks (no database), one round trip records the nonce (the replay truth: a
-# duplicate raises a unique violation, an unknown card a foreign-key violation), reads the card,
-# the scanner's merchant and the requested benefit, and takes one unit of the benefit's quota.
-# One row always comes back; a missing part is NULLs. Taking the unit before Python has judged
-# the card is safe: every refusal answers 4xx, and a 4xx rolls the whole transaction back.
+# used one comes back as `fresh = false`, an unknown card raises a foreign-key violation), reads
+# the card, the scanner's merchant and the requested benefit, and takes one unit of the benefit's
+# quota when the nonce was fresh. One row always comes back; a missing part is NULLs. Taking the
+# unit before Python has judged the card is safe: every refusal answers 4xx, and a 4xx rolls the
+# whole transaction back. A used nonce does not raise, so the transaction stays usable for the
+# idempotent re-send that must read the first answer back.
 _SCAN_SELECT = """
 SELECT c.id AS card_id, c.card_no, c.state, c.valid_until, c.club AS card_club, c.member, c.member_name,
        c.plan_name, c.grace_days, c.static_card, c.static_daily_cap,
@@ -102,17 +104,19 @@ _SCAN_WITH_NONCE_SQL = """
 WITH used AS (
     INSERT INTO club_token_nonce (id, tenant_id, created_at, nonce, card, expires_at)
     VALUES ($2, app_current_tenant(), now(), $3, $1, $4)
+    ON CONFLICT (tenant_id, nonce) DO NOTHING
+    RETURNING id
 ), scan AS (""" + _SCAN_SELECT + """), bump AS (
     INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
     SELECT gen_random_uuid(), app_current_tenant(), now(), scan.member, 'benefit:' || scan.benefit_code,
            CASE scan.quota_period WHEN 'year' THEN $7 WHEN 'month' THEN $8 WHEN 'day' THEN $9 ELSE $10 END, 1
-    FROM scan WHERE scan.quota > 0 AND scan.member IS NOT NULL
+    FROM scan, used WHERE scan.quota > 0 AND scan.member IS NOT NULL
     ON CONFLICT (tenant_id, member, counter, period)
     DO UPDATE SET used = club_benefit_usage.used + 1
     WHERE club_benefit_usage.used < (SELECT quota FROM scan)
     RETURNING used
 )
-SELECT scan.*, (SELECT used FROM bump) AS quota_used FROM scan
+SELECT scan.*, (SELECT used FROM bump) AS quota_used, EXISTS (SELECT 1 FROM used) AS fresh FROM scan
 """
 _SCAN_STATIC_SQL = _SCAN_SELECT.replace("$5", "$2").replace("$6", "$3")
 _PERIODS = ("year", "month", "day", "ever")
@@ -157,16 +161,20 @@ async def check_in(principal: Principal, *, token: str, benefit: str | None, amo
                                idempotency_key=idempotency_key)
     except CheckinRefused as refusal:
         if refusal.reason == "replayed" and idem:
-            # The same scan re-sent while (or after) the first one ran: answer what it answered.
+            # The same scan re-sent while (or after) the first one ran: answer what it answered. It is
+            # in the check-in row once the first has committed (the only copy if Redis lost its keys),
+            # and in Redis a moment before that, which is what a re-send racing the first waits for.
+            answer = await _first_answer(principal.user_id, idempotency_key)
             for _ in range(30):
+                if answer is not None:
+                    return answer
                 stored = await redis().get(idem)
                 if stored:
                     return _replay_answer(json.loads(stored))
                 await asyncio.sleep(0.1)
-            row = await CheckIn.select(CheckIn.answer).where(CheckIn.operator_id == principal.user_id,
-                                                             CheckIn.idempotency_key == idempotency_key).first()
-            if row and row["answer"]:
-                return row["answer"] if isinstance(row["answer"], dict) else json.loads(row["answer"])
+            answer = await _first_answer(principal.user_id, idempotency_key)
+            if answer is not None:
+                return answer
         if idem:
             await redis().set(idem, json.dumps({"refused": refusal.reason, "message": refusal.message}),
                               ex=IDEMPOTENCY_SECONDS, nx=True)
@@ -174,6 +182,15 @@ async def check_in(principal: Principal, *, token: str, benefit: str | None, amo
     if idem:
         await redis().set(idem, json.dumps({"accepted": body}), ex=IDEMPOTENCY_SECONDS, nx=True)
     return body
+
+
+async def _first_answer(operator_id: uuid.UUID, idempotency_key: str | None) -> dict[str, Any] | None:
+    row = await CheckIn.select(CheckIn.answer).where(CheckIn.operator_id == operator_id,
+                                                     CheckIn.idempotency_key == idempotency_key).first()
+    if not row or not row["answer"]:
+        return None
+    answer = row["answer"] if isinstance(row["answer"], dict) else json.loads(row["answer"])
+    return cast("dict[str, Any]", answer)
 
 
 def _replay_answer(stored: dict[str, Any]) -> dict[str, Any]:
@@ -231,10 +248,10 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
                                datetime.fromtimestamp(claims.expires_at + CLOCK_ALLOWANCE, UTC),
                                principal.user_id, benefit_code or "",
                                *(rules.period_key(p, today) for p in _PERIODS))
-        except asyncpg.UniqueViolationError:
-            raise CheckinRefused("replayed") from None
         except asyncpg.ForeignKeyViolationError:
             raise CheckinRefused("card_not_found") from None
+        if not rows[0]["fresh"]:
+            raise CheckinRefused("replayed")
     else:
         rows = await fetch(_SCAN_STATIC_SQL, claims.card_id, principal.user_id, benefit_code or "")
     card = rows[0]
