@@ -250,6 +250,28 @@ async def test_idempotent_resend_after_redis_lost_its_keys_answers_from_the_data
     refused(await scan(client, world, token, idempotency_key="lost-2"), "replayed")
 
 
+async def test_redis_down_scans_are_still_answered_rightly_from_the_database(
+        client: Any, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.asyncio import Redis
+
+    from careclub.clubs.service import _checkin
+
+    token = await qr(client, world)  # issued while Redis is up (the card page needs it)
+    again = await qr(client, world)
+    dead = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=0.5)
+    monkeypatch.setattr(_checkin, "redis", lambda: dead)
+    try:
+        first = await ok(await scan(client, world, token, benefit="washing", idempotency_key="down-1"), 201)
+        assert first["discount"]["remaining"] == 3
+        # the re-send gets the first answer (from the check-in row), a replay is refused (the nonce row)
+        assert await ok(await scan(client, world, token, benefit="washing", idempotency_key="down-1"), 201) == first
+        refused(await scan(client, world, token, benefit="washing"), "replayed")
+        second = await ok(await scan(client, world, again, benefit="washing"), 201)
+        assert second["discount"]["remaining"] == 2  # nothing counted twice
+    finally:
+        await dead.aclose()
+
+
 async def test_key_rotation_previous_key_verifies_until_retired(client: Any, world: dict[str, Any]) -> None:
     from careclub.clubs import jobs
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._keys import verification_key
@@ -29,6 +33,8 @@ from careclub.core.money import format_amount, parse_amount, to_money
 from careclub.core.principal import Principal
 from careclub.core.redis import redis, tenant_key
 
+T = TypeVar("T")
+log = logging.getLogger("careclub.clubs.checkin")
 _encode = msgspec.json.Encoder().encode
 CLOCK_ALLOWANCE = 30
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -54,10 +60,13 @@ MESSAGES = {
 
 
 class CheckinRefused(AppError):
-    def __init__(self, reason: str, message: str | None = None) -> None:
+    def __init__(self, reason: str, message: str | None = None, *, racing: bool = False) -> None:
         super().__init__(message or MESSAGES[reason], code=reason, status_code=REFUSAL_STATUS[reason],
                          extra={"accepted": False, "reason": reason})
         self.reason = reason
+        # "replayed" by a scan of the same idempotency key that may still be running: worth waiting
+        # a moment for its answer rather than refusing
+        self.racing = racing
 
 
 # The check-in is the hot path: its reads and writes are hand-written SQL (prepared and cached
@@ -140,6 +149,17 @@ async def operator_merchant(principal: Principal) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "club", "name", "code", "offer_kind", "offer_value", "offer_text", "is_open")}
 
 
+async def _fast(call: Awaitable[T], unavailable: T) -> T:
+    """Redis is the check-in's fast path, never its truth (the nonce row is, and the check-in row
+    keeps each answer): when Redis cannot be reached a scan is still answered rightly from the
+    database, a little slower, instead of failing at the counter."""
+    try:
+        return await call
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        log.warning("check-in: Redis unavailable (%s); answering from the database", exc)
+        return unavailable
+
+
 def _idem_key(tenant_id: uuid.UUID, operator_id: Any, key: str) -> str:
     return tenant_key(tenant_id, "checkin", "idem", operator_id, key)
 
@@ -153,7 +173,7 @@ async def check_in(principal: Principal, *, token: str, benefit: str | None, amo
     # Keyed by the operator (who holds exactly one merchant): known before any database work.
     idem = _idem_key(tenant_id, principal.user_id, idempotency_key) if idempotency_key else None
     if idem:
-        stored = await redis().get(idem)
+        stored = await _fast(redis().get(idem), None)
         if stored:
             return _replay_answer(json.loads(stored))
     try:
@@ -165,22 +185,21 @@ async def check_in(principal: Principal, *, token: str, benefit: str | None, amo
             # in the check-in row once the first has committed (the only copy if Redis lost its keys),
             # and in Redis a moment before that, which is what a re-send racing the first waits for.
             answer = await _first_answer(principal.user_id, idempotency_key)
-            for _ in range(30):
-                if answer is not None:
-                    return answer
-                stored = await redis().get(idem)
-                if stored:
-                    return _replay_answer(json.loads(stored))
-                await asyncio.sleep(0.1)
-            answer = await _first_answer(principal.user_id, idempotency_key)
+            if answer is None and refusal.racing:
+                for _ in range(30):
+                    stored = await _fast(redis().get(idem), None)
+                    if stored:
+                        return _replay_answer(json.loads(stored))
+                    await asyncio.sleep(0.1)
+                answer = await _first_answer(principal.user_id, idempotency_key)
             if answer is not None:
                 return answer
         if idem:
-            await redis().set(idem, json.dumps({"refused": refusal.reason, "message": refusal.message}),
-                              ex=IDEMPOTENCY_SECONDS, nx=True)
+            await _fast(redis().set(idem, json.dumps({"refused": refusal.reason, "message": refusal.message}),
+                                    ex=IDEMPOTENCY_SECONDS, nx=True), None)
         raise
     if idem:
-        await redis().set(idem, json.dumps({"accepted": body}), ex=IDEMPOTENCY_SECONDS, nx=True)
+        await _fast(redis().set(idem, json.dumps({"accepted": body}), ex=IDEMPOTENCY_SECONDS, nx=True), None)
     return body
 
 
@@ -241,8 +260,12 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
     nonce_key = tenant_key(tenant.id, "qr", "nonce", nonce)
     if not claims.static:
         ttl = max(claims.expires_at + CLOCK_ALLOWANCE - now_s, 1) + 60
-        if not await redis().set(nonce_key, "1", nx=True, ex=ttl):
-            raise CheckinRefused("replayed")
+        # The mark keeps the scan's idempotency key: a re-send of the same scan racing the first one
+        # waits for its answer, any other use of the code is refused at once. Unreachable Redis
+        # counts as "not seen": the nonce row below decides.
+        if not await _fast(redis().set(nonce_key, idempotency_key or "", nx=True, ex=ttl), True):
+            first_key = await _fast(redis().get(nonce_key), None)
+            raise CheckinRefused("replayed", racing=bool(idempotency_key) and first_key == idempotency_key)
         try:
             rows = await fetch(_SCAN_WITH_NONCE_SQL, claims.card_id, uuid.uuid4(), nonce,
                                datetime.fromtimestamp(claims.expires_at + CLOCK_ALLOWANCE, UTC),
@@ -259,7 +282,7 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
     # back with the 4xx answer; the Redis mark is removed here).
     if card["merchant_id"] is None or (benefit_code and card["benefit_id"] is None):
         if not claims.static:
-            await redis().delete(nonce_key)
+            await _fast(redis().delete(nonce_key), 0)
         if card["merchant_id"] is None:
             raise Forbidden("you are not the operator of a merchant", code="not_a_merchant_operator")
         raise ValidationFailed(f"this merchant does not offer the benefit {benefit_code!r}",
