@@ -5,6 +5,9 @@ token's tenant against the scanner's (another tenant's keys are never read), key
 signature, expiry (30 s allowance), replay (Redis SET NX first, a unique row second), the card
 at this moment, the merchant's membership of the card's club, quotas. Accepted scans are
 appended to `club_checkin`; the app role cannot change or delete them.
+
+Redis is the fast path and never the truth: the nonce row decides replays and the check-in row
+keeps each answer, so with Redis unreachable every scan is still answered rightly, only slower.
 """
 
 from __future__ import annotations
