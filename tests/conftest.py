@@ -66,6 +66,37 @@ def app(settings: Settings, infra: Infra) -> Litestar:
     return create_app(settings, infra)
 
 
+# Keys that carry money anywhere in the JSON API; the contract gives money as {"amount": "365.00",
+# "currency": "CNY"}, so a bare number under one of them is a contract break, whichever endpoint.
+MONEY_KEYS = frozenset({"amount", "fee", "fees", "discount_amount", "payable", "offer_amount"})
+
+
+def money_breaks(value: Any, path: str = "") -> list[str]:
+    """Where a JSON document holds money that is not in the contract's form."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        if set(value) == {"amount", "currency"} and isinstance(value["amount"], str):
+            return found  # this is money itself
+        for key, item in value.items():
+            if key in MONEY_KEYS and item is not None and not (
+                    isinstance(item, dict) and set(item) == {"amount", "currency"} and isinstance(item["amount"], str)):
+                found.append(f"{path}.{key}={item!r}")
+            else:
+                found += money_breaks(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += money_breaks(item, f"{path}[{i}]")
+    return found
+
+
+async def _money_as_the_contract_says(response: httpx.Response) -> None:
+    if not response.request.url.path.startswith("/api/") or "json" not in response.headers.get("content-type", ""):
+        return
+    await response.aread()
+    breaks = money_breaks(response.json())
+    assert not breaks, (response.request.method, response.request.url.path, breaks[:5])
+
+
 @pytest.fixture(scope="session")
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """The app served in the tests' own event loop (its lifespan run here too), so tests may also
@@ -76,7 +107,8 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         await hook(app)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 50000))
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local",
+                                     event_hooks={"response": [_money_as_the_contract_says]}) as c:
             yield c
     finally:
         for hook in app.on_shutdown:

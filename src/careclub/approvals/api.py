@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from careclub.approvals import schemas, service
 from careclub.approvals.rules import PolicySpec
 from careclub.core.errors import Forbidden, ValidationFailed
-from careclub.core.money import from_money
+from careclub.core.money import from_money, to_money
 from careclub.core.principal import Principal
 from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
 from careclub.platform.permissions import Perm
@@ -27,6 +27,17 @@ def _money(principal: Principal, value: Any, field: str) -> int | None:
     if value is None:
         return None
     return from_money(value, currency=principal.tenant.currency, field=field)
+
+
+def _out(value: Any, principal: Principal) -> Any:
+    """A request's `amount` (and any `amount` in its steps, agenda items and timeline) is minor units
+    inside; the API gives money, `{"amount": "365.00", "currency": "CNY"}`, as the contract says."""
+    if isinstance(value, dict):
+        return {k: to_money(v, principal.tenant.currency) if k == "amount" and type(v) is int else _out(v, principal)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_out(v, principal) for v in value]
+    return value
 
 
 def _scope(principal: Principal) -> list[str]:
@@ -62,33 +73,34 @@ class ApprovalController(Controller):
     @get("/tasks", opt={"permission": Perm.APPROVALS_DECIDE})
     async def tasks(self, principal: PrincipalDep) -> list[dict[str, Any]]:
         """Steps waiting for your decision (or for someone you stand in for)."""
-        return await service.pending_tasks(principal.user_id)
+        return _out(await service.pending_tasks(principal.user_id), principal)
 
     @get("/requests", opt={"permission": STAFF})
     async def my_requests(self, principal: PrincipalDep) -> list[dict[str, Any]]:
         """Requests you opened, newest first."""
-        return await service.my_requests(principal.user_id)
+        return _out(await service.my_requests(principal.user_id), principal)
 
     @get("/requests/{request_id:uuid}", opt={"permission": STAFF})
     async def detail(self, request_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
         """A request with its steps, decisions and timeline."""
-        return await service.detail(request_id, principal.user_id, manage_scope=_scope(principal))
+        return _out(await service.detail(request_id, principal.user_id, manage_scope=_scope(principal)), principal)
 
     @post("/requests/{request_id:uuid}/decisions", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)
     async def decide(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.DecisionCreate],
                      principal: PrincipalDep) -> dict[str, Any]:
         """Approve, reject or return the step `step_id`. 409 when it was decided meanwhile."""
         await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
-        return await service.decide(request_id=request_id, step_id=data.step_id, decision=data.decision,
-                                    comment=data.comment, actor_id=principal.user_id,
-                                    actor_name=principal.display_name,
-                                    attachments=schemas.attachments_json(data.attachments))
+        return _out(await service.decide(request_id=request_id, step_id=data.step_id, decision=data.decision,
+                                         comment=data.comment, actor_id=principal.user_id,
+                                         actor_name=principal.display_name,
+                                         attachments=schemas.attachments_json(data.attachments)), principal)
 
     @post("/requests/{request_id:uuid}/withdraw", opt={"permission": STAFF}, status_code=200)
     async def withdraw(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.WithdrawCreate],
                        principal: PrincipalDep) -> dict[str, Any]:
         await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
-        return await service.withdraw(request_id=request_id, actor_id=principal.user_id, reason=data.reason)
+        return _out(await service.withdraw(request_id=request_id, actor_id=principal.user_id, reason=data.reason),
+                    principal)
 
     @post("/requests/{request_id:uuid}/resubmit", opt={"permission": STAFF}, status_code=200)
     async def resubmit(self, request_id: FromPath[uuid.UUID], data: JSONBody[schemas.ResubmitCreate],
@@ -98,9 +110,9 @@ class ApprovalController(Controller):
         extra: dict[str, Any] = {}
         if data.amount is not None:
             extra["amount"] = _money(principal, data.amount, "amount")
-        return await service.resubmit(request_id=request_id, actor_id=principal.user_id, comment=data.comment,
-                                      title=data.title, attachments=schemas.attachments_json(data.attachments),
-                                      **extra)
+        return _out(await service.resubmit(request_id=request_id, actor_id=principal.user_id, comment=data.comment,
+                                           title=data.title, attachments=schemas.attachments_json(data.attachments),
+                                           **extra), principal)
 
     @get("/delegations", opt={"permission": Perm.APPROVALS_DECIDE})
     async def delegations(self, principal: PrincipalDep) -> list[dict[str, Any]]:
@@ -122,17 +134,17 @@ class ApprovalController(Controller):
         return await service.meetings(upcoming_only=not all)
 
     @get("/meetings/{meeting_id:uuid}", opt={"permission": Perm.APPROVALS_DECIDE})
-    async def agenda(self, meeting_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-        return await service.agenda(meeting_id)
+    async def agenda(self, meeting_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        return _out(await service.agenda(meeting_id), principal)
 
     @post("/meetings/{meeting_id:uuid}/minutes", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)
     async def minutes(self, meeting_id: FromPath[uuid.UUID], data: JSONBody[schemas.MinutesCreate],
                       principal: PrincipalDep) -> dict[str, Any]:
         """Record the meeting's decision per item; items left out move to the next meeting."""
-        return await service.record_minutes(meeting_id=meeting_id, actor_id=principal.user_id,
-                                            actor_name=principal.display_name,
-                                            items=[msgspec.to_builtins(i) for i in data.items], note=data.note,
-                                            manager=_company_manager(principal))
+        return _out(await service.record_minutes(meeting_id=meeting_id, actor_id=principal.user_id,
+                                                 actor_name=principal.display_name,
+                                                 items=[msgspec.to_builtins(i) for i in data.items], note=data.note,
+                                                 manager=_company_manager(principal)), principal)
 
     @get("/policies", opt={"permission": Perm.APPROVALS_MANAGE})
     async def policies(self) -> list[dict[str, Any]]:

@@ -10,9 +10,10 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from careclub.clubs import schemas, service
-from careclub.core.errors import NotFound
-from careclub.core.money import from_money
+from careclub.clubs import rules, schemas, service
+from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
+from careclub.core.errors import NotFound, ValidationFailed
+from careclub.core.money import from_money, to_money, with_money
 from careclub.core.principal import Principal
 from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
 from careclub.platform.permissions import Perm
@@ -22,6 +23,40 @@ _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
 def _fee(value: Any, principal: Principal) -> int | None:
     return None if value is None else from_money(value, currency=principal.tenant.currency, field="fee")
+
+
+def _plan(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    return with_money(row, principal.tenant.currency, "fee")
+
+
+def _period(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    return with_money(row, principal.tenant.currency, "amount")
+
+
+def _merchant(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """`offer_value` is a percent, or minor units for an amount offer; the latter also comes as money."""
+    amount = row["offer_value"] if row.get("offer_kind") == "amount" else None
+    return {**row, "offer_amount": None if amount is None else to_money(amount, principal.tenant.currency)}
+
+
+def _merchant_fields(data: Any, principal: Principal) -> dict[str, Any]:
+    fields = _fields(data, "offer_amount")
+    if data.offer_amount is not None:
+        if fields.get("offer_kind") not in (None, "none", "amount"):
+            raise ValidationFailed("offer_amount is the amount of an amount offer; leave it out for a "
+                                   f"{fields['offer_kind']} offer", field="offer_amount")
+        fields["offer_kind"] = "amount"
+        fields["offer_value"] = from_money(data.offer_amount, currency=principal.tenant.currency,
+                                           field="offer_amount")
+    return fields
+
+
+def _stats(stats: dict[str, Any], currency: str) -> dict[str, Any]:
+    projection = stats["projection"]
+    return {**stats,
+            "fees_per_month": [with_money(r, currency, "amount") for r in stats["fees_per_month"]],
+            "projection": {**with_money(projection, currency, "fee"),
+                           "series": [with_money(r, currency, "fees") for r in projection["series"]]}}
 
 
 def _fields(data: Any, *skip: str) -> dict[str, Any]:
@@ -50,23 +85,26 @@ class ClubController(Controller):
         return await service.update_club(club_id, **_fields(data))
 
     @get("/{club_id:uuid}/plans", opt={"permission": Perm.MEMBERS_READ})
-    async def plans(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
-        return await service.list_plans(club_id)
+    async def plans(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> list[dict[str, Any]]:
+        return [_plan(p, principal) for p in await service.list_plans(club_id)]
 
     @post("/{club_id:uuid}/plans", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
     async def create_plan(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanCreate],
                           principal: PrincipalDep) -> dict[str, Any]:
-        return await service.create_plan(club_id, **_fields(data, "fee"), fee=_fee(data.fee, principal) or 0)
+        return _plan(await service.create_plan(club_id, **_fields(data, "fee"), fee=_fee(data.fee, principal) or 0),
+                     principal)
 
     @get("/{club_id:uuid}/merchants", opt={"permission": Perm.MEMBERS_READ})
-    async def merchants(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
+    async def merchants(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> list[dict[str, Any]]:
         await service.get_club(club_id)
-        return await service.list_merchants(club_id)
+        return [_merchant(m, principal) for m in await service.list_merchants(club_id)]
 
     @post("/{club_id:uuid}/merchants", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
-    async def create_merchant(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantCreate]
-                              ) -> dict[str, Any]:
-        return await service.create_merchant(club_id, **_fields(data))
+    async def create_merchant(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantCreate],
+                              principal: PrincipalDep) -> dict[str, Any]:
+        """`offer_value` is the percent of a percent offer; an amount offer gives `offer_amount` as money
+        (or `offer_value` in minor units)."""
+        return _merchant(await service.create_merchant(club_id, **_merchant_fields(data, principal)), principal)
 
     @get("/{club_id:uuid}/benefits", opt={"permission": Perm.MEMBERS_READ})
     async def benefits(self, club_id: FromPath[uuid.UUID]) -> list[dict[str, Any]]:
@@ -81,7 +119,7 @@ class ClubController(Controller):
     async def stats(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
         """Members by status, plan and branch (your branches), new per month, renewals, lapses,
         check-ins per merchant and benefit, and the 300-a-month five-year fee projection."""
-        return await service.club_stats(principal, club_id)
+        return _stats(await service.club_stats(principal, club_id), principal.tenant.currency)
 
     @post("/{club_id:uuid}/applications", opt={"permission": Perm.SELF_SERVICE}, status_code=201)
     async def apply(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.Application],
@@ -98,7 +136,8 @@ class PlanController(Controller):
     @patch("/{plan_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
     async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanUpdate],
                      principal: PrincipalDep) -> dict[str, Any]:
-        return await service.update_plan(plan_id, **_fields(data, "fee"), fee=_fee(data.fee, principal))
+        return _plan(await service.update_plan(plan_id, **_fields(data, "fee"), fee=_fee(data.fee, principal)),
+                     principal)
 
 
 class MerchantController(Controller):
@@ -107,12 +146,13 @@ class MerchantController(Controller):
     dependencies = _P
 
     @get("/{merchant_id:uuid}", opt={"permission": Perm.MEMBERS_READ})
-    async def get_merchant(self, merchant_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-        return await service.get_merchant(merchant_id)
+    async def get_merchant(self, merchant_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
+        return _merchant(await service.get_merchant(merchant_id), principal)
 
     @patch("/{merchant_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
-    async def update(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantUpdate]) -> dict[str, Any]:
-        return await service.update_merchant(merchant_id, **_fields(data))
+    async def update(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.MerchantUpdate],
+                     principal: PrincipalDep) -> dict[str, Any]:
+        return _merchant(await service.update_merchant(merchant_id, **_merchant_fields(data, principal)), principal)
 
     @post("/{merchant_id:uuid}/operators", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
     async def link(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.OperatorLink]) -> dict[str, Any]:
@@ -224,12 +264,12 @@ class CardController(Controller):
     @get("/{card_no:str}/periods", opt={"permission": Perm.AUTHENTICATED})
     async def periods(self, card_no: FromPath[str], principal: PrincipalDep) -> list[dict[str, Any]]:
         await _card_for(principal, card_no)
-        return await service.list_periods(None, card_no)
+        return [_period(p, principal) for p in await service.list_periods(None, card_no)]
 
     @post("/{card_no:str}/periods", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
     async def open_period(self, card_no: FromPath[str], principal: PrincipalDep) -> dict[str, Any]:
         """Open (or answer the open) renewal period to be paid."""
-        return await service.open_period(principal, card_no, kind="renewal")
+        return _period(await service.open_period(principal, card_no, kind="renewal"), principal)
 
 
 class PeriodController(Controller):
@@ -241,8 +281,8 @@ class PeriodController(Controller):
     async def pay_offline(self, period_id: FromPath[uuid.UUID], data: JSONBody[schemas.OfflinePayment],
                           principal: PrincipalDep) -> dict[str, Any]:
         """Staff record that a period was paid offline: the card is extended by the plan's term."""
-        return await service.mark_period_paid(period_id, method="offline", reference=data.reference,
-                                              principal=principal)
+        return _period(await service.mark_period_paid(period_id, method="offline", reference=data.reference,
+                                                      principal=principal), principal)
 
 
 class MyCardsController(Controller):
@@ -277,7 +317,10 @@ class CheckinController(Controller):
 
         merchant = await service.operator_merchant(principal)
         day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
-        return await service.list_checkins(merchant_id=merchant["id"], day=day, limit=limit)
+        currency = principal.tenant.currency
+        return [{**c, **{k: None if c[k] is None else {"amount": c[k], "currency": currency}
+                         for k in ("amount", "discount_amount")}}
+                for c in await service.list_checkins(merchant_id=merchant["id"], day=day, limit=limit)]
 
 
 class SigningKeyController(Controller):
@@ -296,8 +339,11 @@ class SigningKeyController(Controller):
 
         from careclub.core.errors import ValidationFailed
 
-        if not 60 <= data.overlap_seconds <= 7 * 86400:
-            raise ValidationFailed("overlap_seconds must be between 60 and 604800", field="overlap_seconds")
+        # The previous key must outlive every token it signed (60 s plus the 30 s clock allowance), or
+        # a member's fresh code would be refused as forged in the middle of a rotation.
+        shortest = rules.MAX_LIFETIME + CLOCK_ALLOWANCE
+        if not shortest <= data.overlap_seconds <= 7 * 86400:
+            raise ValidationFailed(f"overlap_seconds must be between {shortest} and 604800", field="overlap_seconds")
         return await service.rotate_keys(overlap=timedelta(seconds=data.overlap_seconds))
 
 

@@ -67,10 +67,13 @@ def mask_name(name: str) -> str:
 
 
 def mask_id_number(id_number: str) -> str:
+    """'110101199003071234' -> '110***********1234'. At most a quarter shows at each end (never
+    more than 3 + 4 characters), so a short number is never shown whole."""
     s = id_number.strip()
     if len(s) <= 4:
         return "*" * len(s)
-    return s[:3] + "*" * (len(s) - 7 if len(s) > 7 else 1) + s[-4:]
+    head, tail = min(3, len(s) // 4), min(4, len(s) // 4)
+    return s[:head] + "*" * (len(s) - head - tail) + s[len(s) - tail:]
 
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,30}$")

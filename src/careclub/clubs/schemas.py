@@ -65,6 +65,7 @@ class MerchantCreate(Strict):
     contact_phone: str = ""
     offer_kind: str = "none"
     offer_value: int = 0
+    offer_amount: Money | None = None
     offer_text: str = ""
     is_open: bool = True
 
@@ -77,6 +78,7 @@ class MerchantUpdate(Strict):
     contact_phone: str | None = None
     offer_kind: str | None = None
     offer_value: int | None = None
+    offer_amount: Money | None = None
     offer_text: str | None = None
     is_open: bool | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 
@@ -40,3 +41,13 @@ def from_money(value: Money, *, currency: str, field: str = "amount") -> int:
     if value.currency != currency:
         raise ValidationFailed(f"{field}.currency must be {currency}", field=f"{field}.currency")
     return parse_amount(value.amount, field=f"{field}.amount")
+
+
+def with_money(row: dict[str, Any], currency: str, *fields: str) -> dict[str, Any]:
+    """A copy of a service row for the API, its named minor-unit fields as money
+    (`{"amount": "365.00", "currency": "CNY"}`, the contract's form); None stays None."""
+    out = dict(row)
+    for name in fields:
+        if out.get(name) is not None:
+            out[name] = to_money(out[name], currency)
+    return out

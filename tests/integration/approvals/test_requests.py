@@ -171,7 +171,8 @@ async def test_return_resubmit_keeps_history_and_the_policy_version(client: Any,
                                 "attachments": [{"name": "quotes.pdf", "url": "/files/q.pdf"}]},
                           headers=world.h("clerk"))
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "in_review" and r.json()["round"] == 2 and r.json()["amount"] == 45000
+    assert r.json()["status"] == "in_review" and r.json()["round"] == 2
+    assert r.json()["amount"] == {"amount": "450.00", "currency": "CNY"}
     d = await detail(client, world, req["id"])
     assert d["policy_version"] == 1
     assert [(s["round"], s["name"], s["status"]) for s in d["steps"]] == [

@@ -108,7 +108,8 @@ async def test_application_approved_then_rejected(client: Any) -> None:
         "plan_id": plans["paid"]["id"], "name": "Member Two", "phone": "13000000002"}), 201)
     await _decide(client, approver, "approve")
     periods = await ok(await client.get(f"/api/v1/cards/{paid['card_no']}/periods", headers=m2))
-    assert [(p["kind"], p["status"], p["amount"]) for p in periods] == [("join", "pending", 10000)]
+    assert [(p["kind"], p["status"], p["amount"]) for p in periods] == [
+        ("join", "pending", {"amount": "100.00", "currency": "CNY"})]
     assert (await ok(await client.get(f"/api/v1/cards/{paid['card_no']}", headers=m2)))["status"] == "pending"
 
     third = await ok(await client.post(f"/api/v1/clubs/{club['id']}/applications", headers=m2, json={

@@ -49,6 +49,8 @@ async def test_accepted_scan_answers_the_contract_body(client: Any, world: dict[
     assert body["discount"]["payable"] == {"amount": "80.00", "currency": "CNY"}
     today = await ok(await client.get("/api/v1/checkins", headers=world["operator"]["headers"]))
     assert [c["id"] for c in today] == [body["checkin_id"]]
+    assert today[0]["amount"] == {"amount": "100.00", "currency": "CNY"}
+    assert today[0]["discount_amount"] == {"amount": "20.00", "currency": "CNY"}
 
 
 async def test_token_holds_no_personal_data_and_lives_at_most_60_seconds(client: Any, world: dict[str, Any]) -> None:
@@ -277,8 +279,11 @@ async def test_key_rotation_previous_key_verifies_until_retired(client: Any, wor
 
     a1, a2 = await qr(client, world), await qr(client, world)
     old_kid = rules.decode_token(a1)[0].kid
+    too_short = await client.post("/api/v1/club-signing-keys/rotate", headers=world["t"]["headers"],
+                                  json={"overlap_seconds": 60})  # a code signed just before would die forged
+    assert too_short.status_code == 422 and too_short.json()["error"]["field"] == "overlap_seconds"
     rot = await ok(await client.post("/api/v1/club-signing-keys/rotate", headers=world["t"]["headers"],
-                                     json={"overlap_seconds": 60}), 201)
+                                     json={"overlap_seconds": 90}), 201)
     assert rot["previous_kid"] == old_kid and rot["kid"] != old_kid
     b1 = await qr(client, world)
     assert rules.decode_token(b1)[0].kid == rot["kid"]
@@ -286,9 +291,13 @@ async def test_key_rotation_previous_key_verifies_until_retired(client: Any, wor
     await ok(await scan(client, world, b1), 201)
     keys = await ok(await client.get("/api/v1/club-signing-keys", headers=world["t"]["headers"]))
     assert sorted(k["status"] for k in keys) == ["active", "retiring"]
-    clock.travel(timedelta(seconds=65))
+    clock.travel(timedelta(seconds=89))
     await jobs.clubs_housekeeping({}, tenant_id=world["t"]["tenant_id"])
-    refused(await scan(client, world, a2), "bad_signature")  # still unexpired, but its key retired
+    await ok(await scan(client, world, a2), 201)  # the last moment of its life: the old key still verifies
+    clock.travel(timedelta(seconds=2))
+    await jobs.clubs_housekeeping({}, tenant_id=world["t"]["tenant_id"])
+    # the old key is gone: what it signed is refused as not ours (the signature is checked first)
+    refused(await scan(client, world, a1), "bad_signature")
     keys = await ok(await client.get("/api/v1/club-signing-keys", headers=world["t"]["headers"]))
     assert sorted(k["status"] for k in keys) == ["active", "retired"]
     await ok(await scan(client, world, await qr(client, world)), 201)

@@ -110,7 +110,8 @@ async def test_paid_period_activates_then_renewals_stack_and_never_shorten(clien
     r = await client.get(f"/api/v1/cards/{no}/qr", headers=w["member_user"]["headers"])
     assert r.status_code == 409
     periods = await ok(await client.get(f"/api/v1/cards/{no}/periods", headers=h))
-    assert [(p["kind"], p["amount"], p["status"]) for p in periods] == [("join", 36500, "pending")]
+    assert [(p["kind"], p["amount"], p["status"]) for p in periods] == [
+        ("join", {"amount": "365.00", "currency": "CNY"}, "pending")]
     # Paying twice (a retried webhook, a double click) pays once.
     results = await asyncio.gather(*(client.post(f"/api/v1/periods/{periods[0]['id']}/offline-payment", headers=h,
                                                  json={"reference": "cash"}) for _ in range(3)))

@@ -79,7 +79,10 @@ async def test_stats_and_projection(app: Litestar, client: Any) -> None:
     stats = (await client.get(f"/api/v1/clubs/{club['id']}/stats", headers=h)).json()
     assert stats["members_by_status"].get("active", 0) >= 1
     assert stats["members_by_branch"].get("景洪市服务部", 0) >= 1
-    assert stats["projection"]["fee"] == 36500 and len(stats["projection"]["series"]) == 60
+    assert stats["projection"]["fee"] == {"amount": "365.00", "currency": "CNY"}
+    assert len(stats["projection"]["series"]) == 60
+    # money in the API as the contract has it: 300 new members paying 365.00 in the first month
+    assert stats["projection"]["series"][0]["fees"] == {"amount": "109500.00", "currency": "CNY"}
     r = await client.post("/api/v1/auth/token", json={"tenant": SLUG, "email": f"merchant@{SLUG}.example",
                                                       "password": PASSWORD})
     scan_h = {"Authorization": f"Bearer {r.json()['token']}"}
@@ -116,6 +119,32 @@ async def test_admin_forms_create_and_show_errors(app: Litestar, client: Any) ->
                          quota="4", quota_period="year", merchants="m1")
         assert r.status_code == 303
     plans = (await client.get(f"/api/v1/clubs/{club_id}/plans", headers=t["headers"])).json()
-    assert [(p["code"], p["fee"], p["grace_days"]) for p in plans] == [("vip", 9900, 5)]
+    assert [(p["code"], p["fee"], p["grace_days"]) for p in plans] == [
+        ("vip", {"amount": "99.00", "currency": "CNY"}, 5)]
     benefits = (await client.get(f"/api/v1/clubs/{club_id}/benefits", headers=t["headers"])).json()
     assert [(b["code"], b["quota"], b["merchants"]) for b in benefits] == [("wash", 4, ["m1"])]
+
+
+async def test_merchant_amount_offers_are_money_in_the_api(client: Any) -> None:
+    from tests.integration.clubs.helpers import club_world
+
+    w = await club_world(client)
+    h, club = w["t"]["headers"], w["club"]["id"]
+    r = await client.post(f"/api/v1/clubs/{club}/merchants", headers=h, json={
+        "code": "tyres", "name": "Tyres", "offer_amount": {"amount": "20.00", "currency": "CNY"}})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["offer_kind"], made["offer_value"]) == ("amount", 2000)
+    assert made["offer_amount"] == {"amount": "20.00", "currency": "CNY"}
+    changed = await client.patch(f"/api/v1/merchants/{made['id']}", headers=h,
+                                 json={"offer_amount": {"amount": "25.50", "currency": "CNY"}})
+    assert changed.status_code == 200 and changed.json()["offer_amount"] == {"amount": "25.50", "currency": "CNY"}
+    percent = next(m for m in (await client.get(f"/api/v1/clubs/{club}/merchants", headers=h)).json()
+                   if m["offer_kind"] == "percent")
+    assert percent["offer_amount"] is None
+    wrong = await client.post(f"/api/v1/clubs/{club}/merchants", headers=h, json={
+        "code": "x1", "name": "X", "offer_kind": "percent", "offer_amount": {"amount": "1.00", "currency": "CNY"}})
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "offer_amount"
+    usd = await client.post(f"/api/v1/clubs/{club}/merchants", headers=h, json={
+        "code": "x2", "name": "X", "offer_amount": {"amount": "1.00", "currency": "USD"}})
+    assert usd.status_code == 422 and usd.json()["error"]["field"] == "offer_amount.currency"

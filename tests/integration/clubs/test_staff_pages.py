@@ -330,7 +330,7 @@ async def test_admin_edit_forms_show_up_in_the_api(app: Litestar, client: Any) -
     assert (club["name"], club["description"], club["active"]) == ("Car club 2", "Cars", True)
     plan = next(p for p in await ok(await client.get(f"/api/v1/clubs/{cid}/plans", headers=h)) if p["code"] == "vip")
     assert (plan["name"], plan["fee"], plan["term_months"], plan["grace_days"], plan["needs_approval"],
-            plan["static_card"]) == ("VIP gold", 40000, 24, 3, True, False)
+            plan["static_card"]) == ("VIP gold", {"amount": "400.00", "currency": "CNY"}, 24, 3, True, False)
     merchant = await ok(await client.get(f"/api/v1/merchants/{w['wash']['id']}", headers=h))
     assert (merchant["name"], merchant["offer_kind"], merchant["offer_value"], merchant["is_open"]) == (
         "Sparkle Wash 2", "amount", 500, False)

@@ -125,3 +125,15 @@ def test_field_encryption_is_bound_to_tenant() -> None:
     finally:
         crypto._secret_override = None
         crypto._aead.cache_clear()
+
+
+def test_id_numbers_are_masked_at_least_by_half_whatever_their_length() -> None:
+    assert rules.mask_id_number("110101199003071234") == "110***********1234"
+    assert rules.mask_id_number("12345") == "1***5"  # once shown whole as "123*2345"
+    assert rules.mask_id_number("A1234567") == "A1****67"
+    assert rules.mask_id_number("1234") == "****"
+    for n in range(1, 40):
+        text = "".join(str(i % 10) for i in range(n))
+        masked = rules.mask_id_number(text)
+        assert len(masked) == n and masked != text or n == 0
+        assert sum(c != "*" for c in masked) <= n // 2
