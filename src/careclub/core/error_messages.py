@@ -51,6 +51,7 @@ CODE_MESSAGES: dict[str, str] = {
     "password_too_short": N_("The password must be at least 10 characters long."),
     "password_too_common": N_("This password is one of the most common ones and easy to guess; choose another."),
     # clubs
+    "card_closed": N_("This card is cancelled or replaced: a payment cannot renew it."),
     "club_not_found": N_("No such club."),
     "club_code_taken": N_("A club with this code exists already."),
     "plan_not_found": N_("No such plan."),

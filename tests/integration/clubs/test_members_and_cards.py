@@ -129,6 +129,14 @@ async def test_paid_period_activates_then_renewals_stack_and_never_shorten(clien
     assert timedelta(days=364) < until2 - until1 < timedelta(days=367)  # stacked on the end, not on today
     events = [e["kind"] for e in await ok(await client.get(f"/api/v1/cards/{no}/events", headers=h))]
     assert events == ["created", "period_opened", "period_paid", "period_opened", "period_paid"]
+    # a cancelled card is never renewed by a payment
+    third = await ok(await client.post(f"/api/v1/cards/{no}/periods", headers=h), 201)
+    await ok(await client.post(f"/api/v1/cards/{no}/cancel", headers=h, json={"reason": "moved away"}))
+    r = await client.post(f"/api/v1/periods/{third['id']}/offline-payment", headers=h, json={"reference": "cash"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "card_closed"
+    assert (await ok(await client.get(f"/api/v1/cards/{no}", headers=h)))["valid_until"] == second["valid_until"]
+    periods = await ok(await client.get(f"/api/v1/cards/{no}/periods", headers=h))
+    assert [p["status"] for p in periods].count("paid") == 2
 
 
 async def test_policy_linked_plan_one_car_one_member(client: Any) -> None:

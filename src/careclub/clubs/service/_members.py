@@ -518,7 +518,8 @@ async def list_periods(principal: Principal | None, card_no: str) -> list[dict[s
 async def mark_period_paid(period_id: uuid.UUID, *, method: str, reference: str = "",
                            principal: Principal | None = None) -> dict[str, Any]:
     """The one entry point payments use: pending → paid exactly once (a repeat is a no-op that
-    answers the period), extending the card by the plan's term stacked on its current end."""
+    answers the period), extending the card by the plan's term stacked on its current end. A
+    cancelled or replaced card refuses with 409 `card_closed` and stays as it was."""
     period = await get_period(period_id)
     card = await MemberCard.select(*CARD_FIELDS).where(MemberCard.id == period["card"]).first()
     assert card is not None
@@ -529,6 +530,11 @@ async def mark_period_paid(period_id: uuid.UUID, *, method: str, reference: str 
     # Lock the card row: a payment webhook and an offline payment for two periods of one card
     # must stack one after the other, not both on the same old end (raw SQL for FOR UPDATE).
     locked = await fetch("SELECT valid_until, state FROM club_card WHERE id = $1 FOR UPDATE", card["id"])
+    if locked[0]["state"] in ("cancelled", "replaced"):
+        # A closed card is never extended. A payment that arrives anyway is the caller's to refund
+        # (or, for a card reissued after a loss, to record on the new card's period).
+        raise Conflict(f"the card {card['card_no']} is {rules.card_status(locked[0]['state'], None, 0, clock.now())}: "
+                       "a payment cannot renew it", code="card_closed")
     claimed = await MembershipPeriod.update({MembershipPeriod.status: "paid", MembershipPeriod.paid_at: clock.now(),
                                              MembershipPeriod.payment_method: method,
                                              MembershipPeriod.payment_ref: reference}).where(
