@@ -346,6 +346,13 @@ class SigningKeyController(Controller):
             raise ValidationFailed(f"overlap_seconds must be between {shortest} and 604800", field="overlap_seconds")
         return await service.rotate_keys(overlap=timedelta(seconds=data.overlap_seconds))
 
+    @post("/{kid:int}/revoke", opt={"permission": Perm.CLUBS_MANAGE}, status_code=200)
+    async def revoke(self, kid: FromPath[int]) -> dict[str, Any]:
+        """Stop trusting a key that may have leaked: nothing it signed verifies any more (printed
+        static cards need reprinting); the active key is replaced first. Routine rotation never
+        needs this."""
+        return await service.revoke_key(kid)
+
 
 async def _card_for(principal: Principal, card_no: str) -> dict[str, Any]:
     """The card if the caller is its member or staff with members.read over its branch."""

@@ -323,6 +323,47 @@ async def test_static_card_capped_per_day(client: Any, owner: Any) -> None:
     refused(await scan(client, w, static["token"]), "quota_exhausted")
 
 
+async def test_printed_static_cards_outlive_routine_rotation_but_not_revocation(client: Any) -> None:
+    from careclub.clubs import jobs
+
+    w = await club_world(client)
+    h = w["t"]["headers"]
+    card = await ok(await client.post(f"/api/v1/members/{w['member']['id']}/cards", headers=h,
+                                      json={"plan_id": w["vip"]["id"]}), 201)
+    periods = await ok(await client.get(f"/api/v1/cards/{card['card_no']}/periods", headers=h))
+    await ok(await client.post(f"/api/v1/periods/{periods[0]['id']}/offline-payment", headers=h, json={}))
+    printed = (await ok(await client.get(f"/api/v1/cards/{card['card_no']}/static-qr", headers=h)))["token"]
+    dynamic = await qr(client, w, card["card_no"], headers=h)
+    kid = rules.decode_token(printed)[0].kid
+    # the routine (the job does it every 90 days): a new key, then the old one retired, private half wiped
+    await ok(await client.post("/api/v1/club-signing-keys/rotate", headers=h, json={"overlap_seconds": 90}), 201)
+    clock.travel(timedelta(seconds=95))
+    await jobs.clubs_housekeeping({}, tenant_id=w["t"]["tenant_id"])
+    keys = {k["kid"]: k["status"] for k in await ok(await client.get("/api/v1/club-signing-keys", headers=h))}
+    assert keys[kid] == "retired" and "active" in keys.values()
+    refused(await scan(client, w, dynamic), "bad_signature")  # a 60-second code dies with its key
+    assert (await ok(await scan(client, w, printed), 201))["static"] is True  # the printed card does not
+    # a key that may have leaked is revoked: nothing it signed verifies, printed cards included
+    r = await client.post(f"/api/v1/club-signing-keys/{kid}/revoke", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "revoked"
+    refused(await scan(client, w, printed), "bad_signature")
+    reprinted = (await ok(await client.get(f"/api/v1/cards/{card['card_no']}/static-qr", headers=h)))["token"]
+    await ok(await scan(client, w, reprinted), 201)
+    # revoking the active key replaces it first: members' codes keep working
+    active = next(k for k, st in keys.items() if st == "active")
+    after = await ok(await client.post(f"/api/v1/club-signing-keys/{active}/revoke", headers=h))
+    assert after["active_kid"] not in (None, active)
+    refused(await scan(client, w, reprinted), "bad_signature")
+    await ok(await scan(client, w, await qr(client, w)), 201)
+    assert (await client.post("/api/v1/club-signing-keys/999999/revoke", headers=h)).status_code == 404
+    # another tenant cannot reach this tenant's keys: 404, and ours keep working
+    other = await club_world(client)
+    await qr(client, other)  # the other tenant has keys of its own
+    r = await client.post(f"/api/v1/club-signing-keys/{after['active_kid']}/revoke", headers=other["t"]["headers"])
+    assert r.status_code == 404
+    await ok(await scan(client, w, await qr(client, w)), 201)
+
+
 async def test_checkins_are_append_only_and_partitioned_by_month(client: Any, world: dict[str, Any], infra: Any,
                                                                   owner: Any) -> None:
     import asyncpg

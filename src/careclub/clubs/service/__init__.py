@@ -13,6 +13,7 @@ from careclub.clubs.service._keys import (
     keys_housekeeping,
     list_keys,
     retire_due_keys,
+    revoke_key,
     rotate_keys,
 )
 from careclub.clubs.service._members import (
@@ -120,6 +121,7 @@ __all__ = [
     "renew_policy",
     "retire_due_keys",
     "reveal_id_number",
+    "revoke_key",
     "rotate_keys",
     "update_benefit",
     "update_club",

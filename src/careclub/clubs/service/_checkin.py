@@ -250,7 +250,7 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
         raise CheckinRefused(exc.reason) from None
     if claims.tenant_id != tenant.id:
         raise CheckinRefused("wrong_tenant")
-    public = await verification_key(claims.kid)
+    public = await verification_key(claims.kid, static=claims.static)
     if public is None or not crypto.verify(public, signature, rules.signing_input(payload)):
         raise CheckinRefused("bad_signature")
     now = clock.now()

@@ -2,8 +2,11 @@
 
 One key is `active` (signs). Rotation makes a new active key and moves the old one to
 `retiring` with a `retire_at` later than any token it signed can live, so during a rotation two
-keys verify. A job retires due keys (status `retired`, private half wiped): their tokens stop
-verifying. Verifiers cache public keys for a few seconds and reload on an unknown key id.
+keys verify. A job retires due keys (status `retired`, private half wiped): their 60-second
+tokens stop verifying, but static tokens (printed cards) still do — nobody can sign with a wiped
+key, so what it signed stays genuine, and a printed card must not die with each 90-day rotation.
+A key that may have leaked is `revoked` instead: it verifies nothing, static or not.
+Verifiers cache public keys for 30 seconds per process and reload on an unknown key id.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from careclub.clubs.service._members import get_card
 from careclub.clubs.tables import SigningKey
 from careclub.core import clock
 from careclub.core.db import current_tenant_id
-from careclub.core.errors import Conflict
+from careclub.core.errors import Conflict, NotFound
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
@@ -121,8 +124,29 @@ async def list_keys() -> list[dict[str, Any]]:
                                    SigningKey.created_at).order_by(SigningKey.created_at, ascending=False)
 
 
-async def verification_key(kid: int) -> bytes | None:
-    """The public key for `kid` if it may verify right now, else None."""
+async def revoke_key(kid: int) -> dict[str, Any]:
+    """Stop trusting a key at once (it may have leaked): it verifies nothing from now on, printed
+    static cards included (reprint them), and its private half is wiped. Revoking the active key
+    first starts a new one, so members' cards keep working. Idempotent."""
+    from careclub.core.db import fetch
+
+    rows = await fetch("SELECT id, status FROM club_signing_key WHERE kid = $1 FOR UPDATE", kid)
+    if not rows:
+        raise NotFound("no such signing key", code="signing_key_not_found")
+    if rows[0]["status"] != "revoked":
+        if rows[0]["status"] == "active":
+            await rotate_keys(overlap=timedelta(0))
+        await SigningKey.update({SigningKey.status: "revoked", SigningKey.retired_at: clock.now(),
+                                 SigningKey.private_key_enc: None}).where(SigningKey.id == rows[0]["id"])
+        await audit.record("club_signing_key.revoke", "club_signing_key", rows[0]["id"],
+                           before={"status": rows[0]["status"]}, after={"status": "revoked"})
+        forget_cached_keys(current_tenant_id())
+    active = await SigningKey.select(SigningKey.kid).where(SigningKey.status == "active").first()
+    return {"kid": kid, "status": "revoked", "active_kid": active["kid"] if active else None}
+
+
+async def verification_key(kid: int, *, static: bool = False) -> bytes | None:
+    """The public key for `kid` if it may verify this token right now, else None."""
     tenant_id = current_tenant_id()
     cached = _public_cache.get((tenant_id, kid))
     if cached is None or time.monotonic() - cached[3] > _CACHE_SECONDS:
@@ -136,6 +160,8 @@ async def verification_key(kid: int) -> bytes | None:
         _public_cache[(tenant_id, kid)] = cached
     public, status, retire_at, _ = cached
     if status == "active" or (status == "retiring" and retire_at is not None and retire_at > clock.now()):
+        return public
+    if static and status in ("retiring", "retired"):
         return public
     return None
 
