@@ -148,3 +148,25 @@ async def test_merchant_amount_offers_are_money_in_the_api(client: Any) -> None:
     usd = await client.post(f"/api/v1/clubs/{club}/merchants", headers=h, json={
         "code": "x2", "name": "X", "offer_amount": {"amount": "1.00", "currency": "USD"}})
     assert usd.status_code == 422 and usd.json()["error"]["field"] == "offer_amount.currency"
+
+
+async def test_checkin_stats_count_only_the_callers_branches(client: Any) -> None:
+    from tests.integration.clubs.helpers import branch, club_world, ok, person, qr, scan
+
+    w = await club_world(client)
+    h, club = w["t"]["headers"], w["club"]["id"]
+    north = await branch(client, w["t"], "CN")
+    member = await ok(await client.post("/api/v1/members", headers=h, json={
+        "club_id": club, "name": "北方会员", "phone": "13700000001", "org_unit": north["id"]}), 201)
+    card = await ok(await client.post(f"/api/v1/members/{member['id']}/cards", headers=h,
+                                      json={"plan_id": w["free"]["id"]}), 201)
+    await ok(await scan(client, w, await qr(client, w)), 201)  # the world's member, at the root unit
+    await ok(await scan(client, w, await qr(client, w, card["card_no"], headers=h)), 201)
+    await ok(await scan(client, w, await qr(client, w, card["card_no"], headers=h), benefit="washing"), 201)
+    everything = await ok(await client.get(f"/api/v1/clubs/{club}/stats", headers=h))
+    assert everything["checkins_by_merchant"] == {"Sparkle Wash": 3}
+    assert everything["checkins_by_benefit"] == {"Car wash": 1, "—": 2}
+    operator = await person(client, w["t"], kind="staff", roles=["branch_operator"], unit=north["id"])
+    mine = await ok(await client.get(f"/api/v1/clubs/{club}/stats", headers=operator["headers"]))
+    assert mine["checkins_by_merchant"] == {"Sparkle Wash": 2}
+    assert mine["checkins_by_benefit"] == {"Car wash": 1, "—": 1}

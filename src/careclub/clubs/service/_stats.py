@@ -71,13 +71,17 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
             JOIN org_unit u ON u.id = m.org_unit
             WHERE c.club = $1 AND pe.status = 'paid'{scope_sql} GROUP BY 1, 2 ORDER BY 1""", club_id, *scope_args)
     renewals = sum(r["n"] for r in fees if r["kind"] == "renewal")
+    # Check-ins count for the branches the caller serves, like every other figure here: by the
+    # branch of the member who checked in.
     checkins_by_merchant = await fetch(
-        """SELECT mc.name, count(*) AS n FROM club_checkin ch JOIN club_merchant mc ON mc.id = ch.merchant
-           WHERE mc.club = $1 GROUP BY 1 ORDER BY 2 DESC""", club_id)
+        f"""SELECT mc.name, count(*) AS n FROM club_checkin ch JOIN club_merchant mc ON mc.id = ch.merchant
+            JOIN club_member m ON m.id = ch.member JOIN org_unit u ON u.id = m.org_unit
+            WHERE mc.club = $1{scope_sql} GROUP BY 1 ORDER BY 2 DESC""", club_id, *scope_args)
     checkins_by_benefit = await fetch(
-        """SELECT coalesce(b.name, '—') AS name, count(*) AS n FROM club_checkin ch
-           JOIN club_merchant mc ON mc.id = ch.merchant LEFT JOIN club_benefit b ON b.id = ch.benefit
-           WHERE mc.club = $1 GROUP BY 1 ORDER BY 2 DESC""", club_id)
+        f"""SELECT coalesce(b.name, '—') AS name, count(*) AS n FROM club_checkin ch
+            JOIN club_merchant mc ON mc.id = ch.merchant LEFT JOIN club_benefit b ON b.id = ch.benefit
+            JOIN club_member m ON m.id = ch.member JOIN org_unit u ON u.id = m.org_unit
+            WHERE mc.club = $1{scope_sql} GROUP BY 1 ORDER BY 2 DESC""", club_id, *scope_args)
     plans = await fetch("SELECT fee FROM club_plan WHERE club = $1 AND active ORDER BY fee DESC LIMIT 1", club_id)
     fee = plans[0]["fee"] if plans else 0
     cumulative, actual = 0, []
