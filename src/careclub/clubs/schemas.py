@@ -26,6 +26,7 @@ class ClubUpdate(Strict):
     name: str | None = None
     description: str | None = None
     card_prefix: str | None = None
+    card_digits: int | None = None
     active: bool | None = None
 
 

@@ -2,7 +2,8 @@
 who scan for them), benefits, and — in demo mode only — demo members holding cards.
 
     [[clubs]]
-    code = "vip"            name = "…"            card_prefix = "TR-"
+    code = "vip"            name = "…"            card_prefix = "TR-"       card_digits = 6
+                            description
     [[clubs.plans]]         code, name, fee = "365.00", term_months, grace_days, requires_vehicle,
                             one_card_per_vehicle, policy_linked, needs_approval, auto_renew,
                             static_card, static_daily_cap
@@ -119,9 +120,10 @@ async def apply_clubs(clubs: list[ClubSpec], ctx: ApplyContext) -> None:
     for i, spec in enumerate(clubs):
         path = f"clubs[{i}]"
         club = await service.club_by_code(spec.code)
-        fields = {"name": spec.name, "card_prefix": spec.card_prefix, "description": spec.description}
+        fields: dict[str, Any] = {"name": spec.name, "card_prefix": spec.card_prefix, "card_digits": spec.card_digits,
+                                  "description": spec.description}
         if club is None:
-            club = await _with_path(path, service.create_club(code=spec.code, card_digits=spec.card_digits, **fields))
+            club = await _with_path(path, service.create_club(code=spec.code, **fields))
             ctx.changed(f"club {spec.code} created")
         elif changes := _diff(club, fields):
             club = await _with_path(path, service.update_club(club["id"], **changes))

@@ -67,3 +67,36 @@ fee = "1.234"
     with pytest.raises(ValidationFailed) as exc:
         await apply_text(bad.replace('fee = "1.234"', "colour = 1"), demo=False)
     assert "colour" in exc.value.message
+
+
+async def test_a_club_changes_its_card_numbers_width_for_cards_to_come(client: Any) -> None:
+    text = """
+[tenant]
+slug = "clubs-digits-file"
+name = "Digits"
+
+[[clubs]]
+code = "c"
+name = "C"
+card_prefix = "D-"
+card_digits = 6
+
+[[clubs.plans]]
+code = "free"
+name = "Free"
+"""
+    from careclub.clubs import service
+    from careclub.core.db import tenant_scope
+    from careclub.platform.service import tenant_by_slug
+
+    await apply_text(text, demo=False)
+    second = await apply_text(text.replace("card_digits = 6", "card_digits = 8"), demo=False)
+    assert second.changes == ["club c updated"]
+    tenant = await tenant_by_slug("clubs-digits-file")
+    assert tenant is not None
+    async with tenant_scope(tenant.id):
+        club = await service.club_by_code("c")
+        assert club is not None and club["card_digits"] == 8
+    with pytest.raises(ValidationFailed) as exc:
+        await apply_text(text.replace("card_digits = 6", "card_digits = 3"), demo=False)
+    assert "clubs[0]" in exc.value.message and "card_digits" in exc.value.message

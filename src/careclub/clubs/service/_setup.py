@@ -70,6 +70,9 @@ async def update_club(club_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
         changes["name"] = prules.check_text(changes["name"], "name")
     if "card_prefix" in changes:
         rules.check_card_prefix(changes["card_prefix"])
+    if "card_digits" in changes and not 4 <= changes["card_digits"] <= 12:
+        # Only numbers given from now on change width; the sequence never repeats, so none collide.
+        raise ValidationFailed("card_digits must be between 4 and 12", field="card_digits")
     if changes:
         await Club.update({getattr(Club, k): v for k, v in changes.items()}).where(Club.id == club_id)
         await audit.record("club.update", "club", club_id, before={k: club[k] for k in changes}, after=changes)
