@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from careclub.approvals import schemas, service
 from careclub.approvals.rules import PolicySpec
 from careclub.core.errors import Forbidden, ValidationFailed
-from careclub.core.money import from_money, to_money
+from careclub.core.money import from_money, with_money
 from careclub.core.principal import Principal
 from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
 from careclub.platform.permissions import Perm
@@ -31,13 +31,8 @@ def _money(principal: Principal, value: Any, field: str) -> int | None:
 
 def _out(value: Any, principal: Principal) -> Any:
     """A request's `amount` (and any `amount` in its steps, agenda items and timeline) is minor units
-    inside; the API gives money, `{"amount": "365.00", "currency": "CNY"}`, as the contract says."""
-    if isinstance(value, dict):
-        return {k: to_money(v, principal.tenant.currency) if k == "amount" and type(v) is int else _out(v, principal)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_out(v, principal) for v in value]
-    return value
+    inside; the API gives money, as the contract says."""
+    return with_money(value, principal.tenant.currency, "amount")
 
 
 def _scope(principal: Principal) -> list[str]:

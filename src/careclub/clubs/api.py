@@ -51,14 +51,6 @@ def _merchant_fields(data: Any, principal: Principal) -> dict[str, Any]:
     return fields
 
 
-def _stats(stats: dict[str, Any], currency: str) -> dict[str, Any]:
-    projection = stats["projection"]
-    return {**stats,
-            "fees_per_month": [with_money(r, currency, "amount") for r in stats["fees_per_month"]],
-            "projection": {**with_money(projection, currency, "fee"),
-                           "series": [with_money(r, currency, "fees") for r in projection["series"]]}}
-
-
 def _fields(data: Any, *skip: str) -> dict[str, Any]:
     return {f: getattr(data, f) for f in data.__struct_fields__ if f not in skip}
 
@@ -119,7 +111,8 @@ class ClubController(Controller):
     async def stats(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
         """Members by status, plan and branch (your branches), new per month, renewals, lapses,
         check-ins per merchant and benefit, and the 300-a-month five-year fee projection."""
-        return _stats(await service.club_stats(principal, club_id), principal.tenant.currency)
+        return with_money(await service.club_stats(principal, club_id), principal.tenant.currency,
+                          "amount", "fee", "fees")
 
     @post("/{club_id:uuid}/applications", opt={"permission": Perm.SELF_SERVICE}, status_code=201)
     async def apply(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.Application],
@@ -317,9 +310,7 @@ class CheckinController(Controller):
 
         merchant = await service.operator_merchant(principal)
         day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
-        currency = principal.tenant.currency
-        return [{**c, **{k: None if c[k] is None else {"amount": c[k], "currency": currency}
-                         for k in ("amount", "discount_amount")}}
+        return [with_money(c, principal.tenant.currency, "amount", "discount_amount")
                 for c in await service.list_checkins(merchant_id=merchant["id"], day=day, limit=limit)]
 
 
@@ -336,8 +327,6 @@ class SigningKeyController(Controller):
     async def rotate(self, data: JSONBody[schemas.KeyRotation]) -> dict[str, Any]:
         """Start a new QR signing key; the previous one verifies for `overlap_seconds` more."""
         from datetime import timedelta
-
-        from careclub.core.errors import ValidationFailed
 
         # The previous key must outlive every token it signed (60 s plus the 30 s clock allowance), or
         # a member's fresh code would be refused as forged in the middle of a rotation.

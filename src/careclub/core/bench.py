@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,17 +119,14 @@ class LoadResult:
     @classmethod
     def merge(cls, parts: Sequence[LoadResult]) -> LoadResult:
         """Several runs of one endpoint as one result (rps = all requests / all time spent)."""
-        statuses: dict[int, int] = {}
+        statuses: Counter[int] = Counter()
+        cpu: Counter[str] = Counter()
         for part in parts:
-            for status, count in part.statuses.items():
-                statuses[status] = statuses.get(status, 0) + count
-        cpu: dict[str, float] = {}
-        for part in parts:
-            for group, seconds in part.cpu_seconds.items():
-                cpu[group] = cpu.get(group, 0.0) + seconds
+            statuses.update(part.statuses)
+            cpu.update(part.cpu_seconds)
         return cls(parts[0].label, sum(p.requests for p in parts), sum(p.errors for p in parts),
-                   sum(p.seconds for p in parts), [ms for p in parts for ms in p.latencies_ms], statuses,
-                   any(p.timed_out for p in parts), cpu)
+                   sum(p.seconds for p in parts), [ms for p in parts for ms in p.latencies_ms], dict(statuses),
+                   any(p.timed_out for p in parts), dict(cpu))
 
     def cpu_per_request_ms(self) -> dict[str, float]:
         return {g: s * 1000 / self.requests for g, s in self.cpu_seconds.items()} if self.requests else {}

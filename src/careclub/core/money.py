@@ -43,11 +43,13 @@ def from_money(value: Money, *, currency: str, field: str = "amount") -> int:
     return parse_amount(value.amount, field=f"{field}.amount")
 
 
-def with_money(row: dict[str, Any], currency: str, *fields: str) -> dict[str, Any]:
-    """A copy of a service row for the API, its named minor-unit fields as money
-    (`{"amount": "365.00", "currency": "CNY"}`, the contract's form); None stays None."""
-    out = dict(row)
-    for name in fields:
-        if out.get(name) is not None:
-            out[name] = to_money(out[name], currency)
-    return out
+def with_money(value: Any, currency: str, *fields: str) -> Any:
+    """A copy of what a service answered, for the API: every integer under one of the named keys,
+    at any depth (a request's steps, a projection's series), becomes money in the contract's form
+    `{"amount": "365.00", "currency": "CNY"}`. Services and tables keep integer minor units."""
+    if isinstance(value, dict):
+        return {k: to_money(v, currency) if k in fields and type(v) is int else with_money(v, currency, *fields)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_money(v, currency, *fields) for v in value]
+    return value

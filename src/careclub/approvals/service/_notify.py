@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from careclub.approvals.tables import Notification, OutboxEmail
 from careclub.core import clock, i18n
@@ -37,7 +36,7 @@ async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, params: di
 async def local_time(value: datetime) -> str:
     """A time as the company's people read it (in its time zone), for text kept and read later."""
     company = await get_tenant(current_tenant_id())
-    return value.astimezone(ZoneInfo(company.timezone if company else "UTC")).strftime("%Y-%m-%d %H:%M")
+    return f"{clock.local(value, company.timezone if company else 'UTC'):%Y-%m-%d %H:%M}"
 
 
 async def send_outbox(smtp_url: str, limit: int = 50) -> int:

@@ -32,7 +32,7 @@ from careclub.clubs.tables import Benefit, CheckIn, MemberCard, TokenNonce
 from careclub.core import clock
 from careclub.core.db import fetch
 from careclub.core.errors import AppError, Forbidden, ValidationFailed
-from careclub.core.money import format_amount, parse_amount, to_money
+from careclub.core.money import parse_amount, to_money
 from careclub.core.principal import Principal
 from careclub.core.redis import redis, tenant_key
 
@@ -111,6 +111,17 @@ LEFT JOIN (
 ) c ON true
 LEFT JOIN (""" + _SCANNER_SQL.replace("$1", "$5").replace("$2", "$6") + """) s ON true
 """
+# Takes one unit of a usage counter if fewer than {limit} were used: inserts, or row-locks and
+# increments, in one statement, so concurrent scans queue and never overshoot. {rows} are the
+# values of a new counter row (member, counter, period).
+_TAKE_UNIT = """
+    INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
+    {rows}
+    ON CONFLICT (tenant_id, member, counter, period)
+    DO UPDATE SET used = club_benefit_usage.used + 1
+    WHERE club_benefit_usage.used < {limit}
+    RETURNING used
+"""
 # $7..$10: the quota window keys of today for each period (rules.period_key), so SQL only picks one.
 _SCAN_WITH_NONCE_SQL = """
 WITH used AS (
@@ -118,16 +129,11 @@ WITH used AS (
     VALUES ($2, app_current_tenant(), now(), $3, $1, $4)
     ON CONFLICT (tenant_id, nonce) DO NOTHING
     RETURNING id
-), scan AS (""" + _SCAN_SELECT + """), bump AS (
-    INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
-    SELECT gen_random_uuid(), app_current_tenant(), now(), scan.member, 'benefit:' || scan.benefit_code,
+), scan AS (""" + _SCAN_SELECT + """), bump AS (""" + _TAKE_UNIT.format(
+    rows="""SELECT gen_random_uuid(), app_current_tenant(), now(), scan.member, 'benefit:' || scan.benefit_code,
            CASE scan.quota_period WHEN 'year' THEN $7 WHEN 'month' THEN $8 WHEN 'day' THEN $9 ELSE $10 END, 1
-    FROM scan, used WHERE scan.quota > 0 AND scan.member IS NOT NULL
-    ON CONFLICT (tenant_id, member, counter, period)
-    DO UPDATE SET used = club_benefit_usage.used + 1
-    WHERE club_benefit_usage.used < (SELECT quota FROM scan)
-    RETURNING used
-)
+    FROM scan, used WHERE scan.quota > 0 AND scan.member IS NOT NULL""",
+    limit="(SELECT quota FROM scan)") + """)
 SELECT scan.*, (SELECT used FROM bump) AS quota_used, EXISTS (SELECT 1 FROM used) AS fresh FROM scan
 """
 _SCAN_STATIC_SQL = _SCAN_SELECT.replace("$5", "$2").replace("$6", "$3")
@@ -222,16 +228,13 @@ def _replay_answer(stored: dict[str, Any]) -> dict[str, Any]:
     raise CheckinRefused(stored["refused"], stored.get("message"))
 
 
+_BUMP_SQL = _TAKE_UNIT.format(rows="VALUES ($1, app_current_tenant(), now(), $2, $3, $4, 1)", limit="$5")
+
+
 async def _bump(member_id: uuid.UUID, counter: str, period: str, limit: int) -> int | None:
-    """Take one unit of a counter if fewer than `limit` were used: one statement that inserts or
-    row-locks and increments, so concurrent scans queue and never overshoot (raw SQL: upsert
-    with a conditional update)."""
-    rows = await fetch(
-        """INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
-           VALUES ($1, app_current_tenant(), now(), $2, $3, $4, 1)
-           ON CONFLICT (tenant_id, member, counter, period)
-           DO UPDATE SET used = club_benefit_usage.used + 1 WHERE club_benefit_usage.used < $5
-           RETURNING used""", uuid.uuid4(), member_id, counter, period, limit)
+    """Take one unit of a counter if fewer than `limit` were used (the static card's daily cap,
+    a static scan's benefit); the used count after, or None when none was left."""
+    rows = await fetch(_BUMP_SQL, uuid.uuid4(), member_id, counter, period, limit)
     return rows[0]["used"] if rows else None
 
 
@@ -392,8 +395,6 @@ async def list_checkins(*, merchant_id: uuid.UUID | None = None, card_id: uuid.U
     rows = await q.order_by(CheckIn.created_at, ascending=False).limit(limit)
     for r in rows:
         r["member.name"] = rules.mask_name(r["member.name"])
-        r["amount"] = format_amount(r["amount"]) if r["amount"] is not None else None
-        r["discount_amount"] = format_amount(r["discount_amount"]) if r["discount_amount"] is not None else None
     return rows
 
 
