@@ -14,19 +14,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from careclub.approvals import schemas, service
 from careclub.approvals.rules import PolicySpec
 from careclub.core.errors import Forbidden, ValidationFailed
-from careclub.core.money import from_money, with_money
+from careclub.core.money import with_money
 from careclub.core.principal import Principal
-from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
+from careclub.platform.api import Limit, Offset, PrincipalDep, minor_units, page, provide_principal
 from careclub.platform.permissions import Perm
 from careclub.platform.schemas import Page
 
 STAFF = Perm.DASHBOARD_VIEW  # every staff role holds it; members and merchant operators do not
-
-
-def _money(principal: Principal, value: Any, field: str) -> int | None:
-    if value is None:
-        return None
-    return from_money(value, currency=principal.tenant.currency, field=field)
 
 
 def _out(value: Any, principal: Principal) -> Any:
@@ -62,7 +56,8 @@ class ApprovalController(Controller):
     @post("/preview", opt={"permission": STAFF}, status_code=200)
     async def preview(self, data: JSONBody[schemas.PreviewRequest], principal: PrincipalDep) -> dict[str, Any]:
         """The chain of steps (and who would approve) a request would get; creates nothing."""
-        return await service.preview(subject_type=data.subject_type, amount=_money(principal, data.amount, "amount"),
+        return await service.preview(subject_type=data.subject_type,
+                                     amount=minor_units(principal, data.amount, "amount"),
                                      category=data.category, in_plan=data.in_plan, org_unit=data.org_unit)
 
     @get("/tasks", opt={"permission": Perm.APPROVALS_DECIDE})
@@ -104,7 +99,7 @@ class ApprovalController(Controller):
         await service.visible_request(request_id, principal.user_id, manage_scope=_scope(principal))
         extra: dict[str, Any] = {}
         if data.amount is not None:
-            extra["amount"] = _money(principal, data.amount, "amount")
+            extra["amount"] = minor_units(principal, data.amount, "amount")
         return _out(await service.resubmit(request_id=request_id, actor_id=principal.user_id, comment=data.comment,
                                            title=data.title, attachments=schemas.attachments_json(data.attachments),
                                            **extra), principal)

@@ -13,16 +13,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from careclub.clubs import rules, schemas, service
 from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
 from careclub.core.errors import NotFound, ValidationFailed
-from careclub.core.money import from_money, to_money, with_money
+from careclub.core.money import to_money, with_money
 from careclub.core.principal import Principal
-from careclub.platform.api import Limit, Offset, PrincipalDep, page, provide_principal
+from careclub.platform.api import Limit, Offset, PrincipalDep, minor_units, page, provide_principal
 from careclub.platform.permissions import Perm
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
-
-
-def _fee(value: Any, principal: Principal) -> int | None:
-    return None if value is None else from_money(value, currency=principal.tenant.currency, field="fee")
 
 
 def _plan(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -46,8 +42,7 @@ def _merchant_fields(data: Any, principal: Principal) -> dict[str, Any]:
             raise ValidationFailed("offer_amount is the amount of an amount offer; leave it out for a "
                                    f"{fields['offer_kind']} offer", field="offer_amount")
         fields["offer_kind"] = "amount"
-        fields["offer_value"] = from_money(data.offer_amount, currency=principal.tenant.currency,
-                                           field="offer_amount")
+        fields["offer_value"] = minor_units(principal, data.offer_amount, "offer_amount")
     return fields
 
 
@@ -83,8 +78,8 @@ class ClubController(Controller):
     @post("/{club_id:uuid}/plans", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
     async def create_plan(self, club_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanCreate],
                           principal: PrincipalDep) -> dict[str, Any]:
-        return _plan(await service.create_plan(club_id, **_fields(data, "fee"), fee=_fee(data.fee, principal) or 0),
-                     principal)
+        fee = minor_units(principal, data.fee, "fee") or 0
+        return _plan(await service.create_plan(club_id, **_fields(data, "fee"), fee=fee), principal)
 
     @get("/{club_id:uuid}/merchants", opt={"permission": Perm.MEMBERS_READ})
     async def merchants(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> list[dict[str, Any]]:
@@ -129,8 +124,8 @@ class PlanController(Controller):
     @patch("/{plan_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE})
     async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[schemas.PlanUpdate],
                      principal: PrincipalDep) -> dict[str, Any]:
-        return _plan(await service.update_plan(plan_id, **_fields(data, "fee"), fee=_fee(data.fee, principal)),
-                     principal)
+        fee = minor_units(principal, data.fee, "fee")
+        return _plan(await service.update_plan(plan_id, **_fields(data, "fee"), fee=fee), principal)
 
 
 class MerchantController(Controller):

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from careclub.core.errors import Forbidden, ValidationFailed
+from careclub.core.money import Money, from_money
 from careclub.core.principal import Principal, principal_in
 from careclub.platform import audit, schemas, service
 from careclub.platform.permissions import Perm
@@ -36,6 +37,11 @@ SettingsDep = NamedDependency[Settings]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+def minor_units(principal: Principal, value: Money | None, field: str) -> int | None:
+    """Money from a request body, in the tenant's currency, as integer minor units (None stays None)."""
+    return None if value is None else from_money(value, currency=principal.tenant.currency, field=field)
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> schemas.Page:
