@@ -14,7 +14,7 @@ import pytest
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
 from tests.conftest import PASSWORD
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.e2e.browser import ARTIFACTS, PHONE, chromium
 from tests.integration.approvals.conftest import CALLS, World, make_world
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +37,7 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with chromium(p) as browser:
             context = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1)
             page = context.new_page()
             page.goto(f"{base}/login")
@@ -73,8 +72,6 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
             assert _fits(page)
             page.screenshot(path=str(shots / "04-approved.png"), full_page=True)
             context.close()
-        finally:
-            browser.close()
 
 
 def test_approver_decides_from_the_inbox_on_a_phone(waiting: tuple[World, dict[str, Any]],

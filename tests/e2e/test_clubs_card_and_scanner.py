@@ -15,7 +15,7 @@ import pytest
 
 from careclub.platform.tenant_file import apply_text
 from careclub.settings import PROJECT_ROOT
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.e2e.browser import ARTIFACTS, PHONE, chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +45,7 @@ def _drive(base: str, shots: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with chromium(p) as browser:
             member = browser.new_context(viewport=PHONE, locale="en-US").new_page()
             _login(member, base, f"member@{SLUG}.example", "/club/card")
             card = member.locator("section.club-card[data-card='TR-000001']")
@@ -92,8 +91,6 @@ def _drive(base: str, shots: Path) -> None:
             expect(member.locator("section.club-card[data-card='TR-000001']")).to_contain_text(
                 "天人汽修洗车中心")  # the check-in shows among the recent ones
             member.screenshot(path=str(shots / "04-member-card-after.png"), full_page=True)
-        finally:
-            browser.close()
 
 
 def test_member_card_page_and_scanner_typing_the_code(tianren: None, live_server: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from careclub.platform.tenant_file import apply_text
 from careclub.settings import PROJECT_ROOT
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.e2e.browser import ARTIFACTS, PHONE, chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +34,7 @@ def _drive(base: str, shots: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with chromium(p) as browser:
             page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
             page.goto(f"{base}/login?next=/club/members")
             page.fill("#f-tenant", SLUG)
@@ -69,8 +68,6 @@ def _drive(base: str, shots: Path) -> None:
             expect(page.locator("[data-testid=edit-form]")).to_be_visible()
             assert _fits(page)
             page.screenshot(path=str(shots / "05-admin-edit-merchant.png"), full_page=True)
-        finally:
-            browser.close()
 
 
 def test_staff_pages_fit_a_phone(tianren: None, live_server: str) -> None:

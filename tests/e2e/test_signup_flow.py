@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.e2e.browser import ARTIFACTS, PHONE, chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -33,8 +33,7 @@ def _drive(base: str, shots: Path) -> None:
     slug = f"e2e-{uuid.uuid4().hex[:8]}"
     email = f"admin@{slug}.test"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with chromium(p) as browser:
             context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=1)
             page = context.new_page()
 
@@ -101,8 +100,6 @@ def _drive(base: str, shots: Path) -> None:
             expect(page.locator("body")).to_contain_text("王经理")
             page.screenshot(path=str(shots / "10-dashboard-again-en.png"), full_page=True)
             context.close()
-        finally:
-            browser.close()
 
 
 def test_signup_dashboard_languages_logout_login_on_a_phone(live_server: str) -> None:

@@ -45,8 +45,10 @@ def current_locale() -> str:
 
 
 def gettext(message: str) -> str:
+    """`message` in the request's language. Always a plain `str`, never `Markup`: a message that
+    carries someone's text (an error naming what they typed) is escaped wherever a page prints it."""
     catalog = _catalogs.get(_current.get())
-    return catalog.gettext(message) if catalog else message
+    return str(catalog.gettext(message) if catalog else message)
 
 
 def translate(lang: str | None, message: str) -> str:
@@ -55,7 +57,7 @@ def translate(lang: str | None, message: str) -> str:
     if not _catalogs:
         load()
     catalog = _catalogs.get(lang if lang in SUPPORTED else "zh_CN")
-    return catalog.gettext(message) if catalog else message
+    return str(catalog.gettext(message) if catalog else message)
 
 
 def N_(message: str) -> str:
@@ -66,8 +68,8 @@ def N_(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     catalog = _catalogs.get(_current.get())
     if catalog:
-        return catalog.ngettext(singular, plural, n)
-    return singular if n == 1 else plural
+        return str(catalog.ngettext(singular, plural, n))
+    return str(singular if n == 1 else plural)
 
 
 def negotiate(accept_language: str | None) -> str | None:

@@ -15,7 +15,7 @@ from tests.integration.platform.pages import browser, login
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
-DETAIL = 'class="muted error-detail"'
+DETAIL = 'class="muted error-detail '
 FORBIDDEN_ZH = "您的角色没有此项权限"
 
 

@@ -34,7 +34,7 @@ async def test_units_tree_edit_and_refused_delete(app: Litestar, client: Any) ->
                              kind="project")).status_code == 303
         tree = (await c.get("/org")).text
         assert tree.index(">North<") < tree.index(">North One<")
-        assert 'padding-left: 36px"' in tree  # the grandchild is indented two levels
+        assert 'class="depth-2"' in tree  # the grandchild is indented two levels
 
         taken = await submit(c, "/org", parent_id=north, code="N1", name="Again", kind="project")
         assert taken.status_code == 409 and 'id="e-code"' in taken.text and 'value="Again"' in taken.text

@@ -17,11 +17,18 @@
       label.textContent = s + "s";
     }, 1000);
   }
+  // The new code's SVG, parsed as XML (inert) rather than assigned as HTML.
+  function showSvg(holder, text) {
+    var doc = new DOMParser().parseFromString(text, "image/svg+xml");
+    var svg = doc.documentElement;
+    if (!svg || svg.localName !== "svg" || doc.getElementsByTagName("parsererror").length) { return; }
+    holder.replaceChildren(document.importNode(svg, true));
+  }
   function refresh(fig) {
     fetch(fig.getAttribute("data-qr-url"), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
-        fig.querySelector(".club-qr-svg").innerHTML = data.svg;
+        showSvg(fig.querySelector(".club-qr-svg"), data.svg);
         fig.querySelector("[data-testid=qr-token]").value = data.token;
         fig.setAttribute("data-expires-at", data.expires_at);
         schedule(fig);

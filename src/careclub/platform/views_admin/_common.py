@@ -153,6 +153,13 @@ def role_label(code: str, name: str) -> str:
     return _(name) if builtin and builtin[0] == name else name
 
 
+def role_description(code: str, description: str) -> str:
+    """A built-in role's description is shown translated while it is the one it came with; once
+    someone rewrote it, it is their text and shown as written (never looked up in the catalog)."""
+    builtin = BUILTIN_ROLES.get(code)
+    return _(description) if builtin and builtin[1] == description else description
+
+
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
@@ -167,4 +174,4 @@ def role_choices(roles: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **ctx: Any) -> Template:
     return base_page(request, template, status_code=status_code, role_label=role_label, perm_label=perm_label,
-                     kind_label=kind_label, **ctx)
+                     kind_label=kind_label, role_description=role_description, **ctx)

@@ -1,0 +1,598 @@
+"""Stored and reflected XSS, page by page: an HTML payload is saved in every text field any page
+shows, then every HTML page route of the app (enumerated from Litestar's route table, so a new page
+cannot escape) is opened as the people who can see it. No answer may hold the raw payload; where a
+field is shown, its escaped form must be there. Path and query parameters and the page forms get the
+payload too (a reflection through an error message or a re-drawn form counts as much as a stored one).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from litestar import Litestar
+from markupsafe import escape
+
+from careclub.approvals import service as approvals
+from careclub.approvals.tables import Meeting
+from careclub.clubs import service as clubs
+from careclub.core import clock, sessions
+from careclub.core.db import tenant_scope
+from careclub.payments import service as payments
+from careclub.platform import service as platform
+from careclub.platform.tables import Role, User
+from careclub.platform.tenant_file import apply_text
+from tests.conftest import unique_slug
+from tests.integration.platform.pages import browser, csrf_token
+
+PAYLOAD = "<img src=x onerror=alert(1)>\"'&"
+RAW = re.compile(r"<img src=x", re.I)
+
+
+def p(tag: str) -> str:
+    """The payload, named after the field it is saved in (so a page shows which one it failed)."""
+    return f"{tag}{PAYLOAD}"
+
+
+def shown(tag: str) -> str:
+    """How a page must show the field: HTML-escaped (quotes included)."""
+    return str(escape(p(tag)))
+
+
+def q(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+SUBJECT = "xss_purchase"
+
+
+async def _noop(request: dict[str, Any]) -> None:
+    return None
+
+
+approvals.register_subject(SUBJECT, on_approved=_noop, on_rejected=_noop, on_returned=_noop, on_withdrawn=_noop)
+
+
+def tenant_file(slug: str) -> str:
+    return f"""
+[tenant]
+slug = "{slug}"
+name = {q(p("company"))}
+
+[[org_units]]
+code = "REG"
+name = {q(p("region"))}
+kind = "region"
+
+[[org_units]]
+code = "BR"
+name = {q(p("branch"))}
+kind = "branch"
+parent = "REG"
+
+[[roles]]
+code = "requester"
+name = {q(p("rolename"))}
+description = {q(p("roledesc"))}
+permissions = ["dashboard.view", "org.read"]
+
+[[staff]]
+email = "deputy@{slug}.test"
+name = {q(p("deputy"))}
+unit = "REG"
+roles = ["approver"]
+
+[demo]
+password = "careclub-demo-2026"
+
+[[demo.users]]
+email = "admin@{slug}.test"
+name = {q(p("adminname"))}
+unit = "HQ"
+roles = ["tenant_admin"]
+
+[[demo.users]]
+email = "clerk@{slug}.test"
+name = {q(p("clerk"))}
+unit = "REG"
+roles = ["requester"]
+
+[[demo.users]]
+email = "member@{slug}.test"
+name = {q(p("memberuser"))}
+unit = "BR"
+kind = "member"
+roles = ["member"]
+
+[[demo.users]]
+email = "merchant@{slug}.test"
+name = {q(p("operator"))}
+unit = "HQ"
+kind = "merchant"
+roles = ["merchant_operator"]
+
+[[approvals.bodies]]
+code = "board"
+name = {q(p("board"))}
+kind = "meeting"
+meeting_day = 4
+members = ["admin@{slug}.test"]
+
+[[approvals.policies]]
+subject_type = "{SUBJECT}"
+name = {q(p("policy"))}
+categories = [{q(p("category"))}]
+
+[[approvals.policies.rules]]
+name = {q(p("rule"))}
+
+[[approvals.policies.rules.steps]]
+kind = "single"
+name = {q(p("step"))}
+approvers = [{{ role = "tenant_admin", at = "company" }}]
+
+[[approvals.policies.rules.steps]]
+kind = "meeting"
+name = {q(p("meetingstep"))}
+approvers = [{{ body = "board" }}]
+
+[[clubs]]
+code = "club"
+name = {q(p("club"))}
+card_prefix = "X-"
+description = {q(p("clubdesc"))}
+
+[[clubs.plans]]
+code = "vip"
+name = {q(p("plan"))}
+fee = "100.00"
+static_card = true
+static_daily_cap = 2
+
+[[clubs.merchants]]
+code = "shop"
+name = {q(p("merchant"))}
+category = {q(p("merchantcat"))}
+address = {q(p("address"))}
+contact_name = {q(p("contact"))}
+offer_kind = "percent"
+offer_value = 10
+offer_text = {q(p("offer"))}
+operators = ["merchant@{slug}.test"]
+
+[[clubs.benefits]]
+code = "wash"
+name = {q(p("benefit"))}
+group = {q(p("group"))}
+quota = 4
+merchants = ["shop"]
+
+[[clubs.demo_members]]
+name = {q(p("member"))}
+phone = "13800000009"
+email = "member@{slug}.test"
+unit = "BR"
+plan = "vip"
+card_no = "X-000001"
+"""
+
+
+@dataclass
+class World:
+    slug: str
+    tenant_id: uuid.UUID
+    ids: dict[str, Any] = field(default_factory=dict)
+
+
+async def _build(client: Any) -> World:
+    slug = unique_slug("xss")
+    report = await apply_text(tenant_file(slug), demo=True)
+    assert report.created
+    tenant = await platform.tenant_by_slug(slug)
+    assert tenant is not None
+    w = World(slug=slug, tenant_id=tenant.id)
+    ids = w.ids
+    async with tenant_scope(tenant.id):
+        for who in ("admin", "clerk", "member", "merchant", "deputy"):
+            row = await User.select(User.id).where(User.email == f"{who}@{slug}.test").first()
+            assert row is not None
+            ids[who] = row["id"]
+        for code in ("HQ", "REG", "BR"):
+            unit = await platform.unit_by_code(code)
+            assert unit is not None
+            ids[code] = unit["id"]
+        for code in ("requester", "approver"):
+            ids[f"role:{code}"] = (await platform.role_by_code(code))["id"]
+        # A built-in role keeps its permissions, but its name and description may be changed.
+        await platform.update_role(ids["role:approver"], description=p("builtindesc"))
+        admin = await platform.load_principal(tenant, ids["admin"])
+        merchant = await platform.load_principal(tenant, ids["merchant"])
+        assert admin is not None and merchant is not None
+
+        # clubs: the demo member's card, a household member, a vehicle, card events, a payment, a check-in
+        club = await clubs.club_by_code("club")
+        assert club is not None
+        ids["club"] = club["id"]
+        ids["plan"] = (await clubs.list_plans(club["id"]))[0]["id"]
+        ids["merchant_row"] = (await clubs.list_merchants(club["id"]))[0]["id"]
+        ids["benefit"] = (await clubs.list_benefits(club["id"]))[0]["id"]
+        card = await clubs.get_card(None, "X-000001")
+        ids["member_row"] = card["member"]
+        ids["card_no"] = "X-000001"
+        await clubs.add_vehicle(None, card["member"], plate="XSS123", vin=p("vin")[:17])
+        await clubs.change_state(None, "X-000001", "suspend", reason=p("suspend"))
+        await clubs.change_state(None, "X-000001", "resume", reason=p("resume"))
+        period = await clubs.open_period(None, "X-000001")
+        await clubs.mark_period_paid(period["id"], method="offline", reference=p("payref"))
+        # a payment taken at the cashier for the next period (its description names the plan)
+        renewal = await clubs.open_period(None, "X-000001")
+        paid = await payments.record_offline(admin, "club_period", renewal["id"], method="cash",
+                                             reference=p("cashref"), note=p("cashnote"))
+        ids["payment"] = paid["id"]
+        household = await clubs.create_member(None, club["id"], name=p("household"), phone="13800000010",
+                                              org_unit=ids["BR"], household=card["member"])
+        ids["household"] = household["id"]
+        qr = await clubs.issue_qr(None, "X-000001")
+        await clubs.check_in(merchant, token=qr["token"], benefit="wash", amount=None, idempotency_key=None)
+
+        # approvals: one waiting for the admin, one on a meeting's agenda, minutes of another meeting,
+        # one withdrawn, one returned for revision; a delegation; notifications and mail follow.
+        async def open_(tag: str) -> dict[str, Any]:
+            return await approvals.open_request(
+                subject_type=SUBJECT, subject_id=str(uuid.uuid4()), amount=50000, category=p("category"),
+                in_plan=False, org_unit_id=ids["REG"], title=p(tag), requester_id=ids["clerk"],
+                attachments=[{"name": p("attachment"), "url": "javascript:alert(1)"}])
+
+        async def step_of(request_id: uuid.UUID) -> dict[str, Any]:
+            d = await approvals.detail(request_id, ids["admin"], manage_scope=[""])
+            return next(s for s in d["steps"] if s["status"] == "active")
+
+        async def decide(request_id: uuid.UUID, decision: str, comment: str) -> None:
+            step = await step_of(request_id)
+            await approvals.decide(request_id=request_id, step_id=step["id"], decision=decision, comment=comment,
+                                   actor_id=ids["admin"], actor_name=p("adminname"))
+
+        waiting = await open_("waiting")
+        ids["req:waiting"] = waiting["id"]
+        held = await open_("held")
+        ids["req:held"] = held["id"]
+        await decide(held["id"], "approve", p("comment"))
+        meeting_step = await step_of(held["id"])
+        ids["meeting:held"] = meeting_step["meeting"]
+        await approvals.record_minutes(meeting_id=meeting_step["meeting"], actor_id=ids["admin"],
+                                       actor_name=p("adminname"), note=p("minutesnote"),
+                                       items=[{"step_id": meeting_step["id"], "decision": "approve",
+                                               "comment": p("minutescomment")}])
+        agenda = await open_("agenda")
+        ids["req:agenda"] = agenda["id"]
+        await decide(agenda["id"], "approve", p("comment2"))
+        ids["meeting:open"] = (await step_of(agenda["id"]))["meeting"]
+        withdrawn = await open_("withdrawn")
+        ids["req:withdrawn"] = withdrawn["id"]
+        await approvals.withdraw(request_id=withdrawn["id"], actor_id=ids["clerk"], reason=p("withdrawreason"))
+        returned = await open_("returned")
+        ids["req:returned"] = returned["id"]
+        await decide(returned["id"], "return", p("returncomment"))
+        today = clock.now().date()
+        await approvals.delegate(delegator_id=ids["admin"], delegate_id=ids["deputy"], starts_on=today,
+                                 ends_on=today + timedelta(days=7), reason=p("delegation"))
+        assert await Meeting.exists().where(Meeting.id == ids["meeting:open"])
+
+        # platform: a token, an invitation, and a role of the page's own
+        await platform.issue_token(ids["admin"], kind="api", hours=24, name=p("token"))
+        secret, _ = await platform.create_invite(admin, email=f"invitee@{slug}.test", role_code="requester",
+                                                 unit_id=ids["REG"], hours=24, display_name=p("invite"))
+        ids["invite"] = secret
+        role = await Role.select(Role.id).where(Role.code == "requester").first()
+        assert role is not None
+    return w
+
+
+@asynccontextmanager
+async def as_user(app: Litestar, w: World, who: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    async with browser(app, lang="en") as c:
+        if who is not None:
+            session_id = await sessions.create(w.tenant_id, w.ids[who], idle_seconds=3600, absolute_seconds=7200)
+            c.cookies.set(sessions.COOKIE, session_id, domain="testserver.local")
+        yield c
+
+
+# What is not a page: answers JSON (checked below), never HTML.
+NOT_PAGES = {"/approvals/count", "/notifications/count", "/club/card/{card_no:str}/qr.json",
+             "/schema/openapi.json", "/favicon.ico"}
+# Pages that answer an error status by design.
+STATUS = {"/schema/nothing-here": 404, "/club/card/X-000001/pay": 303, "/club/card/X-000001/auto-renew": 303}
+
+
+def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
+    """Every GET route outside the API and the static files: (who, URL, fields the page must show)."""
+    i = w.ids
+    company = ["company"]
+    return {
+        "/": [(None, "/", [])],
+        "/signup": [(None, "/signup", [])],
+        "/login": [(None, "/login", [])],
+        "/dashboard": [("admin", "/dashboard", [*company, "adminname"]),
+                       ("member", "/dashboard", [*company, "memberuser"]),
+                       ("merchant", "/dashboard", [*company, "operator"])],
+        "/org": [("admin", "/org", [*company, "region", "branch"])],
+        "/org/{unit_id:uuid}": [("admin", f"/org/{i['BR']}", ["branch"])],
+        "/staff": [("admin", "/staff", ["adminname", "clerk", "deputy", "memberuser", "operator", "region"])],
+        "/staff/new": [("admin", "/staff/new", ["rolename", "region", "branch"])],
+        "/staff/{user_id:uuid}": [("admin", f"/staff/{i['clerk']}", ["clerk", "rolename", "region"]),
+                                  ("admin", f"/staff/{i['deputy']}", ["deputy"])],
+        "/staff/invite": [("admin", "/staff/invite", ["rolename", "region"])],
+        "/invite/{tenant_slug:str}/{token:str}": [(None, f"/invite/{w.slug}/{i['invite']}", [*company, "invite"])],
+        "/roles": [("admin", "/roles", ["rolename"])],
+        "/roles/{role_id:uuid}": [("admin", f"/roles/{i['role:requester']}", ["rolename", "roledesc"]),
+                                  ("admin", f"/roles/{i['role:approver']}", ["builtindesc"])],
+        "/audit": [("admin", "/audit", [])],  # JSON text of the changes: checked for the raw payload only
+        "/tokens": [("admin", "/tokens", ["token", "clerk"]), ("member", "/tokens", [])],
+        "/approvals": [("admin", "/approvals", ["waiting", "step", "clerk", "delegation", "deputy"]),
+                       ("clerk", "/approvals", ["waiting", "held", "withdrawn", "returned"])],
+        "/approvals/requests/{request_id:uuid}": [
+            ("admin", f"/approvals/requests/{i['req:waiting']}",
+             ["waiting", "clerk", "category", "rule", "step", "meetingstep", "attachment", "adminname"]),
+            ("admin", f"/approvals/requests/{i['req:held']}", ["held", "comment", "minutescomment"]),
+            ("clerk", f"/approvals/requests/{i['req:withdrawn']}", ["withdrawn", "withdrawreason"]),
+            ("clerk", f"/approvals/requests/{i['req:returned']}", ["returned", "returncomment"])],
+        "/approvals/meetings": [("admin", "/approvals/meetings", ["board"])],
+        "/approvals/meetings/{meeting_id:uuid}": [
+            ("admin", f"/approvals/meetings/{i['meeting:held']}", ["board", "held", "minutesnote", "clerk"]),
+            ("admin", f"/approvals/meetings/{i['meeting:open']}", ["board", "agenda", "meetingstep"])],
+        "/approvals/policies": [("admin", "/approvals/policies", ["policy", "board"])],
+        "/approvals/policies/{subject_type:str}": [
+            ("admin", f"/approvals/policies/{SUBJECT}?" + urlencode({"amount": "500.00", "org_unit": "REG",
+                                                                     "category": p("category")}),
+             ["policy", "category", "rule", "step", "adminname", "region"])],
+        "/notifications": [("admin", "/notifications", ["waiting"]), ("clerk", "/notifications", ["returned"])],
+        "/approvals/outbox": [("admin", "/approvals/outbox", ["waiting"])],
+        "/club/card": [("member", "/club/card", ["plan", "benefit", "merchant"])],
+        # (the scanner shows members' names masked)
+        "/club/scan": [("merchant", "/club/scan", ["merchant", "offer", "benefit"])],
+        "/join/{slug:str}/{club_code:str}": [(None, f"/join/{w.slug}/club", ["club", "clubdesc", "plan", "benefit",
+                                                                             "group"])],
+        "/club/admin": [("admin", "/club/admin", ["club", "plan", "merchant", "merchantcat", "offer", "benefit",
+                                                  "group"])],
+        "/club/stats/{club_id:uuid}": [("admin", f"/club/stats/{i['club']}", ["club", "plan", "branch", "merchant",
+                                                                              "benefit"])],
+        "/club/members": [("admin", "/club/members", ["member", "household", "club", "plan", "branch"])],
+        "/club/members/new": [("admin", "/club/members/new", ["club", "plan", "region", "branch"]),
+                              ("admin", f"/club/members/new?household={i['member_row']}", ["member"])],
+        "/club/members/{member_id:uuid}": [
+            ("admin", f"/club/members/{i['member_row']}",
+             ["member", "club", "branch", "plan", "payref", "household"])],
+        "/club/cards/{card_no:str}/print": [("admin", f"/club/cards/{i['card_no']}/print", ["club", "plan"]),
+                                            ("member", f"/club/cards/{i['card_no']}/print", ["club", "plan"])],
+        "/club/admin/{kind:str}/{item_id:uuid}": [
+            ("admin", f"/club/admin/club/{i['club']}", ["club", "clubdesc"]),
+            ("admin", f"/club/admin/plan/{i['plan']}", ["plan", "club"]),
+            ("admin", f"/club/admin/merchant/{i['merchant_row']}",
+             ["merchant", "merchantcat", "address", "contact", "offer", "benefit"]),
+            ("admin", f"/club/admin/benefit/{i['benefit']}", ["benefit", "group", "merchant"])],
+        # these two send the member on to the checkout (or back to the card page with an error code)
+        "/club/card/{card_no:str}/pay": [("member", f"/club/card/{i['card_no']}/pay", [])],
+        "/club/card/{card_no:str}/auto-renew": [("member", f"/club/card/{i['card_no']}/auto-renew", [])],
+        "/payments": [("admin", "/payments", ["plan"])],
+        "/payments/{payment_id:uuid}": [("admin", f"/payments/{i['payment']}", ["plan", "cashref", "cashnote"])],
+        "/payments/{payment_id:uuid}/receipt": [("admin", f"/payments/{i['payment']}/receipt", ["plan"]),
+                                                ("member", f"/payments/{i['payment']}/receipt", ["plan"])],
+        "/pay/return/{payment_id:uuid}": [("member", f"/pay/return/{i['payment']}", ["plan"])],
+        "/settings/payments": [("admin", "/settings/payments", [])],
+        "/schema/swagger": [(None, "/schema/swagger", [])],
+        "/schema/redoc": [(None, "/schema/redoc", [])],
+        "/schema/oauth2-redirect.html": [(None, "/schema/oauth2-redirect.html", [])],
+        "/schema": [(None, "/schema", [])],
+        "/schema/{path:str}": [(None, "/schema/nothing-here", [])],
+    }
+
+
+def _app_routes(app: Litestar) -> list[Any]:
+    """The app's routes, less those other tests add to the shared app for themselves (`/__test/…`)."""
+    return [route for route in app.routes if not route.path.startswith("/__test/")]
+
+
+def get_routes(app: Litestar) -> set[str]:
+    found = set()
+    for route in _app_routes(app):
+        for handler in getattr(route, "route_handlers", []):
+            if "GET" in handler.http_methods and not route.path.startswith(("/api/", "/static", "/health")):
+                found.add(route.path)
+    return found
+
+
+def post_routes(app: Litestar) -> set[str]:
+    found = set()
+    for route in _app_routes(app):
+        for handler in getattr(route, "route_handlers", []):
+            if "POST" in handler.http_methods and not route.path.startswith(("/api/", "/webhooks/")):
+                found.add(route.path)
+    return found
+
+
+def raw_in(body: str) -> bool:
+    return bool(RAW.search(body)) or PAYLOAD in body
+
+
+META_POLICY = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"')
+
+
+def strict_policy(r: httpx.Response) -> bool:
+    """The answer carries the site's policy: as a header, or, on the error page Litestar's router draws
+    for a path or method no route takes (no middleware runs there), in the page's <meta> element."""
+    policy = r.headers.get("content-security-policy")
+    if policy is None and r.status_code in (404, 405):
+        meta = META_POLICY.search(r.text)
+        policy = html.unescape(meta.group(1)) if meta else None
+    return policy is not None and "script-src 'self'" in policy and "unsafe-" not in policy
+
+
+def check_page(problems: list[str], who: str | None, url: str, r: httpx.Response, *, status: int | None = 200,
+               expect: list[str] = ()) -> None:  # type: ignore[assignment]
+    where = f"{who or 'anonymous'} {r.request.method} {url} ({r.status_code})"
+    if status is not None and r.status_code != status:
+        problems.append(f"{where}: status {r.status_code}, wanted {status}: {r.text[:200]}")
+        return
+    if not strict_policy(r):
+        problems.append(f"{where}: no strict Content-Security-Policy ({r.headers.get('content-security-policy')!r})")
+    if raw_in(r.text):
+        at = RAW.search(r.text) or re.search(re.escape(PAYLOAD), r.text)
+        start = at.start() if at else 0
+        problems.append(f"{where}: raw payload: …{r.text[max(0, start - 120):start + 60]}…")
+    if re.search(r"""(?:href|src|action)\s*=\s*["']?\s*javascript:""", r.text, re.I):
+        problems.append(f"{where}: a javascript: URL")
+    for tag in expect:
+        if shown(tag) not in r.text:
+            problems.append(f"{where}: {tag!r} is not shown (escaped)")
+
+
+POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", "title", "comment", "reason",
+               "note", "policy", "category", "address", "contact_name", "contact_phone", "offer_text",
+               "offer_kind", "offer_value", "group_name", "quota", "quota_period", "merchants", "plan", "club",
+               "plate", "vin", "id_number", "policy_no", "policy_ends_at", "reference", "org_unit", "parent_id",
+               "kind", "role", "password", "password2", "company", "slug", "tenant", "next", "hours", "user_id",
+               "starts_on", "ends_on", "step_id", "decision", "amount", "fee", "term_months", "grace_days",
+               "card_prefix", "static_daily_cap", "household", "lang", "renew_policy_no", "renew_policy_ends_at",
+               "locale", "is_active", "benefits")
+# POST routes whose forms carry no text (a button): posting them is an action, not a re-drawn form.
+NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notification_id:uuid}/open",
+                 "/org/{unit_id:uuid}/delete", "/roles/{role_id:uuid}/delete",
+                 "/tokens/{token_id:uuid}/revoke", "/staff/{user_id:uuid}/grants/{grant_id:uuid}/delete",
+                 "/club/members/{member_id:uuid}/id-number", "/club/card/{card_no:str}/auto-renew/cancel"}
+
+
+def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
+    """Every form POST route: (who, the page holding a form with a CSRF token, the URL to post to). The
+    form gets the payload in every field; the answer (usually the form re-drawn with its errors) must
+    not hold it raw."""
+    i = w.ids
+    enc = quote(p("path"), safe="")
+    return {
+        "/signup": (None, "/signup", "/signup"),
+        "/login": (None, "/login", "/login"),
+        "/lang": (None, "/login", "/lang"),
+        "/org": ("admin", "/org", "/org"),
+        "/org/{unit_id:uuid}": ("admin", f"/org/{i['REG']}", f"/org/{i['REG']}"),
+        "/staff/new": ("admin", "/staff/new", "/staff/new"),
+        "/staff/{user_id:uuid}": ("admin", f"/staff/{i['clerk']}", f"/staff/{i['clerk']}"),
+        "/staff/{user_id:uuid}/grants": ("admin", f"/staff/{i['clerk']}", f"/staff/{i['clerk']}/grants"),
+        "/staff/invite": ("admin", "/staff/invite", "/staff/invite"),
+        "/invite/{tenant_slug:str}/{token:str}": (None, f"/invite/{w.slug}/{i['invite']}",
+                                                  f"/invite/{w.slug}/{i['invite']}"),
+        "/roles": ("admin", "/roles", "/roles"),
+        "/roles/{role_id:uuid}": ("admin", f"/roles/{i['role:requester']}", f"/roles/{i['role:requester']}"),
+        "/tokens": ("admin", "/tokens", "/tokens"),
+        "/approvals/delegations": ("admin", "/approvals", "/approvals/delegations"),
+        "/approvals/requests/{request_id:uuid}/decide": ("admin", f"/approvals/requests/{i['req:waiting']}",
+                                                         f"/approvals/requests/{i['req:waiting']}/decide"),
+        "/approvals/requests/{request_id:uuid}/withdraw": ("clerk", f"/approvals/requests/{i['req:waiting']}",
+                                                           f"/approvals/requests/{i['req:waiting']}/withdraw"),
+        "/approvals/requests/{request_id:uuid}/resubmit": ("clerk", f"/approvals/requests/{i['req:returned']}",
+                                                           f"/approvals/requests/{i['req:returned']}/resubmit"),
+        "/approvals/meetings/{meeting_id:uuid}/minutes": ("admin", f"/approvals/meetings/{i['meeting:open']}",
+                                                          f"/approvals/meetings/{i['meeting:open']}/minutes"),
+        "/approvals/policies/{subject_type:str}": ("admin", f"/approvals/policies/{SUBJECT}",
+                                                   f"/approvals/policies/{SUBJECT}"),
+        "/club/scan/checkin": ("merchant", "/club/scan", "/club/scan/checkin"),
+        "/join/{slug:str}/{club_code:str}": (None, f"/join/{w.slug}/club", f"/join/{w.slug}/club"),
+        "/club/admin/{kind:str}": ("admin", "/club/admin", f"/club/admin/{enc}"),
+        "/club/admin/{kind:str}/{item_id:uuid}": ("admin", f"/club/admin/merchant/{i['merchant_row']}",
+                                                  f"/club/admin/merchant/{i['merchant_row']}"),
+        "/club/members/new": ("admin", "/club/members/new", "/club/members/new"),
+        "/club/members/{member_id:uuid}/vehicles": ("admin", f"/club/members/{i['member_row']}",
+                                                    f"/club/members/{i['member_row']}/vehicles"),
+        "/club/members/{member_id:uuid}/cards": ("admin", f"/club/members/{i['member_row']}",
+                                                 f"/club/members/{i['member_row']}/cards"),
+        "/club/members/{member_id:uuid}/cards/{card_no:str}/{action:str}": (
+            "admin", f"/club/members/{i['member_row']}", f"/club/members/{i['member_row']}/cards/{enc}/{enc}"),
+        "/club/members/{member_id:uuid}/periods/{period_id:uuid}/paid": (
+            "admin", f"/club/members/{i['member_row']}",
+            f"/club/members/{i['member_row']}/periods/{uuid.uuid4()}/paid"),
+        "/payments/{payment_id:uuid}/refund": ("admin", f"/payments/{i['payment']}",
+                                                f"/payments/{i['payment']}/refund"),
+        "/payments/{payment_id:uuid}/reverse": ("admin", f"/payments/{i['payment']}",
+                                                 f"/payments/{i['payment']}/reverse"),
+        "/settings/payments": ("admin", "/settings/payments", "/settings/payments"),
+        "/settings/payments/connect": ("admin", "/settings/payments", "/settings/payments/connect"),
+        "/club/members/{member_id:uuid}/edit": ("admin", f"/club/members/{i['member_row']}",
+                                                f"/club/members/{i['member_row']}/edit"),
+        "/club/members/{member_id:uuid}/policy/{card_no:str}": (
+            "admin", f"/club/members/{i['member_row']}", f"/club/members/{i['member_row']}/policy/{enc}"),
+    }
+
+
+async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> None:
+    w = await _build(client)
+    plan = visits(w)
+    routes = get_routes(app)
+    missing = sorted(routes - set(plan) - NOT_PAGES)
+    assert not missing, f"GET routes the XSS test does not visit (add them to visits()): {missing}"
+    problems: list[str] = []
+
+    # 1. every page, as the people who see it: no raw payload, every field shown escaped
+    for route in sorted(plan):
+        for who, url, expect in plan[route]:
+            async with as_user(app, w, who) as c:
+                r = await c.get(url)
+                check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
+                if r.status_code < 300 and not r.headers.get("content-type", "").startswith("text/html"):
+                    problems.append(f"{url}: not served as HTML ({r.headers.get('content-type')})")
+    for route in sorted(NOT_PAGES & routes):
+        async with as_user(app, w, "member") as c:
+            url = {"/club/card/{card_no:str}/qr.json": f"/club/card/{w.ids['card_no']}/qr.json"}.get(route, route)
+            r = await c.get(url, headers={"Accept": "application/json"})
+            if r.headers.get("content-type", "").startswith("text/html"):
+                problems.append(f"{url} is a page: the XSS test must visit it (take it out of NOT_PAGES)")
+
+    # 2. the payload in every query parameter and path parameter: nothing reflected raw, whatever the status
+    hostile = urlencode({k: p("query") for k in (
+        "q", "club", "plan", "status", "kind", "unit", "action", "entity_type", "actor", "since", "until",
+        "amount", "category", "org_unit", "in_plan", "done", "saved", "unread", "household", "next", "tenant",
+        "page")})
+    enc = quote(p("path"), safe="")
+    for route in sorted(plan):
+        for who, url, _expect in plan[route]:
+            async with as_user(app, w, who) as c:
+                base = url.split("?", 1)[0]
+                r = await c.get(f"{base}?{hostile}")
+                check_page(problems, who, f"{base}?<payload>", r, status=None)
+                if "{" in route:
+                    # every path parameter replaced by the payload: an error page, which must not echo it raw
+                    bad = re.sub(r"\{[^}]+\}", enc, route)
+                    r = await c.get(bad)
+                    check_page(problems, who, bad, r, status=None)
+    async with as_user(app, w, "admin") as c:
+        for url in (f"/no-such-page/{enc}", f"/approvals/policies/{enc}", f"/join/{enc}/{enc}",
+                    f"/club/admin/{enc}/{uuid.uuid4()}", f"/club/cards/{enc}/print"):
+            r = await c.get(url)
+            check_page(problems, "admin", url, r, status=None)
+            if r.status_code < 400:
+                problems.append(f"{url}: answered {r.status_code}")
+
+    # 3. every form, posted with the payload in every field: the re-drawn form (or error page) escapes it
+    forms = posts(w)
+    unposted = sorted(post_routes(app) - set(forms) - NO_TEXT_POSTS)
+    assert not unposted, f"POST routes the XSS test does not post to (add them to posts()): {unposted}"
+    for route, (who, form_page, action) in sorted(forms.items()):
+        async with as_user(app, w, who) as c:
+            page = await c.get(form_page)
+            assert page.status_code == 200, (form_page, page.status_code)
+            data = {"_csrf_token": csrf_token(page), **{f: p(f) for f in POST_FIELDS}}
+            r = await c.post(action, data=data)
+            check_page(problems, who, f"{action} (form)", r, status=None)
+            if route == "/club/scan/checkin":
+                r = await c.post(action, json={"token": p("token"), "benefit": p("benefit"), "amount": None},
+                                 headers={"X-CSRFToken": csrf_token(page), "Accept": "text/html"})
+                check_page(problems, who, f"{action} (json)", r, status=None)
+
+    assert not problems, "\n".join(problems)
