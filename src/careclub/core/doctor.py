@@ -49,7 +49,8 @@ def describe(settings: Settings, infra: Infra) -> list[tuple[str, str]]:
     return [
         ("database server", database_server(infra.app_dsn) + (" (embedded)" if infra.embedded_pg else " (external)")),
         ("database", dsn_database(infra.app_dsn)),
-        ("owner role", f"{dsn_user(infra.owner_dsn)}  ({redact(infra.owner_dsn)})"),
+        ("owner role", f"{dsn_user(infra.owner_dsn)}  ({redact(infra.owner_dsn)})" if infra.owner_dsn
+         else "not known here (DATABASE_URL is the app role; the migrator has DATABASE_OWNER_URL)"),
         ("app role", f"{dsn_user(infra.app_dsn)}  ({redact(infra.app_dsn)})"),
         ("redis", redact(infra.redis_url) + (" (embedded)" if infra.embedded_redis else " (external)")),
         ("data directory", str(settings.data_dir)),
@@ -117,6 +118,12 @@ async def check_app_role(conn: asyncpg.Connection, owner_role: str) -> Check:
     owned = await conn.fetch(
         "SELECT schemaname || '.' || tablename AS t FROM pg_tables WHERE tableowner = current_user"
         " AND schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+    # Membership in a role that owns tables (the owner role, say) would let it act as that owner.
+    owners = await conn.fetch(
+        "SELECT DISTINCT pg_get_userbyid(c.relowner) AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        " AND pg_get_userbyid(c.relowner) <> current_user AND pg_has_role(current_user, c.relowner, 'MEMBER')"
+        " ORDER BY 1")
     problems = []
     if role["rolsuper"]:
         problems.append("is a superuser")
@@ -125,10 +132,12 @@ async def check_app_role(conn: asyncpg.Connection, owner_role: str) -> Check:
     if owned:
         names = [r["t"] for r in owned]
         problems.append(f"owns {len(names)} table(s): {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
+    if owners:
+        problems.append(f"is a member of {', '.join(r['r'] for r in owners)}, which owns tables")
     if role["rolname"] == owner_role:
         problems.append("is the same role as the owner")
     return Check(f"app role {role['rolname']}", not problems,
-                 "; ".join(problems) or "not superuser, no BYPASSRLS, owns no table")
+                 "; ".join(problems) or "not superuser, no BYPASSRLS, owns no table, no member of a table owner")
 
 
 async def check_redis(url: str) -> Check:

@@ -9,7 +9,7 @@ import logging
 import asyncpg
 
 from careclub.core.db import DB
-from careclub.core.infra import dsn_user
+from careclub.core.infra import dsn_user, quote_ident
 
 log = logging.getLogger("careclub.migrate")
 
@@ -19,6 +19,12 @@ APPEND_ONLY = ("audit_entry", "club_checkin")
 
 async def migrate(owner_dsn: str, app_dsn: str) -> str:
     """Run every pending Piccolo migration, then (re)grant the app role. Idempotent."""
+    if not owner_dsn:
+        raise SystemExit(
+            f"careclub migrate: DATABASE_URL names {dsn_user(app_dsn) or 'a role'}, which may not create roles, "
+            "so it is taken for the app role, and DATABASE_OWNER_URL (the schema owner that runs migrations) is "
+            "not set. Give the migrator DATABASE_OWNER_URL too, or a DATABASE_URL that may create roles "
+            "(docs/deployment.md).")
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     # Piccolo would run the migrations through a running pool (the app role's, perhaps another
@@ -39,17 +45,24 @@ async def migrate(owner_dsn: str, app_dsn: str) -> str:
 
 
 async def grant_app_role(owner_dsn: str, app_role: str) -> None:
+    """Give the app role (named by its URL, whatever it is called) exactly what it needs."""
+    app = quote_ident(app_role)
     conn = await asyncpg.connect(owner_dsn)
     try:
         async with conn.transaction():
-            await conn.execute(f"GRANT USAGE ON SCHEMA public TO {app_role}")
-            await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}")
-            await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_role}")
-            await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON migration FROM {app_role}")
+            # PostgreSQL 14 and older let every role create tables in `public`; the app role must own none.
+            if await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'public'"
+                    " AND a.grantee = 0 AND a.privilege_type = 'CREATE')"):
+                await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            await conn.execute(f"GRANT USAGE ON SCHEMA public TO {app}")
+            await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}")
+            await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}")
+            await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON migration FROM {app}")
             for table in APPEND_ONLY:
                 # A table of a domain whose migrations have not run yet is simply not there.
                 if await conn.fetchval("SELECT to_regclass($1)", table) is not None:
-                    await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {app_role}")
+                    await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {app}")
     finally:
         await conn.close()
 
