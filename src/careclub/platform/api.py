@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, cast
 
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -13,7 +15,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from careclub.core.errors import Forbidden, ValidationFailed
 from careclub.core.money import Money, from_money
 from careclub.core.principal import Principal, principal_in
-from careclub.platform import audit, schemas, service
+from careclub.core.schemas import INT32, out, out_list
+from careclub.platform import audit, schemas, service, tables
 from careclub.platform.permissions import Perm
 from careclub.settings import Settings
 
@@ -36,7 +39,26 @@ PrincipalDep = NamedDependency[Principal]
 SettingsDep = NamedDependency[Settings]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=INT32[1])]
+
+# Optional text filters in the query string, no longer than the columns they are compared with.
+FilterText = Annotated[str | None, QueryParameter(max_length=tables.User.email.length)]
+FilterKind = Annotated[str | None, QueryParameter(max_length=tables.User.kind.length)]
+FilterCode = Annotated[str | None, QueryParameter(max_length=tables.AuditEntry.action.length)]
+FilterName = Annotated[str | None, QueryParameter(max_length=tables.AuditEntry.actor_name.length)]
+# A time in the query string, as RFC 3339 text only: Litestar reads query values leniently and would
+# take a bare number ("0.5") as seconds since 1970, which no client means and the document does not say.
+TimeText = Annotated[str | None, QueryParameter(max_length=64, format="date-time")]
+
+
+def time_param(value: str | None, field: str) -> datetime | None:
+    """A `TimeText` parameter as a datetime; anything but RFC 3339 text is refused naming the field."""
+    if value is None:
+        return None
+    try:
+        return msgspec.convert(value, datetime)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(f"invalid input: {field}: {exc}", field=field) from None
 
 
 def minor_units(principal: Principal, value: Money | None, field: str) -> int | None:
@@ -44,8 +66,10 @@ def minor_units(principal: Principal, value: Money | None, field: str) -> int | 
     return None if value is None else from_money(value, currency=principal.tenant.currency, field=field)
 
 
-def page(items: list[Any], total: int, limit: int, offset: int) -> schemas.Page:
-    return schemas.Page(items=items, total=total, limit=limit, offset=offset)
+def staff_member(row: Mapping[str, Any]) -> schemas.StaffMemberDetail:
+    """One person as `service.get_staff` answers them, with the roles they hold."""
+    roles = [out(schemas.HeldRole, grant) for grant in row["roles"]]
+    return out(schemas.StaffMemberDetail, {**row, "roles": roles})
 
 
 class AuthController(Controller):
@@ -53,7 +77,7 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"settings": Provide(provide_settings, sync_to_thread=False)}
 
-    @post("/signup", opt={"public": True}, status_code=201)
+    @post("/signup", opt={"public": True, "statuses": (409,)}, status_code=201)
     async def signup(self, data: JSONBody[schemas.SignupCreate], settings: SettingsDep) -> schemas.SignupResult:
         """Create a company (tenant) with its first admin; answers a bearer token."""
         info, token, _ = await service.signup(
@@ -67,7 +91,7 @@ class AuthController(Controller):
         )
         return schemas.SignupResult(tenant=schemas.TenantRef(id=info.id, slug=info.slug), token=token)
 
-    @post("/auth/token", opt={"public": True}, status_code=200)
+    @post("/auth/token", opt={"public": True, "rate_limited": True, "statuses": (401,)}, status_code=200)
     async def token(
         self, request: Request[Any, Any, Any], data: JSONBody[schemas.TokenRequest], settings: SettingsDep
     ) -> schemas.TokenResult:
@@ -94,26 +118,26 @@ class AuthController(Controller):
         opt={"permission": Perm.AUTHENTICATED},
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     )
-    async def me(self, principal: PrincipalDep) -> dict[str, Any]:
+    async def me(self, principal: PrincipalDep) -> schemas.Me:
         """Who this token belongs to, in which tenant, with which permissions."""
-        return {
-            "user": {
-                "id": principal.user_id,
-                "email": principal.email,
-                "display_name": principal.display_name,
-                "kind": principal.kind,
-                "locale": principal.locale,
-            },
-            "tenant": {
-                "id": principal.tenant.id,
-                "slug": principal.tenant.slug,
-                "name": principal.tenant.name,
-                "currency": principal.tenant.currency,
-                "timezone": principal.tenant.timezone,
-            },
-            "roles": sorted(principal.roles),
-            "permissions": sorted(principal.grants),
-        }
+        return schemas.Me(
+            user=schemas.CurrentUser(
+                id=principal.user_id,
+                email=principal.email,
+                display_name=principal.display_name,
+                kind=principal.kind,
+                locale=principal.locale,
+            ),
+            tenant=schemas.CurrentTenant(
+                id=principal.tenant.id,
+                slug=principal.tenant.slug,
+                name=principal.tenant.name,
+                currency=principal.tenant.currency,
+                timezone=principal.tenant.timezone,
+            ),
+            roles=sorted(principal.roles),
+            permissions=sorted(principal.grants),
+        )
 
 
 class TokenController(Controller):
@@ -122,12 +146,15 @@ class TokenController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @get("/", opt={"permission": Perm.AUTHENTICATED})
-    async def list_tokens(self, principal: PrincipalDep) -> list[dict[str, Any]]:
+    async def list_tokens(self, principal: PrincipalDep) -> list[schemas.ApiToken]:
         """Your tokens, or everyone's for an admin who may manage staff."""
-        return await service.list_tokens(None if principal.can(Perm.STAFF_MANAGE) else principal.user_id)
+        rows = await service.list_tokens(None if principal.can(Perm.STAFF_MANAGE) else principal.user_id)
+        return [out(schemas.ApiToken, row) for row in rows]
 
     @post("/", opt={"permission": Perm.AUTHENTICATED}, status_code=201)
-    async def create(self, data: JSONBody[schemas.ApiTokenCreate], principal: PrincipalDep) -> dict[str, Any]:
+    async def create(
+        self, data: JSONBody[schemas.ApiTokenCreate], principal: PrincipalDep
+    ) -> schemas.ApiTokenResult:
         """A named long-lived token (integrations, merchant scanners). The text is shown once."""
         user_id = data.user_id or principal.user_id
         if user_id != principal.user_id:
@@ -139,7 +166,9 @@ class TokenController(Controller):
         if data.hours is not None and not 1 <= data.hours <= 24 * 366:
             raise ValidationFailed("hours must be between 1 and 8784", field="hours")
         token, row = await service.issue_token(user_id, kind=data.kind, hours=data.hours, name=data.name.strip())
-        return {"id": row.id, "token": token, "name": row.name, "kind": row.kind, "expires_at": row.expires_at}
+        return schemas.ApiTokenResult(
+            id=row.id, token=token, name=row.name, kind=row.kind, expires_at=row.expires_at
+        )
 
     @delete("/{token_id:uuid}", opt={"permission": Perm.AUTHENTICATED}, status_code=204)
     async def revoke(self, token_id: FromPath[uuid.UUID], principal: PrincipalDep) -> None:
@@ -152,26 +181,34 @@ class OrgUnitController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @get("/", opt={"permission": Perm.ORG_READ})
-    async def list_units(self, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0) -> schemas.Page:
+    async def list_units(
+        self, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0
+    ) -> schemas.OrgUnitList:
         """The org units you can see (your subtrees), in tree order."""
         units = await service.list_units(principal)
-        return page(units[offset : offset + limit], len(units), limit, offset)
+        return schemas.OrgUnitList(
+            items=out_list(schemas.OrgUnit, units[offset : offset + limit]),
+            total=len(units),
+            limit=limit,
+            offset=offset,
+        )
 
     @get("/{unit_id:uuid}", opt={"permission": Perm.ORG_READ})
-    async def get_unit(self, unit_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.get_unit(principal, unit_id)
+    async def get_unit(self, unit_id: FromPath[uuid.UUID], principal: PrincipalDep) -> schemas.OrgUnit:
+        return out(schemas.OrgUnit, await service.get_unit(principal, unit_id))
 
     @post("/", opt={"permission": Perm.ORG_MANAGE}, status_code=201)
-    async def create(self, data: JSONBody[schemas.OrgUnitCreate], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.create_unit(
+    async def create(self, data: JSONBody[schemas.OrgUnitCreate], principal: PrincipalDep) -> schemas.OrgUnit:
+        unit = await service.create_unit(
             principal, code=data.code, name=data.name, kind=data.kind, parent_id=data.parent_id
         )
+        return out(schemas.OrgUnit, unit)
 
     @patch("/{unit_id:uuid}", opt={"permission": Perm.ORG_MANAGE})
     async def update(
         self, unit_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrgUnitUpdate], principal: PrincipalDep
-    ) -> dict[str, Any]:
-        return await service.update_unit(principal, unit_id, name=data.name, kind=data.kind)
+    ) -> schemas.OrgUnit:
+        return out(schemas.OrgUnit, await service.update_unit(principal, unit_id, name=data.name, kind=data.kind))
 
     @delete("/{unit_id:uuid}", opt={"permission": Perm.ORG_MANAGE}, status_code=204)
     async def remove(self, unit_id: FromPath[uuid.UUID], principal: PrincipalDep) -> None:
@@ -187,23 +224,29 @@ class StaffController(Controller):
     async def list_staff(
         self,
         principal: PrincipalDep,
-        q: FromQuery[str | None] = None,
-        kind: FromQuery[str | None] = None,
+        q: FilterText = None,
+        kind: FilterKind = None,
         org_unit: FromQuery[uuid.UUID | None] = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> schemas.Page:
+    ) -> schemas.StaffMemberList:
         """People in your subtrees; filter by text, kind or unit."""
         rows, total = await service.list_staff(principal, q=q, kind=kind, unit_id=org_unit, limit=limit, offset=offset)
-        return page(rows, total, limit, offset)
+        return schemas.StaffMemberList(
+            items=[out(schemas.StaffMember, row) for row in rows], total=total, limit=limit, offset=offset
+        )
 
     @get("/{user_id:uuid}", opt={"permission": Perm.STAFF_READ})
-    async def get_person(self, user_id: FromPath[uuid.UUID], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.get_staff(principal, user_id)
+    async def get_person(
+        self, user_id: FromPath[uuid.UUID], principal: PrincipalDep
+    ) -> schemas.StaffMemberDetail:
+        return staff_member(await service.get_staff(principal, user_id))
 
     @post("/", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
-    async def create(self, data: JSONBody[schemas.StaffCreate], principal: PrincipalDep) -> dict[str, Any]:
-        return await service.create_staff(
+    async def create(
+        self, data: JSONBody[schemas.StaffCreate], principal: PrincipalDep
+    ) -> schemas.StaffMemberDetail:
+        row = await service.create_staff(
             principal,
             email=data.email,
             display_name=data.display_name,
@@ -214,12 +257,13 @@ class StaffController(Controller):
             kind=data.kind,
             locale=data.locale,
         )
+        return staff_member(row)
 
     @patch("/{user_id:uuid}", opt={"permission": Perm.STAFF_MANAGE})
     async def update(
         self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.StaffUpdate], principal: PrincipalDep
-    ) -> dict[str, Any]:
-        return await service.update_staff(
+    ) -> schemas.StaffMemberDetail:
+        row = await service.update_staff(
             principal,
             user_id,
             display_name=data.display_name,
@@ -229,12 +273,13 @@ class StaffController(Controller):
             locale=data.locale,
             password=data.password,
         )
+        return staff_member(row)
 
     @post("/{user_id:uuid}/grants", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
     async def grant(
         self, user_id: FromPath[uuid.UUID], data: JSONBody[schemas.GrantCreate], principal: PrincipalDep
-    ) -> dict[str, Any]:
-        return await service.grant_role(principal, user_id, data.role, data.org_unit)
+    ) -> schemas.GrantResult:
+        return out(schemas.GrantResult, await service.grant_role(principal, user_id, data.role, data.org_unit))
 
     @delete("/{user_id:uuid}/grants/{grant_id:uuid}", opt={"permission": Perm.STAFF_MANAGE}, status_code=204)
     async def revoke(
@@ -248,24 +293,26 @@ class RoleController(Controller):
     tags = ["organisation"]
 
     @get("/", opt={"permission": Perm.STAFF_READ})
-    async def list_roles(self) -> list[dict[str, Any]]:
-        return await service.list_roles()
+    async def list_roles(self) -> list[schemas.Role]:
+        return out_list(schemas.Role, await service.list_roles())
 
     @get("/{role_id:uuid}", opt={"permission": Perm.STAFF_READ})
-    async def get_role(self, role_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-        return await service.get_role(role_id)
+    async def get_role(self, role_id: FromPath[uuid.UUID]) -> schemas.RoleDetail:
+        return out(schemas.RoleDetail, await service.get_role(role_id))
 
     @post("/", opt={"permission": Perm.ROLES_MANAGE}, status_code=201)
-    async def create(self, data: JSONBody[schemas.RoleCreate]) -> dict[str, Any]:
-        return await service.create_role(
+    async def create(self, data: JSONBody[schemas.RoleCreate]) -> schemas.RoleDetail:
+        role = await service.create_role(
             code=data.code, name=data.name, permissions=data.permissions, description=data.description
         )
+        return out(schemas.RoleDetail, role)
 
     @patch("/{role_id:uuid}", opt={"permission": Perm.ROLES_MANAGE})
-    async def update(self, role_id: FromPath[uuid.UUID], data: JSONBody[schemas.RoleUpdate]) -> dict[str, Any]:
-        return await service.update_role(
+    async def update(self, role_id: FromPath[uuid.UUID], data: JSONBody[schemas.RoleUpdate]) -> schemas.RoleDetail:
+        role = await service.update_role(
             role_id, name=data.name, permissions=data.permissions, description=data.description
         )
+        return out(schemas.RoleDetail, role)
 
     @delete("/{role_id:uuid}", opt={"permission": Perm.ROLES_MANAGE}, status_code=204)
     async def remove(self, role_id: FromPath[uuid.UUID]) -> None:
@@ -286,8 +333,8 @@ class InviteController(Controller):
     }
 
     @get("/", opt={"permission": Perm.STAFF_MANAGE})
-    async def list_invites(self, principal: PrincipalDep) -> list[dict[str, Any]]:
-        return await service.list_invites(principal)
+    async def list_invites(self, principal: PrincipalDep) -> list[schemas.Invite]:
+        return [out(schemas.Invite, row) for row in await service.list_invites(principal)]
 
     @post("/", opt={"permission": Perm.STAFF_MANAGE}, status_code=201)
     async def create(
@@ -296,7 +343,7 @@ class InviteController(Controller):
         data: JSONBody[schemas.InviteCreate],
         principal: PrincipalDep,
         settings: SettingsDep,
-    ) -> dict[str, Any]:
+    ) -> schemas.InviteResult:
         """Invite someone by email to a role at a unit; answers the one-time link."""
         secret, invite = await service.create_invite(
             principal,
@@ -307,15 +354,17 @@ class InviteController(Controller):
             display_name=data.display_name,
         )
         base = str(request.base_url).rstrip("/")
-        return {**invite, "url": f"{base}/invite/{principal.tenant.slug}/{secret}"}
+        return out(schemas.InviteResult, {**invite, "url": f"{base}/invite/{principal.tenant.slug}/{secret}"})
 
 
 class InviteAcceptController(Controller):
     path = "/api/v1/invites/accept"
     tags = ["organisation"]
 
-    @post("/{tenant_slug:str}", opt={"public": True}, status_code=201)
-    async def accept(self, tenant_slug: FromPath[str], data: JSONBody[schemas.InviteAccept]) -> dict[str, Any]:
+    @post("/{tenant_slug:str}", opt={"public": True, "statuses": (409, 410)}, status_code=201)
+    async def accept(
+        self, tenant_slug: FromPath[str], data: JSONBody[schemas.InviteAccept]
+    ) -> schemas.InviteAcceptResult:
         """Accept an invitation: sets the name and password of the new account."""
         from careclub.core.db import bind_tenant
         from careclub.core.errors import NotFound
@@ -325,7 +374,7 @@ class InviteAcceptController(Controller):
             raise NotFound("this invitation link is not valid", code="invite_not_found")
         await bind_tenant(tenant.id)
         user_id = await service.accept_invite(data.token, display_name=data.display_name, password=data.password)
-        return {"user_id": user_id, "tenant": tenant.slug}
+        return schemas.InviteAcceptResult(user_id=user_id, tenant=tenant.slug)
 
 
 class AuditController(Controller):
@@ -335,27 +384,29 @@ class AuditController(Controller):
     @get("/", opt={"permission": Perm.AUDIT_READ})
     async def browse(
         self,
-        action: FromQuery[str | None] = None,
-        entity_type: FromQuery[str | None] = None,
-        entity_id: FromQuery[str | None] = None,
-        actor: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        action: FilterCode = None,
+        entity_type: FilterCode = None,
+        entity_id: FilterCode = None,
+        actor: FilterName = None,
+        since: TimeText = None,
+        until: TimeText = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> schemas.Page:
+    ) -> schemas.AuditEntryList:
         """The audit trail, newest first; filter by action prefix, entity, actor or time."""
         rows, total = await audit.browse(
             action=action,
             entity_type=entity_type,
             entity_id=entity_id,
             actor=actor,
-            since=since,
-            until=until,
+            since=time_param(since, "since"),
+            until=time_param(until, "until"),
             limit=limit,
             offset=offset,
         )
-        return page(rows, total, limit, offset)
+        return schemas.AuditEntryList(
+            items=out_list(schemas.AuditEntry, rows), total=total, limit=limit, offset=offset
+        )
 
 
 ROUTES = [

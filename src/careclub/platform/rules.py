@@ -10,7 +10,11 @@ from careclub.platform.permissions import Perm
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,46}[a-z0-9]$")
 RESERVED_SLUGS = frozenset({"api", "admin", "www", "static", "schema", "health", "login", "logout",
                             "signup", "webhooks", "careclub", "app", "join", "t"})
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# The address forms mail actually uses (RFC 5322's dot-atom local part, a host name of letters, digits
+# and hyphens): no quoting, comments or IP literals, and so none of < > " ( ) , ; : \ [ ] or spaces.
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL = re.compile(rf"^(?={_ATEXT}(\.{_ATEXT})*@.{{1,253}}$).{{1,64}}@"
+                   r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 UNIT_KINDS = ("company", "region", "branch", "project", "department")
 USER_KINDS = ("staff", "member", "merchant")

@@ -14,12 +14,11 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
-from careclub.core.db import TenantTable
+from careclub.core.db import Bounded, TenantTable
 
 
-class Tenant(Table):
+class Tenant(Bounded):
     """A company that signed up. Not tenant-owned itself: its RLS lets anyone read the slug
     registry (sign-in needs it) but change only the row of the tenant in context."""
 

@@ -53,6 +53,20 @@ async def test_accepted_scan_answers_the_contract_body(client: Any, world: dict[
     assert today[0]["discount_amount"] == {"amount": "20.00", "currency": "CNY"}
 
 
+async def test_accepted_body_is_exactly_what_the_service_answered(client: Any, world: dict[str, Any],
+                                                                  owner: Any) -> None:
+    # The API builds the check-in's struct field by field (the hot path): nothing the service answered
+    # (kept in the check-in row as `answer`) may be lost or changed on the way out.
+    import json
+
+    for extra in ({"amount": {"amount": "100.00", "currency": "CNY"}},
+                  {"benefit": "washing", "amount": {"amount": "35.50", "currency": "CNY"}}, {}):
+        body = await ok(await scan(client, world, await qr(client, world), **extra), 201)
+        rows = await as_owner(owner, world["t"]["tenant_id"], "SELECT answer FROM club_checkin WHERE id = $1",
+                              uuid.UUID(body["checkin_id"]))
+        assert body == json.loads(rows[0]["answer"]), extra
+
+
 async def test_token_holds_no_personal_data_and_lives_at_most_60_seconds(client: Any, world: dict[str, Any]) -> None:
     token = await qr(client, world)
     claims, _, _ = rules.decode_token(token)

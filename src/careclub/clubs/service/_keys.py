@@ -170,8 +170,10 @@ async def verification_key(kid: int, *, static: bool = False) -> bytes | None:
 
 def qr_svg(text: str) -> str:
     buffer = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=4, border=2, xmldecl=False,
-                                                  svgns=True, nl=False, omitsize=True)
+    # A white background and the standard 4-module quiet zone: decoders need the light margin, and
+    # a transparent code on a dark page or card design reads as inverted or not at all.
+    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=4, border=4, light="#fff",
+                                                  xmldecl=False, svgns=True, nl=False, omitsize=True)
     return buffer.getvalue().decode("utf-8")
 
 
