@@ -43,7 +43,7 @@ bench: install
 
 ## make messages: extract strings and update the zh_CN / en catalogs
 messages: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -o web/locale/messages.pot src web/templates
+	$(VENV)/bin/pybabel extract --no-location --sort-output -F babel.cfg -o web/locale/messages.pot src web/templates
 	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-fuzzy-matching
 
 clean-data:

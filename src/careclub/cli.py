@@ -26,16 +26,33 @@ async def prepare(settings: Settings, *, migrate_db: bool = True) -> Infra:
     from careclub.core.migrate import migrate
 
     infra = await resolve(settings)
-    if migrate_db:
+    if migrate_db and not infra.owner_dsn:
+        # DATABASE_URL alone, naming the app role (a production app or worker): migrating is the
+        # migrator's job, which has DATABASE_OWNER_URL.
+        log.warning("not migrating: DATABASE_URL is the app role and DATABASE_OWNER_URL is not set")
+    elif migrate_db:
         await migrate(infra.owner_dsn, infra.app_dsn)
     return infra
 
 
-async def apply_tenant_files(infra: Infra, files: list[Path], *, demo: bool) -> list[str]:
+def stripe_sandbox(settings: Settings, *, deliver: bool) -> Any:
+    """The Stripe sandbox of a process without a Stripe key, keeping its objects under DATA_DIR."""
+    from careclub.payments.sandboxing import make_sandbox
+
+    if not settings.stripe_sandbox:
+        return None
+    return make_sandbox(settings, deliver=deliver, state_file=settings.data_dir / "stripe-sandbox.json")
+
+
+async def apply_tenant_files(infra: Infra, files: list[Path], *, demo: bool, settings: Settings | None = None,
+                             sandbox: Any = None) -> list[str]:
     from careclub.core import redis as redis_mod
     from careclub.core.db import DB
+    from careclub.payments import gateway
     from careclub.platform.tenant_file import apply_file
 
+    settings = settings or Settings.from_env()
+    gateway.configure(settings, sandbox if sandbox is not None else stripe_sandbox(settings, deliver=False))
     DB.configure(infra.app_dsn, min_size=1, max_size=2)
     await DB.start_connection_pool()
     redis_mod.connect(infra.redis_url)
@@ -69,9 +86,11 @@ def print_demo_logins(files: list[Path]) -> None:
         print(f"  {slug:26s} {email:44s} {name}", flush=True)
 
 
-def _worker_env(infra: Infra) -> dict[str, str]:
+def _worker_env(infra: Infra, settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": infra.app_dsn, "DATABASE_OWNER_URL": infra.owner_dsn, "REDIS_URL": infra.redis_url})
+    if settings.stripe_sandbox and not settings.stripe_api_base:
+        env["STRIPE_API_BASE"] = f"{settings.site_url}/_sandbox/stripe"
     return env
 
 
@@ -81,14 +100,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from careclub.app import create_app
 
     infra = asyncio.run(prepare(settings))
+    # Without a Stripe key members pay through the sandbox served here, which delivers its signed events
+    # to this server's /webhooks/stripe; the worker reaches it over HTTP.
+    sandbox = stripe_sandbox(settings, deliver=True)
     if args.apply_tenants:
         files = sorted((PROJECT_ROOT / "tenants").glob("*.toml"))
         # One line per tenant here; `careclub tenant apply` lists every change.
-        for summary in asyncio.run(apply_tenant_files(infra, files, demo=settings.demo)):
+        for summary in asyncio.run(apply_tenant_files(infra, files, demo=settings.demo, settings=settings,
+                                                      sandbox=sandbox)):
             print(summary.splitlines()[0], flush=True)
     worker = None
     if args.with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra))
+        worker = subprocess.Popen([sys.executable, "-m", "careclub.cli", "worker"], env=_worker_env(infra, settings))
     if settings.demo:
         print_demo_logins(sorted((PROJECT_ROOT / "tenants").glob("*.toml")))
     url = f"http://{settings.host}:{settings.port}"
@@ -98,7 +121,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # that stop the embedded PostgreSQL and Redis. Raising SystemExit lets both run.
     signal.signal(signal.SIGTERM, _exit_quietly)
     try:
-        uvicorn.run(create_app(settings, infra), host=settings.host, port=settings.port, log_config=None,
+        uvicorn.run(create_app(settings, infra, sandbox), host=settings.host, port=settings.port, log_config=None,
                     access_log=False, proxy_headers=True)
     finally:
         if worker is not None:

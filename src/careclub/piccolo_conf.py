@@ -9,6 +9,7 @@ APP_REGISTRY = AppRegistry(
         "careclub.platform.piccolo_app",
         "careclub.approvals.piccolo_app",
         "careclub.clubs.piccolo_app",
+        "careclub.payments.piccolo_app",
     ]
 )
 

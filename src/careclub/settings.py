@@ -93,10 +93,38 @@ class Settings:
     """Connections per process in the application pool."""
 
     stripe_secret_key: str = ""
-    """Stripe API key; empty means the built-in sandbox."""
+    """The platform's Stripe secret key. Empty: the built-in Stripe sandbox (demo, tests, offline)."""
+
+    stripe_webhook_secret: str = ""
+    """Signing secret of the platform account's webhook endpoint (`whsec_…`). Sandbox: derived."""
+
+    stripe_connect_webhook_secret: str = ""
+    """Signing secret of the Connect endpoint, which carries the companies' accounts' events. Sandbox: derived."""
+
+    stripe_api_base: str = ""
+    """Where the Stripe library sends its calls. Empty: Stripe itself, or the sandbox in this process.
+    `careclub serve` hands its worker the sandbox's address here."""
+
+    stripe_account_country: str = "HK"
+    """Country of the companies' Stripe accounts (Stripe opens none in mainland China; Hong Kong serves
+    Chinese companies, and takes CNY, WeChat Pay and Alipay)."""
+
+    public_url: str = ""
+    """The site's address as members' browsers reach it (payment return pages). Empty: http://HOST:PORT."""
+
+    webhook_tolerance_seconds: int = 300
+    """A Stripe event signed longer ago than this is refused (400), and Stripe retries it later."""
 
     smtp_url: str = ""
     """SMTP server for outgoing mail; empty keeps mail in the outbox table."""
+
+    @property
+    def stripe_sandbox(self) -> bool:
+        return not self.stripe_secret_key
+
+    @property
+    def site_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -125,6 +153,12 @@ class Settings:
             log_json=_env_bool("LOG_JSON", True),
             db_pool_max=_env_int("DB_POOL_MAX", 10),
             stripe_secret_key=os.environ.get("STRIPE_SECRET_KEY", ""),
+            stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_connect_webhook_secret=os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET", ""),
+            stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
+            stripe_account_country=os.environ.get("STRIPE_ACCOUNT_COUNTRY", "HK"),
+            public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
+            webhook_tolerance_seconds=_env_int("WEBHOOK_TOLERANCE_SECONDS", 300),
             smtp_url=os.environ.get("SMTP_URL", ""),
         )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from careclub.clubs import service
+from careclub.clubs import (
+    payable,  # noqa: F401  (registers membership periods as payables)
+    service,
+)
 from careclub.core import clock
 from careclub.core.db import fetch, tenant_scope
 from careclub.core.principal import Actor, set_actor

@@ -13,21 +13,32 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from careclub.clubs import rules, schemas, service, views_staff
+from careclub.clubs import payable, rules, schemas, service, views_staff
 from careclub.clubs.tables import Benefit, BenefitMerchant, CardEvent, Club, Plan, Vehicle
 from careclub.core import clock, ratelimit
 from careclub.core.db import bind_tenant
 from careclub.core.errors import AppError, Conflict, NotFound, RateLimited
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.principal import Actor, Principal, set_actor
 from careclub.core.security import MIN_PASSWORD_LENGTH, check_password_strength
+from careclub.payments import service as payments
 from careclub.platform import rules as prules
 from careclub.platform import service as platform_service
 from careclub.platform.api import client_address
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import User
 from careclub.platform.views import page, principal_of, start_session
+from careclub.platform.views_admin._common import error_text
 from careclub.settings import Settings
+from careclub.web.svg import trusted_svg
+
+KEY_STATUSES = {"active": N_("active"), "retiring": N_("retiring"), "retired": N_("retired"),
+                "revoked": N_("revoked")}
+
+
+def key_status(status: str) -> str:
+    return _(KEY_STATUSES[status]) if status in KEY_STATUSES else status
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -36,8 +47,13 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
+# Why a Pay button led back to the card instead of to the checkout (shown in the reader's language).
+PAY_ERRORS = ("online_payments_unavailable", "payment_provider_unavailable", "already_paid", "card_state_conflict",
+              "auto_renewal_on", "auto_renewal_off", "auto_renewal_unavailable")
+
+
 @get("/club/card", opt={"permission": Perm.SELF_SERVICE}, include_in_schema=False)
-async def my_card(request: Request[Any, Any, Any]) -> Template:
+async def my_card(request: Request[Any, Any, Any], pay_error: FromQuery[str | None] = None) -> Template:
     """The member's cards: QR (refreshed by /static/clubs/card.js), validity, plan, benefits
     left, recent check-ins."""
     principal = _principal(request)
@@ -51,20 +67,51 @@ async def my_card(request: Request[Any, Any, Any]) -> Template:
         if card["status"] == "pending":
             approved = await CardEvent.exists().where(CardEvent.card == card["id"], CardEvent.kind == "approved")
             waiting = "approval" if card["approval_request"] and not approved else "payment"
+        row = await service.get_card(principal, card["card_no"])
+        fee = row["plan.fee"]
+        auto_plan = await Plan.select(Plan.auto_renew).where(Plan.id == row["plan"]).first()
         shown.append({
             **card,
             "waiting": waiting,
-            "qr": await service.issue_qr(principal, card["card_no"]) if live else None,
+            "fee": fee,
+            # pay the pending period, or renew ahead while the card is live (not a closed or suspended one)
+            "payable": fee > 0 and (waiting == "payment" or live),
+            "auto_renew_offered": bool(auto_plan and auto_plan["auto_renew"]) and fee > 0 and card["status"] in (
+                "pending", "active", "in_grace", "expired"),
+            "auto_renewal": await payments.subscription_of(payable.KIND, card["id"]),
+            "qr": _with_svg(await service.issue_qr(principal, card["card_no"])) if live else None,
             "benefits": await service.benefits_left(card["id"], timezone=principal.tenant.timezone),
             "checkins": await service.list_checkins(card_id=card["id"], limit=5),
         })
-    return page(request, "clubs/card.html", cards=shown)
+    return page(request, "clubs/card.html", cards=shown, status_label=views_staff.status_label,
+                pay_error=error_text(AppError("", code=pay_error)) if pay_error in PAY_ERRORS else None)
+
+
+def _with_svg(qr: dict[str, Any]) -> dict[str, Any]:
+    """The QR as markup for the page (checked: a plain drawing of the signed token)."""
+    return {**qr, "svg": trusted_svg(qr["svg"])}
 
 
 @get("/club/card/{card_no:str}/qr.json", opt={"permission": Perm.SELF_SERVICE}, include_in_schema=False)
 async def my_card_qr(request: Request[Any, Any, Any], card_no: FromPath[str]) -> dict[str, Any]:
     out = await service.issue_qr(_principal(request), card_no)
     return {"token": out["token"], "expires_at": out["expires_at"], "svg": out["svg"]}
+
+
+# What the scanner page's script says (/static/clubs/scan.js), by check-in answer.
+SCAN_MESSAGES = {
+    "accepted": N_("Accepted"), "refused": N_("Refused"), "valid_until": N_("Valid until"), "discount": N_("Discount"),
+    "payable": N_("To pay"), "static": N_("Static card"), "left": N_("left"),
+    "in_grace": N_("In grace period — remind the member to renew"),
+    "bad_signature": N_("The code's signature is not valid"), "malformed": N_("Not a member code"),
+    "expired_token": N_("The code has expired: ask the member to refresh it"),
+    "replayed": N_("This code was used already"),
+    "wrong_tenant": N_("This card belongs to another company"), "card_not_found": N_("No such card"),
+    "card_inactive": N_("The card is not active"), "card_expired": N_("The card has expired"),
+    "merchant_not_in_network": N_("Not valid at this merchant"),
+    "quota_exhausted": N_("Benefit used up for this period"),
+    "no_camera": N_("No camera available: type or paste the code"),
+}
 
 
 @get("/club/scan", opt={"permission": Perm.CHECKINS_SCAN}, include_in_schema=False)
@@ -75,7 +122,8 @@ async def scanner(request: Request[Any, Any, Any]) -> Template:
         BenefitMerchant.merchant == merchant["id"], BenefitMerchant.benefit.active == True)  # noqa: E712
     day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
     today = await service.list_checkins(merchant_id=merchant["id"], day=day, limit=100)
-    return page(request, "clubs/scan.html", merchant=merchant, benefits=benefits, today=today)
+    return page(request, "clubs/scan.html", merchant=merchant, benefits=benefits, today=today,
+                scan_messages={key: _(text) for key, text in SCAN_MESSAGES.items()})
 
 
 @post("/club/scan/checkin", opt={"permission": Perm.CHECKINS_SCAN}, include_in_schema=False, status_code=201)
@@ -226,10 +274,14 @@ async def join_submit(request: Request[Any, Any, Any], slug: FromPath[str], club
         return await _join_page(request, tenant, club, plans, status_code=max(exc.status_code, 400), form=form,
                                 errors={exc.field if exc.field in (*JOIN_FIELDS, "password", "password2")
                                         else "form": _message(exc)})
+    # A paid plan that needs no approval goes straight on to the checkout page; the rest to the card.
+    target = "/club/card"
+    if plan["fee"] > 0 and not plan["needs_approval"] and card.get("card_no"):
+        target = f"/club/card/{quote(card['card_no'])}/pay"
     if principal is None and user_id is not None:
-        return await start_session(request, settings, tenant.id, user_id, "/club/card")
+        return await start_session(request, settings, tenant.id, user_id, target)
     if user_id is not None:
-        return Redirect("/club/card", status_code=303)
+        return Redirect(target, status_code=303)
     return await _join_page(request, tenant, club, plans, status_code=201, done=card)
 
 
@@ -306,13 +358,16 @@ async def _admin_page(request: Request[Any, Any, Any], *, status_code: int = 200
                       "merchants": await service.list_merchants(club["id"]),
                       "benefits": await service.list_benefits(club["id"])})
     return page(request, "clubs/admin.html", status_code=status_code, clubs=clubs, keys=await service.list_keys(),
-                tenant_slug=_principal(request).tenant.slug, errors=errors or {}, form=form or {}, notice=notice)
+                tenant_slug=_principal(request).tenant.slug, errors=errors or {}, form=form or {}, notice=notice,
+                offer_kinds=views_staff.OFFER_KINDS, quota_periods=views_staff.QUOTA_PERIODS, word=views_staff.word,
+                key_status=key_status)
 
 
 @get("/club/stats/{club_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
 async def stats_page(request: Request[Any, Any, Any], club_id: FromPath[uuid.UUID]) -> Template:
     stats = await service.club_stats(_principal(request), club_id)
-    return page(request, "clubs/stats.html", stats=stats, chart=service.chart_svg(stats))
+    return page(request, "clubs/stats.html", stats=stats, chart=trusted_svg(service.chart_svg(stats)),
+                status_label=views_staff.status_label)
 
 
 ROUTES = [my_card, my_card_qr, scanner, scanner_checkin, join_form, join_submit, admin_overview, admin_create,

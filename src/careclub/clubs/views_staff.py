@@ -21,7 +21,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from careclub.clubs import rules, service
+from careclub.clubs import payable, rules, service
 from careclub.clubs.service._members import CARD_STATUSES
 from careclub.core.db import current_transaction
 from careclub.core.errors import AppError, NotFound, ValidationFailed
@@ -29,6 +29,8 @@ from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_amount
 from careclub.core.principal import Principal
+from careclub.payments import rules as payment_rules
+from careclub.payments import service as payments
 from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import (
@@ -42,6 +44,7 @@ from careclub.platform.views_admin._common import (
     pager,
     unit_choices,
 )
+from careclub.web.svg import trusted_svg
 
 STATUS_LABELS = {"pending": N_("pending"), "active": N_("active"), "in_grace": N_("in grace"),
                  "expired": N_("expired"), "suspended": N_("suspended"), "cancelled": N_("cancelled"),
@@ -246,7 +249,14 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
                  club=await service.get_club(member["club"]), plans=[p for p in plans.values() if p["active"]],
                  head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
                  form=form or {}, notice=notice, units=units, edit=edit, revealed=revealed,
-                 may_reveal=await service.may_reveal_id_number(principal, member_id))
+                 may_reveal=await service.may_reveal_id_number(principal, member_id),
+                 offline_methods=payment_rules.OFFLINE_METHODS, method_label=_method_label)
+
+
+def _method_label(code: str) -> str:
+    from careclub.payments.views import METHOD_LABELS
+
+    return str(_(METHOD_LABELS[code])) if code in METHOD_LABELS else code
 
 
 @get("/club/members/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
@@ -341,7 +351,7 @@ async def member_card_action(request: Request[Any, Any, Any], member_id: FromPat
     return await _member_action(request, member_id, {}, (), act, action)
 
 
-@post("/club/members/{member_id:uuid}/periods/{period_id:uuid}/paid", opt={"permission": Perm.MEMBERS_MANAGE},
+@post("/club/members/{member_id:uuid}/periods/{period_id:uuid}/paid", opt={"permission": Perm.FINANCE_MANAGE},
       include_in_schema=False)
 async def member_period_paid(request: Request[Any, Any, Any], member_id: FromPath[uuid.UUID],
                              period_id: FromPath[uuid.UUID], data: Form) -> Any:
@@ -350,15 +360,16 @@ async def member_period_paid(request: Request[Any, Any, Any], member_id: FromPat
     await service.get_member(principal, member_id, Perm.MEMBERS_MANAGE)
     period = await service.get_period(period_id)
     await _own_card(principal, member_id, period["card.card_no"])
-    form = {"reference": (data.get("reference") or "").strip()[:120]}
+    form = {"reference": (data.get("reference") or "").strip()[:120], "method": (data.get("method") or "cash")}
 
     async def pay() -> Any:
         if period["status"] != "pending":
             raise ValidationFailed(N_("this period is paid already"), field="form")
-        return await service.mark_period_paid(period_id, method="offline", reference=form["reference"],
-                                              principal=principal)
+        # Through payments: a payment with its receipt number, in finance's list, reversible only with a reason.
+        return await payments.record_offline(principal, payable.KIND, period_id, method=form["method"],
+                                             reference=form["reference"])
 
-    return await _member_action(request, member_id, form, ("reference",), pay, "paid")
+    return await _member_action(request, member_id, form, ("reference", "method"), pay, "paid")
 
 
 # ---- editing a member, renewing a policy-linked card -----------------------------------------
@@ -435,7 +446,8 @@ async def card_print(request: Request[Any, Any, Any], card_no: FromPath[str]) ->
     if exc is not None:
         return _page(request, "clubs/card_print.html", status_code=exc.status_code, card=shown, club=club, qr=None,
                      refusal=_("This card cannot be used right now, so it cannot be printed."))
-    return _page(request, "clubs/card_print.html", card=shown, club=club, qr=qr, refusal=None)
+    return _page(request, "clubs/card_print.html", card=shown, club=club, qr={**qr, "svg": trusted_svg(qr["svg"])},
+                 refusal=None)
 
 
 # ---- admin: edit a club, plan, merchant or benefit ----------------------------------------------

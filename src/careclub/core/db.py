@@ -7,19 +7,21 @@ the current transaction. Code here only has to set it; forgetting to fails close
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
 import asyncpg
-from piccolo.columns import UUID, Timestamptz
+from piccolo.columns import UUID, BigInt, Column, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.query import Insert, Update
 from piccolo.table import Table
 
-from careclub.core.errors import NoTenantContext
+from careclub.core.errors import NoTenantContext, ValidationFailed
 
 
 class _Connection(asyncpg.Connection):
@@ -48,6 +50,7 @@ class CareclubEngine(PostgresEngine):
 
 
 DB = CareclubEngine(config={})
+log = logging.getLogger("careclub.db")
 
 _tenant: ContextVar[uuid.UUID | None] = ContextVar("careclub_tenant", default=None)
 
@@ -98,16 +101,53 @@ async def transaction() -> AsyncIterator[PostgresTransaction]:
         yield tx
 
 
+# Work that must wait until the data it speaks of is committed (queueing a job, sending mail): run
+# only after a successful commit, and dropped with a rollback, so no job ever acts on data that is
+# not there and no mail announces what did not happen.
+_after_commit: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("careclub_after_commit",
+                                                                                   default=None)
+
+
+def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
+    pending = _after_commit.get()
+    if pending is None:
+        raise NoTenantContext("after_commit() outside a request or tenant_scope")
+    pending.append(callback)
+
+
+def begin_unit() -> Token[list[Callable[[], Awaitable[Any]]] | None]:
+    return _after_commit.set([])
+
+
+async def end_unit(token: Token[list[Callable[[], Awaitable[Any]]] | None], *, committed: bool) -> None:
+    pending = _after_commit.get() or []
+    try:
+        _after_commit.reset(token)
+    except ValueError:  # ended from a copied context (a response sent from another task)
+        _after_commit.set(None)
+    if not committed:
+        return
+    for callback in pending:
+        try:
+            await callback()
+        except Exception:  # the data is committed; a sweep job picks up what a failed callback missed
+            log.exception("after-commit callback %r failed", callback)
+
+
 @asynccontextmanager
 async def tenant_scope(tenant_id: uuid.UUID) -> AsyncIterator[PostgresTransaction]:
     """Run a block as one tenant, in its own transaction: what jobs and the CLI use."""
     token = _tenant.set(None)
+    unit = begin_unit()
+    committed = False
     try:
         async with DB.transaction() as tx:
             await bind_tenant(tenant_id)
             yield tx
+        committed = True
     finally:
         _tenant.reset(token)
+        await end_unit(unit, committed=committed)
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
@@ -122,7 +162,58 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-class TenantTable(Table):
+def _fit(column: Column, value: Any) -> None:
+    """Refuse a value its column cannot hold, naming the column, before PostgreSQL refuses it as a 500."""
+    name = column._meta.name
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationFailed(f"{name} contains the NUL character, which text may not hold", field=name,
+                                   code="nul_character")
+        if isinstance(column, Varchar) and column.length is not None and len(value) > column.length:
+            raise ValidationFailed(f"{name} must be at most {column.length} characters", field=name, code="too_long")
+    elif isinstance(value, int) and not isinstance(value, bool) and isinstance(column, Integer):
+        lo, hi = (-(2**15), 2**15 - 1) if isinstance(column, SmallInt) else (
+            (-(2**63), 2**63 - 1) if isinstance(column, BigInt) else (-(2**31), 2**31 - 1))
+        if not lo <= value <= hi:
+            raise ValidationFailed(f"{name} must be between {lo} and {hi}", field=name, code="out_of_range")
+
+
+class Bounded(Table):
+    """Every value written through Piccolo is checked against its column first: a page's form, a
+    tenant file and the API all reach the same services, and whichever of them missed a bound, the
+    person gets a 422 naming the field (and a form is drawn again with it) instead of a 500. The API
+    refuses the same values earlier, when it decodes the body (core/schemas.py)."""
+
+    def __init__(self, _data: dict[Any, Any] | None = None, _ignore_missing: bool = False,
+                 _exists_in_db: bool = False, **kwargs: Any) -> None:
+        if not _exists_in_db:  # rows read back from the database fit by definition
+            by_name = self._meta.columns
+            for column in by_name:
+                key = column._meta.name
+                if key in kwargs:
+                    _fit(column, kwargs[key])
+            for key, value in (_data or {}).items():
+                if isinstance(key, Column):
+                    _fit(key, value)
+        super().__init__(_data=_data, _ignore_missing=_ignore_missing, _exists_in_db=_exists_in_db, **kwargs)
+
+    @classmethod
+    def update(cls, values: dict[Column | str, Any] | None = None, force: bool = False,
+               use_auto_update: bool = True, **kwargs: Any) -> Update:
+        given: dict[Column | str, Any] = dict(values or {})
+        given.update(kwargs)
+        for key, value in given.items():
+            column = key if isinstance(key, Column) else cls._meta.get_column_by_name(key)
+            _fit(column, value)
+        return super().update(values, force=force, use_auto_update=use_auto_update, **kwargs)
+
+    def save(self, columns: Sequence[Column | str] | None = None) -> Insert | Update:
+        for column in self._meta.columns:
+            _fit(column, getattr(self, column._meta.name, None))
+        return super().save(columns)
+
+
+class TenantTable(Bounded):
     """Base of every tenant-owned table. Migrations give each such table a forced RLS policy;
     `tests/integration/test_tenancy.py` finds them all through this class."""
 

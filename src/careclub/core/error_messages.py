@@ -28,6 +28,15 @@ CODE_MESSAGES: dict[str, str] = {
     "method_not_allowed": N_("This action is not available here."),
     "csrf_failed": N_("The form expired or did not come from this site. Reload the page and try again."),
     "internal_error": N_("Something went wrong on our side. It has been logged; please try again later."),
+    # bad input refused where it is born (core/input_guard.py, core/db.py, core/http.py)
+    "nul_character": N_("A value holds an invisible control character (NUL) that cannot be stored. Remove it and "
+                        "try again."),
+    "too_long": N_("A value is longer than its field allows. Shorten it and try again."),
+    "out_of_range": N_("A number is outside the range its field allows."),
+    "invalid_value": N_("A value is not valid for its field."),
+    "invalid_json": N_("The request is not valid JSON."),
+    "too_deeply_nested": N_("The request is nested too deeply to be read."),
+    "payload_too_large": N_("What was sent is too large."),
     # platform
     "invalid_credentials": N_("The company, email or password is not right."),
     "slug_taken": N_("This short name is taken already; choose another."),
@@ -50,6 +59,16 @@ CODE_MESSAGES: dict[str, str] = {
     "invite_expired": N_("This invitation has expired; ask for a new one."),
     "password_too_short": N_("The password must be at least 10 characters long."),
     "password_too_common": N_("This password is one of the most common ones and easy to guess; choose another."),
+    # payments
+    "online_payments_unavailable": N_("This company does not take online payments yet. Please pay at its office."),
+    "payment_provider_unavailable": N_("The payment service did not answer. Please try again in a moment."),
+    "already_paid": N_("This is paid already."),
+    "payment_not_found": N_("No such payment."),
+    "payment_state_conflict": N_("The payment's state does not allow this. Reload the page and check it."),
+    "bad_signature": N_("The event's signature is not valid."),
+    "auto_renewal_on": N_("Automatic renewal is on already."),
+    "auto_renewal_off": N_("Automatic renewal is not on."),
+    "auto_renewal_unavailable": N_("This plan does not renew automatically."),
     # clubs
     "card_closed": N_("This card is cancelled or replaced: a payment cannot renew it."),
     "club_not_found": N_("No such club."),
@@ -124,6 +143,8 @@ class PageMessage:
 
 
 def page_message(status: int, code: str, message: str) -> PageMessage:
+    # Plain text whatever came in (never Markup): the page escapes it, even when it names what someone typed.
+    message = str(message) if message else ""
     localized = _(message) if message else message  # gettext("") is the catalog's header
     # No Latin letters: a view raised an already translated message (e.g. `AppError(_("choose a plan"))`).
     if message and (localized != message or not _LATIN.search(message)):

@@ -14,7 +14,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from careclub.core import clock, i18n, sessions
-from careclub.core.db import DB, clear_tenant, restore_tenant
+from careclub.core.db import DB, begin_unit, clear_tenant, end_unit, restore_tenant
 from careclub.core.logging import log_tenant, request_id
 from careclub.core.principal import Actor, Principal, set_actor
 
@@ -103,6 +103,8 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 i18n.set_locale(choose_locale(scope, None))
                 await app(scope, receive, send_with_id)
                 return
+            unit = begin_unit()
+            committed = False
             async with DB.transaction() as tx:
                 principal = await _resolve(scope)
                 scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
@@ -116,16 +118,22 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 finished = False
 
                 async def send_after_commit(message: Message) -> None:
-                    nonlocal finished
+                    nonlocal finished, committed
                     if message["type"] == "http.response.start" and not finished:
                         finished = True
                         if message["status"] < 400:
                             await tx.commit()
+                            committed = True
+                            await end_unit(unit, committed=True)
                         else:
                             await tx.rollback()
                     await send_with_id(message)
 
-                await app(scope, receive, send_after_commit)
+                try:
+                    await app(scope, receive, send_after_commit)
+                finally:
+                    if not committed:
+                        await end_unit(unit, committed=False)
         finally:
             restore_tenant(tenant_token)
             if log.isEnabledFor(logging.INFO):  # the extra dict is not free on the hot path

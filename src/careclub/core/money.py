@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -17,6 +17,26 @@ class Money(msgspec.Struct, frozen=True):
     currency: str
 
 
+_AMOUNT_TEXT = 'a decimal string with at most two places, like "365.00"'
+_CURRENCY = Annotated[str, msgspec.Meta(max_length=3, description="the company's currency (ISO 4217)")]
+
+
+class MoneyIn(Money, frozen=True):
+    """Money in a request body, for amounts kept in a BigInt column. `parse_amount` checks the amount's
+    form (at most 15 whole digits, two places) with a message saying what is expected; the decoder only
+    bounds its length to that form's longest. The service checks the currency."""
+
+    amount: Annotated[str, msgspec.Meta(max_length=18, description=_AMOUNT_TEXT)]
+    currency: _CURRENCY
+
+
+class MoneyIn32(Money, frozen=True):
+    """Money in a request body for an Integer column: at most 9 999 999.99, so its minor units always fit."""
+
+    amount: Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9]\d{0,6})(\.\d{1,2})?$", description=_AMOUNT_TEXT)]
+    currency: _CURRENCY
+
+
 def parse_amount(text: str, *, field: str = "amount") -> int:
     """'365.00' -> 36500. Refuses floats' friends: exponents, signs, more than two places."""
     if not isinstance(text, str) or not _AMOUNT.match(text):
@@ -25,6 +45,21 @@ def parse_amount(text: str, *, field: str = "amount") -> int:
         )
     whole, _, frac = text.partition(".")
     return int(whole) * 100 + int((frac + "00")[:2])
+
+
+def parse_typed(text: str, *, field: str = "amount") -> int:
+    """What a person types on a page, in yuan: "20", "20.5", "1,314,000.00", "¥ 365" -> minor units.
+    Pages never ask for fen; the API takes the strict form above."""
+    cleaned = (text or "").strip().replace(",", "").replace("，", "").replace(" ", "")
+    cleaned = cleaned.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
+    return parse_amount(cleaned, field=field)
+
+
+def format_grouped(minor: int) -> str:
+    """For people: thousands separated, two places ("1,314.50")."""
+    sign = "-" if minor < 0 else ""
+    minor = abs(minor)
+    return f"{sign}{minor // 100:,}.{minor % 100:02d}"
 
 
 def format_amount(minor: int) -> str:

@@ -6,38 +6,35 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
-from saq import CronJob, Queue, Worker
-from saq.queue.redis import RedisQueue
+from saq import CronJob, Worker
 
 from careclub.approvals import jobs as approvals_jobs
 from careclub.clubs import jobs as clubs_jobs
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
 from careclub.core.infra import Infra
+from careclub.core.jobqueue import QUEUE_NAME, make_queue
 from careclub.core.logging import log_tenant, request_id
 from careclub.jobs import tasks
+from careclub.payments import jobs as payments_jobs
 
 log = logging.getLogger("careclub.jobs")
 
-QUEUE_NAME = "careclub"
 # How long a burst worker waits for one more job before it decides the queue is empty.
 BURST_DEQUEUE_TIMEOUT = 1.0
 
 
-def make_queue(redis_url: str, name: str = QUEUE_NAME) -> Queue:
-    # SAQ's from_url only knows redis://; the embedded Redis listens on a unix socket.
-    return RedisQueue(Redis.from_url(redis_url), name=name)
-
-
 FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
                         clubs_jobs.clubs_fanout, clubs_jobs.clubs_housekeeping,
-                        approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep]
+                        approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep,
+                        payments_jobs.payments_inbox, payments_jobs.payments_fanout,
+                        payments_jobs.payments_housekeeping]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
              CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
              CronJob(clubs_jobs.clubs_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
-             CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
+             CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
+             CronJob(payments_jobs.payments_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
 
 
 async def _before_job(ctx: dict[str, Any]) -> None:

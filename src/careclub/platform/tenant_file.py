@@ -32,6 +32,7 @@ from careclub.platform.tables import OrgUnit, Tenant, User
 SECTION_MODULES = (
     "careclub.approvals.tenant_section",
     "careclub.clubs.tenant_section",
+    "careclub.payments.tenant_section",
     "careclub.funds.tenant_section",
     "careclub.tickets.tenant_section",
     "careclub.catalogue.tenant_section",

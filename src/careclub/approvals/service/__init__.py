@@ -13,7 +13,7 @@ from careclub.approvals.service._inbox import (
     read_notification,
     unread_count,
 )
-from careclub.approvals.service._notify import notify, send_outbox
+from careclub.approvals.service._notify import local_time, notify, send_outbox
 from careclub.approvals.service._policies import (
     apply_body,
     apply_policy,
@@ -60,6 +60,7 @@ __all__ = [
     "detail",
     "list_bodies",
     "list_policies",
+    "local_time",
     "meetings",
     "my_requests",
     "notifications",

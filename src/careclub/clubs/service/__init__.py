@@ -41,6 +41,7 @@ from careclub.clubs.service._members import (
     reissue,
     renew_policy,
     reveal_id_number,
+    revoke_period,
     update_member,
 )
 from careclub.clubs.service._setup import (
@@ -122,6 +123,7 @@ __all__ = [
     "retire_due_keys",
     "reveal_id_number",
     "revoke_key",
+    "revoke_period",
     "rotate_keys",
     "update_benefit",
     "update_club",

@@ -557,6 +557,33 @@ async def mark_period_paid(period_id: uuid.UUID, *, method: str, reference: str 
     return await get_period(period_id)
 
 
+async def revoke_period(period_id: uuid.UUID, *, why: str) -> dict[str, Any]:
+    """A paid period taken back (its payment fully refunded, or an offline payment reversed): the card
+    loses the period's length of validity, and a card with no paid period left is pending again."""
+    period = await get_period(period_id)
+    if period["status"] != "paid":
+        return period
+    locked = await fetch("SELECT valid_until, state FROM club_card WHERE id = $1 FOR UPDATE", period["card"])
+    await MembershipPeriod.update({MembershipPeriod.status: why}).where(MembershipPeriod.id == period_id)
+    left = await MembershipPeriod.count().where(MembershipPeriod.card == period["card"],
+                                                MembershipPeriod.status == "paid")
+    before = locked[0]["valid_until"]
+    updates: dict[Any, Any]
+    if not left and locked[0]["state"] in ("active", "suspended"):
+        updates = {MemberCard.state: "pending", MemberCard.valid_from: None, MemberCard.valid_until: None}
+    elif before is not None and period["starts_at"] is not None and period["ends_at"] is not None:
+        updates = {MemberCard.valid_until: before - (period["ends_at"] - period["starts_at"])}
+    else:
+        updates = {}
+    if updates:
+        await MemberCard.update(updates).where(MemberCard.id == period["card"])
+    after = updates.get(MemberCard.valid_until, before)
+    await _event(period["card"], "period_revoked", period=period_id, why=why, before=before, valid_until=after)
+    await audit.record("club_period.revoked", "club_period", period_id, before={"status": "paid"},
+                       after={"status": why, "valid_until": after})
+    return await get_period(period_id)
+
+
 async def apply(principal: Principal | None, club_id: uuid.UUID, *, plan_id: uuid.UUID, name: str, phone: str,
                 plate: str | None = None, vin: str = "", id_number: str | None = None,
                 policy_no: str | None = None, policy_ends_at: datetime | None = None,

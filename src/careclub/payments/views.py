@@ -1,0 +1,180 @@
+"""The payments' pages: finance's list and detail (refund, reversal), a printable receipt, the
+company's payment settings (linking its Stripe account), and where a member lands after paying."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from careclub.core.errors import AppError, NotFound
+from careclub.core.i18n import N_
+from careclub.core.i18n import gettext as _
+from careclub.core.money import parse_typed
+from careclub.payments import rules, service
+from careclub.payments.api import decode_cursor, encode_cursor
+from careclub.platform.permissions import Perm
+from careclub.platform.views import page
+from careclub.platform.views_admin._common import Form, clean, form_errors, me
+from careclub.settings import Settings
+
+STATUS_LABELS = {"open": N_("waiting for payment"), "processing": N_("being confirmed"), "paid": N_("paid"),
+                 "failed": N_("failed"), "expired": N_("expired"), "partially_refunded": N_("partly refunded"),
+                 "refunded": N_("refunded"), "reversed": N_("reversed")}
+METHOD_LABELS = {"stripe": N_("Online (Stripe)"), "cash": N_("Cash"), "bank_transfer": N_("Bank transfer"),
+                 "wechat_transfer": N_("WeChat transfer"), "alipay_transfer": N_("Alipay transfer")}
+ONLINE_LABELS = {"card": N_("Bank card"), "wechat_pay": N_("WeChat Pay"), "alipay": N_("Alipay")}
+PROBLEM_LABELS = {"card_closed": N_("The card was closed before the money arrived: refunded automatically."),
+                  "already_paid": N_("It had been paid already: refunded automatically.")}
+
+Filter = Annotated[str | None, QueryParameter(max_length=120)]
+
+
+def _labeller(labels: dict[str, str]) -> Callable[[str], str]:
+    """Codes shown in the reader's language: only the fixed labels go through gettext, and its answer
+    comes back as plain text (escaped by the template like any other)."""
+    def label(code: str) -> str:
+        return str(_(labels[code])) if code in labels else code
+    return label
+
+
+def _labels() -> dict[str, Any]:
+    return {"status_label": _labeller(STATUS_LABELS), "method_label": _labeller(METHOD_LABELS),
+            "problem_label": _labeller(PROBLEM_LABELS)}
+
+
+@get("/payments", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
+async def payments_list(request: Request[Any, Any, Any], status: Filter = None, method: Filter = None,
+                        q: Filter = None, after: Filter = None) -> Template:
+    principal = me(request)
+    rows = await service.list_payments(principal, status=status or None, method=method or None, q=q or None,
+                                       after=decode_cursor(after), limit=51)
+    more = len(rows) > 50
+    rows = rows[:50]
+    return page(request, "payments/list.html", payments=rows, more_after=encode_cursor(rows[-1]) if more else None,
+                filters={"status": status or "", "method": method or "", "q": q or ""},
+                statuses=list(rules.TRANSITIONS), methods=list(rules.METHODS), **_labels())
+
+
+async def _detail(request: Request[Any, Any, Any], payment_id: uuid.UUID, *, status_code: int = 200,
+                  errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
+                  notice: str | None = None) -> Template:
+    payment = await service.get_payment(me(request), payment_id)
+    return page(request, "payments/detail.html", status_code=status_code, payment=payment, errors=errors or {},
+                form=form or {}, notice=notice, offline=payment["method"] in rules.OFFLINE_METHODS,
+                refundable=payment["status"] in rules.SETTLED and payment["refunded_amount"] < payment["amount"],
+                **_labels())
+
+
+@get("/payments/{payment_id:uuid}", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def payment_detail(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
+                         done: Filter = None) -> Template:
+    notices = {"refund": _("The refund is recorded. An online refund shows as pending until Stripe confirms it."),
+               "reversed": _("The payment is reversed.")}
+    return await _detail(request, payment_id, notice=notices.get(done or ""))
+
+
+@post("/payments/{payment_id:uuid}/refund", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
+async def payment_refund(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
+                         data: Form) -> Response[Any]:
+    form = clean(data, "amount", "reason")
+    try:
+        amount = parse_typed(form["amount"], field="amount") if form["amount"] else None
+        await service.refund(me(request), payment_id, amount=amount, reason=form["reason"])
+    except AppError as exc:
+        return await _detail(request, payment_id, status_code=exc.status_code, form=form,
+                             errors=form_errors(exc, ("amount", "reason")))
+    return Redirect(f"/payments/{payment_id}?done=refund", status_code=303)
+
+
+@post("/payments/{payment_id:uuid}/reverse", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
+async def payment_reverse(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
+                          data: Form) -> Response[Any]:
+    form = clean(data, "reversal_reason")
+    try:
+        await service.reverse(me(request), payment_id, reason=form["reversal_reason"])
+    except AppError as exc:
+        errors = form_errors(exc, ("reason",))
+        return await _detail(request, payment_id, status_code=exc.status_code, form=form,
+                             errors={"reversal_reason" if k == "reason" else k: v for k, v in errors.items()})
+    return Redirect(f"/payments/{payment_id}?done=reversed", status_code=303)
+
+
+@get("/payments/{payment_id:uuid}/receipt", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def payment_receipt(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID]) -> Template:
+    """Laid out for A5/A4 and the browser's print-to-PDF."""
+    payment = await service.get_payment(me(request), payment_id)
+    if payment["status"] not in (*rules.SETTLED, "refunded", "reversed"):
+        raise NotFound("this payment has no receipt yet", code="payment_not_found")
+    return page(request, "payments/receipt.html", payment=payment, **_labels())
+
+
+@get("/pay/return/{payment_id:uuid}", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
+async def pay_return(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
+                     cancelled: Filter = None) -> Template:
+    """Where Stripe's checkout sends the member back. The money is confirmed by Stripe's event, which may
+    come a moment later: until then the page looks again by itself."""
+    payment = await service.get_payment(me(request), payment_id)
+    if payment["status"] in ("open", "processing") and not cancelled:
+        await service.sync_payment(payment_id)
+        payment = await service.get_payment(me(request), payment_id)
+    back = "/club/card" if payment["card_no"] else "/dashboard"
+    waiting = payment["status"] in ("open", "processing") and not cancelled
+    return page(request, "payments/return.html", payment=payment, back=back, waiting=waiting,
+                cancelled=bool(cancelled), **_labels())
+
+
+# ---- the company's settings ----------------------------------------------------------------------
+
+async def _settings_page(request: Request[Any, Any, Any], *, status_code: int = 200,
+                         errors: dict[str, str] | None = None, notice: str | None = None) -> Template:
+    current = await service.current_settings()
+    return page(request, "payments/settings.html", status_code=status_code, current=current, errors=errors or {},
+                notice=notice, online_methods=list(rules.ONLINE_METHODS), online_label=_labeller(ONLINE_LABELS),
+                chosen=current["methods"].split(","))
+
+
+@get("/settings/payments", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
+async def settings_page(request: Request[Any, Any, Any], onboarding: Filter = None, saved: Filter = None) -> Template:
+    notice = None
+    if onboarding == "done":
+        current = await service.refresh_account()
+        notice = (_("Your Stripe account is ready: members can pay online.") if current["charges_enabled"]
+                  else _("Stripe still needs some details before payments can start. Continue the set-up."))
+    elif saved:
+        notice = _("Saved.")
+    return await _settings_page(request, notice=notice)
+
+
+@post("/settings/payments/connect", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
+async def settings_connect(request: Request[Any, Any, Any]) -> Response[Any]:
+    settings: Settings = request.app.state.settings
+    try:
+        url = await service.start_onboarding(email=me(request).email, site_url=settings.site_url)
+    except AppError as exc:
+        return await _settings_page(request, status_code=exc.status_code, errors=form_errors(exc, ()))
+    return Redirect(url, status_code=303)
+
+
+@post("/settings/payments", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
+async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
+    data = await request.form()
+    methods = [m for m in data.getall("methods", []) if isinstance(m, str)]
+    days = str(data.get("renewal_reminder_days") or "").strip()
+    try:
+        if not days.isdigit():
+            raise AppError("renewal_reminder_days must be a whole number of days", code="validation_failed",
+                           status_code=422, field="renewal_reminder_days")
+        await service.update_settings(methods=methods, renewal_reminder_days=int(days))
+    except AppError as exc:
+        return await _settings_page(request, status_code=exc.status_code,
+                                    errors=form_errors(exc, ("methods", "renewal_reminder_days")))
+    return Redirect("/settings/payments?saved=1", status_code=303)
+
+
+ROUTES = [payments_list, payment_detail, payment_refund, payment_reverse, payment_receipt, pay_return,
+          settings_page, settings_connect, settings_save]
