@@ -358,6 +358,16 @@ class FeeProjection(msgspec.Struct):
     series: list[ProjectionMonth]
 
 
+class RenewalMonth(msgspec.Struct):
+    """Paid terms that ended in a month (in the company's zone): how many were renewed (a later paid period,
+    on time or late), and how many lapsed (none, and the grace days are over). The rest are still in grace."""
+
+    month: str
+    due: int
+    renewed: int
+    lapsed: int
+
+
 class ClubStats(msgspec.Struct):
     """A club's figures, cut to the caller's branches (docs/clubs.md, Stats)."""
 
@@ -369,6 +379,7 @@ class ClubStats(msgspec.Struct):
     renewals: int
     lapses_last_year: int
     fees_per_month: list[MonthFees]
+    renewal_rates: list[RenewalMonth]
     checkins_by_merchant: dict[str, int]
     checkins_by_benefit: dict[str, int]
     projection: FeeProjection

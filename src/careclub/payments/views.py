@@ -4,13 +4,14 @@ company's payment settings (linking its Stripe account), and where a member land
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from careclub.core import clock
 from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
@@ -21,6 +22,7 @@ from careclub.platform.permissions import Perm
 from careclub.platform.views import page
 from careclub.platform.views_admin._common import Form, clean, form_errors, me
 from careclub.settings import Settings
+from careclub.web import exports
 
 STATUS_LABELS = {"open": N_("waiting for payment"), "processing": N_("being confirmed"), "paid": N_("paid"),
                  "failed": N_("failed"), "expired": N_("expired"), "partially_refunded": N_("partly refunded"),
@@ -47,10 +49,40 @@ def _labels() -> dict[str, Any]:
             "problem_label": _labeller(PROBLEM_LABELS)}
 
 
+EXPORT_COLUMNS = [
+    exports.Column(N_("Receipt number"), lambda p: p["number"]),
+    exports.Column(N_("Created"), lambda p: p["created_at"], 18),
+    exports.Column(N_("Paid at"), lambda p: p["paid_at"], 18),
+    exports.Column(N_("Paid for"), lambda p: p["description"], 30),
+    exports.Column(N_("Card"), lambda p: p["card_no"]),
+    exports.Column(N_("Amount"), lambda p: exports.Money(p["amount"])),
+    exports.Column(N_("Refunded"), lambda p: exports.Money(p["refunded_amount"])),
+    exports.Column(N_("Currency"), lambda p: p["currency"], 8),
+    exports.Column(N_("Status"), lambda p: _labeller(STATUS_LABELS)(p["status"])),
+    exports.Column(N_("Method"), lambda p: _labeller(METHOD_LABELS)(p["method"])),
+    exports.Column(N_("Reference"), lambda p: p["reference"], 20),
+    exports.Column(N_("Problem"), lambda p: p["problem"]),
+]
+
+
 @get("/payments", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
 async def payments_list(request: Request[Any, Any, Any], status: Filter = None, method: Filter = None,
-                        q: Filter = None, after: Filter = None) -> Template:
+                        q: Filter = None, after: Filter = None, format: Filter = None) -> Response[Any]:
+    """Finance's list, newest first; `?format=xlsx` downloads the whole filtered list."""
     principal = me(request)
+    if format == "xlsx":
+        async def batches() -> AsyncIterator[list[dict[str, Any]]]:
+            cursor = None
+            while True:
+                rows = await service.list_payments(principal, status=status or None, method=method or None,
+                                                   q=q or None, after=cursor, limit=1000)
+                if not rows:
+                    return
+                yield rows
+                cursor = (rows[-1]["created_at"], rows[-1]["id"])
+
+        return await exports.xlsx(f"payments-{clock.local(clock.now()):%Y%m%d}.xlsx", str(_("Payments")),
+                                  EXPORT_COLUMNS, batches())
     rows = await service.list_payments(principal, status=status or None, method=method or None, q=q or None,
                                        after=decode_cursor(after), limit=51)
     more = len(rows) > 50

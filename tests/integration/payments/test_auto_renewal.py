@@ -106,3 +106,28 @@ async def test_members_are_reminded_once_and_can_turn_it_off(app: Any, client: A
     await sandbox_of(app).renew_subscription(sub["stripe_subscription_id"], outcome="paid")
     await deliver_all(app, client, w["t"]["tenant_id"])
     assert (await _subscription(w))["status"] == "canceled"
+
+
+async def test_finance_figures_renewal_and_lapse_by_month(app: Any, client: Any, owner: Any) -> None:
+    from tests.integration.clubs.helpers import as_owner
+
+    w = await paying_world(app, client)
+    h = w["t"]["headers"]
+    renewing, lapsing = w["vip_card"]["card_no"], None
+    other = await ok(await client.post("/api/v1/members", headers=h, json={
+        "club_id": w["club"]["id"], "name": "王五", "phone": "13700000002"}), 201)
+    lapsing = (await ok(await client.post(f"/api/v1/members/{other['id']}/cards", headers=h,
+                                          json={"plan_id": w["vip"]["id"]}), 201))["card_no"]
+    for card_no, times in ((renewing, 2), (lapsing, 1)):
+        for _ in range(times):
+            started = await ok(await client.post(f"/api/v1/cards/{card_no}/renewals", headers=h), 201)
+            await pay(client, started["checkout_url"])
+            await deliver_all(app, client, w["t"]["tenant_id"])
+    # a year and two months later: the first terms ended two months ago (past the 10 grace days)
+    await as_owner(owner, w["t"]["tenant_id"],
+                   "UPDATE club_period SET starts_at = starts_at - interval '14 months', "
+                   "ends_at = ends_at - interval '14 months'")
+    stats = await ok(await client.get(f"/api/v1/clubs/{w['club']['id']}/stats", headers=h))
+    rates = stats["renewal_rates"]
+    assert sum(r["due"] for r in rates) == 2, rates
+    assert sum(r["renewed"] for r in rates) == 1 and sum(r["lapsed"] for r in rates) == 1, rates

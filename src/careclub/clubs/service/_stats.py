@@ -82,6 +82,23 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
             JOIN club_merchant mc ON mc.id = ch.merchant LEFT JOIN club_benefit b ON b.id = ch.benefit
             JOIN club_member m ON m.id = ch.member JOIN org_unit u ON u.id = m.org_unit
             WHERE mc.club = $1{scope_sql} GROUP BY 1 ORDER BY 2 DESC""", club_id, *scope_args)
+    # Renewal and lapse by the month a paid term ended: renewed when a later paid period starts at or after
+    # that end (on time, stacked on it, or late), lapsed when none did and the grace days have run out.
+    # Set-based: one pass over the periods, the EXISTS served by the (tenant, card) index.
+    zone = await fetch("SELECT timezone FROM tenant WHERE id = app_current_tenant()")
+    renewal_rates = await fetch(
+        f"""SELECT to_char(date_trunc('month', pe.ends_at AT TIME ZONE ${len(scope_args) + 2}), 'YYYY-MM') AS month,
+                   count(*) AS due,
+                   count(*) FILTER (WHERE later.card IS NOT NULL) AS renewed,
+                   count(*) FILTER (WHERE later.card IS NULL
+                                    AND pe.ends_at + make_interval(days => pl.grace_days) < now()) AS lapsed
+            FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_plan pl ON pl.id = c.plan
+            JOIN club_member m ON m.id = c.member JOIN org_unit u ON u.id = m.org_unit
+            LEFT JOIN LATERAL (SELECT n.card FROM club_period n WHERE n.card = pe.card AND n.status = 'paid'
+                               AND n.id <> pe.id AND n.starts_at >= pe.ends_at LIMIT 1) later ON TRUE
+            WHERE c.club = $1 AND pe.status = 'paid' AND pe.ends_at < now() + interval '31 days'
+              AND pe.ends_at >= now() - interval '24 months' AND c.state NOT IN ('cancelled', 'replaced'){scope_sql}
+            GROUP BY 1 ORDER BY 1""", club_id, *scope_args, zone[0]["timezone"] if zone else "UTC")
     plans = await fetch("SELECT fee FROM club_plan WHERE club = $1 AND active ORDER BY fee DESC LIMIT 1", club_id)
     fee = plans[0]["fee"] if plans else 0
     cumulative, actual = 0, []
@@ -92,6 +109,8 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
         "club": {"id": club["id"], "code": club["code"], "name": club["name"]},
         "members_by_status": dict(by_status), "members_by_plan": dict(by_plan), "members_by_branch": dict(by_branch),
         "new_per_month": actual, "renewals": renewals, "lapses_last_year": lapsed,
+        "renewal_rates": [{"month": r["month"], "due": r["due"], "renewed": r["renewed"], "lapsed": r["lapsed"]}
+                          for r in renewal_rates],
         "fees_per_month": [{"month": r["month"], "kind": r["kind"], "count": r["n"], "amount": r["amount"]}
                            for r in fees],
         "checkins_by_merchant": {r["name"]: r["n"] for r in checkins_by_merchant},
