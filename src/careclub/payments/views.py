@@ -197,10 +197,15 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     data = await request.form()
     methods = [m for m in data.getall("methods", []) if isinstance(m, str)]
     days = str(data.get("renewal_reminder_days") or "").strip()
+    # Every field's problem at once, beside the field; the service checks the same again.
+    errors: dict[str, str] = {}
+    if not methods or any(m not in rules.ONLINE_METHODS for m in methods):
+        errors["methods"] = _("Choose at least one way to pay online.")
+    if not days.isdigit() or not 0 <= int(days) <= 60:
+        errors["renewal_reminder_days"] = _("A whole number of days from 0 to 60.")
+    if errors:
+        return await _settings_page(request, status_code=422, errors=errors)
     try:
-        if not days.isdigit():
-            raise AppError("renewal_reminder_days must be a whole number of days", code="validation_failed",
-                           status_code=422, field="renewal_reminder_days")
         await service.update_settings(methods=methods, renewal_reminder_days=int(days))
     except AppError as exc:
         return await _settings_page(request, status_code=exc.status_code,
