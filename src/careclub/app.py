@@ -20,6 +20,7 @@ from careclub.clubs import paying as clubs_paying
 from careclub.clubs import views as clubs_views
 from careclub.core import i18n, jobqueue
 from careclub.core import redis as redis_mod
+from careclub.core import storage as file_storage
 from careclub.core.db import DB
 from careclub.core.health import health
 from careclub.core.http import EXCEPTION_HANDLERS
@@ -33,6 +34,7 @@ from careclub.payments import views as payments_views
 from careclub.payments.sandbox import Sandbox
 from careclub.payments.sandboxing import make_sandbox, mount_sandbox
 from careclub.platform import api as platform_api
+from careclub.platform import files as platform_files
 from careclub.platform import views as platform_views
 from careclub.platform import views_admin as platform_views_admin
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
         await DB.start_connection_pool()
         redis_mod.connect(infra.redis_url)
         jobqueue.configure(infra.redis_url)
+        file_storage.configure(file_storage.DirectoryStorage(settings.data_dir / "attachments"))
         payment_gateway.configure(settings, sandbox)
         if sandbox is not None and sandbox.webhook_url:
             sandbox.start_delivery()
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *platform_api.ROUTES,
             *platform_views.ROUTES,
             *platform_views_admin.ROUTES,
+            *platform_files.ROUTES,
             *approvals_api.ROUTES,
             *approvals_views.ROUTES,
             *clubs_api.ROUTES,

@@ -8,6 +8,7 @@ payload too (a reflection through an error message or a re-drawn form counts as 
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import uuid
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlencode
 import httpx
 from litestar import Litestar
 from markupsafe import escape
+from PIL import Image
 
 from careclub.approvals import service as approvals
 from careclub.approvals.tables import Meeting
@@ -28,6 +30,7 @@ from careclub.clubs import service as clubs
 from careclub.core import clock, sessions
 from careclub.core.db import tenant_scope
 from careclub.payments import service as payments
+from careclub.platform import attachments
 from careclub.platform import service as platform
 from careclub.platform.tables import Role, User
 from careclub.platform.tenant_file import apply_text
@@ -35,6 +38,8 @@ from tests.conftest import unique_slug
 from tests.integration.platform.pages import browser, csrf_token
 
 PAYLOAD = "<img src=x onerror=alert(1)>\"'&"
+# Routes that serve a kept file (checked by content on upload) rather than a page.
+FILE_ROUTES = {"/attachments/{attachment_id:uuid}"}
 RAW = re.compile(r"<img src=x", re.I)
 
 
@@ -239,6 +244,12 @@ async def _build(client: Any) -> World:
         paid = await payments.record_offline(admin, "club_period", renewal["id"], method="cash",
                                              reference=p("cashref"), note=p("cashnote"))
         ids["payment"] = paid["id"]
+        # its transfer slip, under a name someone typed (shown on the payment's page)
+        slip = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(slip, "PNG")
+        scan = await attachments.attach(admin, "payment", paid["id"], filename=p("scan") + ".png",
+                                        data=slip.getvalue())
+        ids["attachment"] = scan["id"]
         household = await clubs.create_member(None, club["id"], name=p("household"), phone="13800000010",
                                               org_unit=ids["BR"], household=card["member"])
         ids["household"] = household["id"]
@@ -384,7 +395,9 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
         "/club/card/{card_no:str}/pay": [("member", f"/club/card/{i['card_no']}/pay", [])],
         "/club/card/{card_no:str}/auto-renew": [("member", f"/club/card/{i['card_no']}/auto-renew", [])],
         "/payments": [("admin", "/payments", ["plan"])],
-        "/payments/{payment_id:uuid}": [("admin", f"/payments/{i['payment']}", ["plan", "cashref", "cashnote"])],
+        "/payments/{payment_id:uuid}": [("admin", f"/payments/{i['payment']}",
+                                         ["plan", "cashref", "cashnote", "scan"])],
+        "/attachments/{attachment_id:uuid}": [("admin", f"/attachments/{i['attachment']}", [])],
         "/payments/{payment_id:uuid}/receipt": [("admin", f"/payments/{i['payment']}/receipt", ["plan"]),
                                                 ("member", f"/payments/{i['payment']}/receipt", ["plan"])],
         "/pay/return/{payment_id:uuid}": [("member", f"/pay/return/{i['payment']}", ["plan"])],
@@ -522,6 +535,8 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
                                                 f"/payments/{i['payment']}/refund"),
         "/payments/{payment_id:uuid}/reverse": ("admin", f"/payments/{i['payment']}",
                                                  f"/payments/{i['payment']}/reverse"),
+        "/payments/{payment_id:uuid}/attachments": ("admin", f"/payments/{i['payment']}",
+                                                     f"/payments/{i['payment']}/attachments"),
         "/settings/payments": ("admin", "/settings/payments", "/settings/payments"),
         "/settings/payments/connect": ("admin", "/settings/payments", "/settings/payments/connect"),
         "/club/members/{member_id:uuid}/edit": ("admin", f"/club/members/{i['member_row']}",
@@ -545,8 +560,13 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
             async with as_user(app, w, who) as c:
                 r = await c.get(url)
                 check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
-                if r.status_code < 300 and not r.headers.get("content-type", "").startswith("text/html"):
-                    problems.append(f"{url}: not served as HTML ({r.headers.get('content-type')})")
+                kind = r.headers.get("content-type", "")
+                if route in FILE_ROUTES:  # a kept file: only its checked type, never sniffed into a page
+                    if not kind.startswith(("image/", "application/pdf")) or \
+                            r.headers.get("x-content-type-options") != "nosniff":
+                        problems.append(f"{url}: a file served as {kind} without nosniff")
+                elif r.status_code < 300 and not kind.startswith("text/html"):
+                    problems.append(f"{url}: not served as HTML ({kind})")
     for route in sorted(NOT_PAGES & routes):
         async with as_user(app, w, "member") as c:
             url = {"/club/card/{card_no:str}/qr.json": f"/club/card/{w.ids['card_no']}/qr.json"}.get(route, route)

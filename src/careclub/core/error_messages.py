@@ -67,6 +67,8 @@ CODE_MESSAGES: dict[str, str] = {
     "payment_state_conflict": N_("The payment's state does not allow this. Reload the page and check it."),
     "bad_signature": N_("The event's signature is not valid."),
     "auto_renewal_on": N_("Automatic renewal is on already."),
+    "unsupported_file": N_("Only photos (JPEG, PNG, WebP) and PDF documents can be attached."),
+    "attachment_not_found": N_("No such file."),
     "auto_renewal_off": N_("Automatic renewal is not on."),
     "auto_renewal_unavailable": N_("This plan does not renew automatically."),
     # clubs

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import UploadFile
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from careclub.core import jobqueue
 from careclub.core.errors import AppError, ValidationFailed
@@ -17,6 +20,7 @@ from careclub.core.money import to_money
 from careclub.core.principal import Principal
 from careclub.payments import rules, schemas, service
 from careclub.payments.gateway import BadSignature, gateway
+from careclub.platform import attachments
 from careclub.platform.api import (
     Limit,
     PrincipalDep,
@@ -50,7 +54,14 @@ def payment_out(row: dict[str, Any], currency: str) -> schemas.PaymentOut:
         refunds=[schemas.RefundOut(id=r["id"], amount=to_money(r["amount"], row["currency"]), status=r["status"],
                                    reason=r["reason"], stripe_refund_id=r["stripe_refund_id"],
                                    created_at=r["created_at"], succeeded_at=r["succeeded_at"])
-                 for r in row.get("refunds", [])])
+                 for r in row.get("refunds", [])],
+        attachments=[attachment_out(a) for a in row.get("attachments", [])])
+
+
+def attachment_out(row: dict[str, Any]) -> schemas.AttachmentOut:
+    return schemas.AttachmentOut(id=row["id"], filename=row["filename"], content_type=row["content_type"],
+                                 size=row["size"], created_at=row["created_at"],
+                                 url=f"/api/v1/attachments/{row['id']}")
 
 
 def settings_out(row: dict[str, Any]) -> schemas.PaymentSettingsOut:
@@ -87,6 +98,11 @@ async def payment_page(principal: Principal, *, status: str | None, method: str 
     return schemas.PaymentList(items=[payment_out(r, principal.tenant.currency) for r in rows],
                                total=min(counted, CAP), total_capped=counted > CAP, limit=limit, offset=0,
                                next_after=encode_cursor(rows[-1]) if more and rows else None)
+
+
+@dataclass
+class ScanUpload:
+    file: UploadFile
 
 
 class PaymentController(Controller):
@@ -130,6 +146,19 @@ class PaymentController(Controller):
         """Undo a cashier's payment recorded by mistake, with the reason (online payments are refunded)."""
         row = await service.reverse(principal, payment_id, reason=data.reason)
         return payment_out(row, principal.tenant.currency)
+
+
+    @post("/{payment_id:uuid}/attachments", opt={"permission": Perm.FINANCE_MANAGE, "statuses": (415,)},
+          status_code=201, request_max_body_size=attachments.MAX_BYTES + 1024 * 1024)
+    async def attach(self, payment_id: FromPath[uuid.UUID], principal: PrincipalDep,
+                     data: Annotated[ScanUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
+                     ) -> schemas.PaymentOut:
+        """Keep a scan with the payment (the bank slip, the cashier's receipt): a photo (JPEG, PNG, WebP, up to
+        10 MB; re-encoded without its metadata) or a PDF, as the multipart field `file`."""
+        await service.get_payment(principal, payment_id)
+        await attachments.attach(principal, "payment", payment_id, filename=data.file.filename or "scan",
+                                 data=await data.file.read())
+        return payment_out(await service.get_payment(principal, payment_id), principal.tenant.currency)
 
 
 class PaymentSettingsController(Controller):

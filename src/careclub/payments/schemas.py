@@ -54,6 +54,18 @@ class RefundOut(msgspec.Struct, kw_only=True):
     succeeded_at: datetime | None
 
 
+class AttachmentOut(msgspec.Struct, kw_only=True):
+    """A file kept with a payment (the transfer slip or receipt scan): checked by content, images
+    re-encoded without their metadata. `url` serves it to those who may see the payment."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    url: str
+
+
 class PaymentOut(msgspec.Struct, kw_only=True):
     """A payment of a payable. `status`: open, processing, paid, failed, expired, partially_refunded,
     refunded, reversed. `problem` is set when money arrived for something that could no longer be
@@ -77,6 +89,7 @@ class PaymentOut(msgspec.Struct, kw_only=True):
     reversal_reason: str
     created_at: datetime
     refunds: list[RefundOut] = []
+    attachments: list[AttachmentOut] = []
 
 
 class PaymentList(msgspec.Struct, kw_only=True):
@@ -116,3 +129,4 @@ class OnboardingLink(msgspec.Struct, kw_only=True):
 class WebhookReceipt(msgspec.Struct, kw_only=True):
     received: bool
     outcome: str
+

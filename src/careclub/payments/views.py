@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careclub.core import clock
@@ -18,6 +21,7 @@ from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
 from careclub.payments import rules, service
 from careclub.payments.api import decode_cursor, encode_cursor
+from careclub.platform import attachments
 from careclub.platform.permissions import Perm
 from careclub.platform.views import page
 from careclub.platform.views_admin._common import Form, clean, form_errors, me
@@ -34,6 +38,11 @@ PROBLEM_LABELS = {"card_closed": N_("The card was closed before the money arrive
                   "already_paid": N_("It had been paid already: refunded automatically.")}
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
+
+
+@dataclass
+class ScanForm:
+    file: UploadFile | None = None
 
 
 def _labeller(labels: dict[str, str]) -> Callable[[str], str]:
@@ -106,6 +115,7 @@ async def _detail(request: Request[Any, Any, Any], payment_id: uuid.UUID, *, sta
 async def payment_detail(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
                          done: Filter = None) -> Template:
     notices = {"refund": _("The refund is recorded. An online refund shows as pending until Stripe confirms it."),
+               "attached": _("The file is kept with the payment."),
                "reversed": _("The payment is reversed.")}
     return await _detail(request, payment_id, notice=notices.get(done or ""))
 
@@ -134,6 +144,23 @@ async def payment_reverse(request: Request[Any, Any, Any], payment_id: FromPath[
         return await _detail(request, payment_id, status_code=exc.status_code, form=form,
                              errors={"reversal_reason" if k == "reason" else k: v for k, v in errors.items()})
     return Redirect(f"/payments/{payment_id}?done=reversed", status_code=303)
+
+
+@post("/payments/{payment_id:uuid}/attachments", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False,
+      request_max_body_size=attachments.MAX_BYTES + 1024 * 1024)
+async def payment_attach(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
+                         data: Annotated[ScanForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[Any]:
+    """Keep the transfer slip or receipt scan with the payment."""
+    principal = me(request)
+    await service.get_payment(principal, payment_id)
+    try:
+        if data.file is None:
+            raise AppError("choose a photo or a PDF", code="validation_failed", status_code=422, field="file")
+        await attachments.attach(principal, "payment", payment_id, filename=data.file.filename or "scan",
+                                 data=await data.file.read())
+    except AppError as exc:
+        return await _detail(request, payment_id, status_code=exc.status_code, errors=form_errors(exc, ("file",)))
+    return Redirect(f"/payments/{payment_id}?done=attached", status_code=303)
 
 
 @get("/payments/{payment_id:uuid}/receipt", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
@@ -213,5 +240,5 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     return Redirect("/settings/payments?saved=1", status_code=303)
 
 
-ROUTES = [payments_list, payment_detail, payment_refund, payment_reverse, payment_receipt, pay_return,
+ROUTES = [payments_list, payment_detail, payment_refund, payment_reverse, payment_attach, payment_receipt, pay_return,
           settings_page, settings_connect, settings_save]

@@ -2,12 +2,22 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from careclub.platform.tables import ApiToken, AuditEntry, Invite, OrgUnit, Role, RoleGrant, Tenant, User
+from careclub.platform.tables import (
+    ApiToken,
+    Attachment,
+    AuditEntry,
+    Invite,
+    OrgUnit,
+    Role,
+    RoleGrant,
+    Tenant,
+    User,
+)
 
 APP_CONFIG = AppConfig(
     app_name="platform",
     migrations_folder_path=str(Path(__file__).resolve().parents[3] / "migrations" / "platform"),
-    table_classes=[Tenant, OrgUnit, User, Role, RoleGrant, ApiToken, Invite, AuditEntry],
+    table_classes=[Tenant, OrgUnit, User, Role, RoleGrant, ApiToken, Invite, AuditEntry, Attachment],
     migration_dependencies=[],
     commands=[],
 )

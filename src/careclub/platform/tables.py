@@ -9,6 +9,7 @@ from piccolo.columns import (
     Array,
     Boolean,
     ForeignKey,
+    Integer,
     Text,
     Timestamptz,
     Varchar,
@@ -108,3 +109,17 @@ class AuditEntry(TenantTable, tablename="audit_entry"):
     before = JSONB(null=True, default=None)
     after = JSONB(null=True, default=None)
     request_id = Varchar(length=64, null=True, default=None)
+
+
+class Attachment(TenantTable, tablename="attachment"):
+    """A file kept for a record of some domain (`owner_kind`, `owner_id`): a payment's receipt scan, a
+    repair's photos. Checked by content and re-encoded when it is an image (platform/attachments.py);
+    served only to those who may see the owning record."""
+
+    owner_kind = Varchar(length=32)
+    owner_id = UUID()
+    filename = Varchar(length=200)
+    content_type = Varchar(length=64)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    uploaded_by = UUID(null=True, default=None)

@@ -13,6 +13,7 @@ from careclub.payments.service._payments import (
     current_settings,
     get_payment,
     list_payments,
+    may_read,
     record_offline,
     reverse,
     start_checkout,
@@ -33,6 +34,7 @@ __all__ = [
     "current_settings",
     "get_payment",
     "list_payments",
+    "may_read",
     "process_inbox",
     "receive",
     "reconcile",
@@ -51,3 +53,12 @@ __all__ = [
     "sync_payment",
     "update_settings",
 ]
+
+
+def _register() -> None:
+    from careclub.platform import attachments
+
+    attachments.register_owner("payment", may_read)
+
+
+_register()

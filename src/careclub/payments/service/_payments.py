@@ -23,7 +23,7 @@ from careclub.payments import rules
 from careclub.payments.gateway import gateway
 from careclub.payments.service._payables import Payable, payable_kind
 from careclub.payments.tables import Payment, PaymentSettings, Refund
-from careclub.platform import audit
+from careclub.platform import attachments, audit
 from careclub.platform.permissions import Perm
 
 log = logging.getLogger("careclub.payments")
@@ -70,7 +70,16 @@ async def get_payment(principal: Principal | None, payment_id: uuid.UUID) -> dic
     if row is None or (principal is not None and not await _may_see(principal, row)):
         raise NotFound("no such payment", code="payment_not_found")
     row["refunds"] = await Refund.select().where(Refund.payment == payment_id).order_by(Refund.created_at)
+    row["attachments"] = await attachments.list_for("payment", payment_id)
     return row
+
+
+async def may_read(principal: Principal, payment_id: uuid.UUID) -> bool:
+    try:
+        await get_payment(principal, payment_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def _may_see(principal: Principal, row: dict[str, Any]) -> bool:
