@@ -122,6 +122,7 @@ def period_key(period: str, day: date) -> str:
 
 
 QUOTA_PERIODS = ("year", "month", "day", "ever")
+REFUND_RULES = ("remove_period", "keep")
 OFFER_KINDS = ("none", "percent", "amount", "free")
 
 

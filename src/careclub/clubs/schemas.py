@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from piccolo.table import Table
@@ -56,6 +56,8 @@ TermMonths = Annotated[int, col(tables.Plan.term_months, ge=1, le=120)]
 GraceDays = Annotated[int, col(tables.Plan.grace_days, ge=0, le=366)]
 # A printed card's scans per day: a handful in practice.
 StaticDailyCap = Annotated[int, col(tables.Plan.static_daily_cap, ge=0, le=1000)]
+# What a full refund of a paid period does: remove_period takes it back, keep leaves the membership as it was.
+RefundRule = Literal["remove_period", "keep"]
 
 
 class PlanCreate(Input):
@@ -73,6 +75,7 @@ class PlanCreate(Input):
     auto_renew: bool = False
     static_card: bool = False
     static_daily_cap: StaticDailyCap = 0
+    refund_rule: RefundRule = "remove_period"
 
 
 class PlanUpdate(Input):
@@ -86,6 +89,7 @@ class PlanUpdate(Input):
     auto_renew: bool | None = None
     static_card: bool | None = None
     static_daily_cap: StaticDailyCap | None = None
+    refund_rule: RefundRule | None = None
     active: bool | None = None
 
 
@@ -281,6 +285,7 @@ class Plan(msgspec.Struct):
     auto_renew: bool
     static_card: bool
     static_daily_cap: int
+    refund_rule: str
     active: bool
 
 

@@ -50,6 +50,9 @@ class Plan(TenantTable, tablename="club_plan"):
     auto_renew = Boolean(default=False)
     static_card = Boolean(default=False)
     static_daily_cap = Integer(default=0)
+    # What a full refund of a paid period does: `remove_period` takes it back (the card loses its length),
+    # `keep` leaves the membership as it was (goodwill, a refund for a complaint).
+    refund_rule = Varchar(length=16, default="remove_period")
     active = Boolean(default=True)
 
 

@@ -6,7 +6,7 @@ who scan for them), benefits, and — in demo mode only — demo members holding
                             description
     [[clubs.plans]]         code, name, fee = "365.00", term_months, grace_days, requires_vehicle,
                             one_card_per_vehicle, policy_linked, needs_approval, auto_renew,
-                            static_card, static_daily_cap
+                            static_card, static_daily_cap, refund_rule (remove_period|keep)
     [[clubs.merchants]]     code, name, category, address, contact_name, contact_phone,
                             offer_kind (none|percent|amount|free), offer_value, offer_text, is_open,
                             operators = ["email", …]   (users that exist; demo users in demo mode)
@@ -20,7 +20,7 @@ Applying is idempotent: existing rows are compared and only differences written.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -51,6 +51,7 @@ class PlanSpec(Strict):
     auto_renew: bool = False
     static_card: bool = False
     static_daily_cap: int = 0
+    refund_rule: Literal["remove_period", "keep"] = "remove_period"
 
 
 class MerchantSpec(Strict):

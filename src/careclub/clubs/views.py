@@ -329,7 +329,8 @@ async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
                                           requires_vehicle=_flag(form, "requires_vehicle"),
                                           needs_approval=_flag(form, "needs_approval"),
                                           static_card=_flag(form, "static_card"),
-                                          static_daily_cap=_int(form, "static_daily_cap"))
+                                          static_daily_cap=_int(form, "static_daily_cap"),
+                                          refund_rule=form.get("refund_rule") or "remove_period")
             elif kind == "merchant":
                 await service.create_merchant(club_id, code=form.get("code", ""), name=form.get("name", ""),
                                               category=form.get("category", ""), address=form.get("address", ""),

@@ -519,6 +519,7 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
                                              static_card=_flag(form, "static_card"),
                                              static_daily_cap=_int(form.get("static_daily_cap", ""),
                                                                    "static_daily_cap"),
+                                             refund_rule=form.get("refund_rule") or None,
                                              active=_flag(form, "active"))
         if kind == "merchant":
             out = await service.update_merchant(

@@ -280,3 +280,21 @@ async def test_reconciliation_repairs_a_payment_whose_events_were_lost(app: Any,
 
 async def _ok() -> int:
     return 200
+
+
+async def test_a_plan_that_keeps_the_membership_on_refund(app: Any, client: Any) -> None:
+    w = await paying_world(app, client)
+    h = w["t"]["headers"]
+    plan = await ok(await client.patch(f"/api/v1/plans/{w['vip']['id']}", headers=h, json={"refund_rule": "keep"}))
+    assert plan["refund_rule"] == "keep"
+    bad = await client.patch(f"/api/v1/plans/{w['vip']['id']}", headers=h, json={"refund_rule": "maybe"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "refund_rule"
+    started = await _renew(client, w)
+    await pay(client, started["checkout_url"])
+    await deliver_all(app, client, w["t"]["tenant_id"])
+    await ok(await client.post(f"/api/v1/payments/{started['payment_id']}/refunds", headers=h,
+                               json={"reason": "complaint about the car wash"}), 201)
+    await deliver_all(app, client, w["t"]["tenant_id"])
+    payment = await ok(await client.get(f"/api/v1/payments/{started['payment_id']}", headers=h))
+    assert payment["status"] == "refunded"
+    assert (await _card(client, w))["status"] == "active"  # the money went back, the membership stayed

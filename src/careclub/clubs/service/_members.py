@@ -563,6 +563,12 @@ async def revoke_period(period_id: uuid.UUID, *, why: str) -> dict[str, Any]:
     period = await get_period(period_id)
     if period["status"] != "paid":
         return period
+    if why == "refunded":
+        rule = await fetch("SELECT p.refund_rule FROM club_card c JOIN club_plan p ON p.id = c.plan WHERE c.id = $1",
+                           period["card"])
+        if rule and rule[0]["refund_rule"] == "keep":  # the plan's rule: the money goes back, the membership stays
+            await _event(period["card"], "period_refunded_kept", period=period_id)
+            return period
     locked = await fetch("SELECT valid_until, state FROM club_card WHERE id = $1 FOR UPDATE", period["card"])
     await MembershipPeriod.update({MembershipPeriod.status: why}).where(MembershipPeriod.id == period_id)
     left = await MembershipPeriod.count().where(MembershipPeriod.card == period["card"],

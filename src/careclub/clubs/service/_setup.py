@@ -17,7 +17,7 @@ from careclub.platform.tables import User
 CLUB_FIELDS = (Club.id, Club.code, Club.name, Club.description, Club.card_prefix, Club.card_digits, Club.active)
 PLAN_FIELDS = (Plan.id, Plan.club, Plan.code, Plan.name, Plan.fee, Plan.term_months, Plan.grace_days,
                Plan.requires_vehicle, Plan.one_card_per_vehicle, Plan.policy_linked, Plan.needs_approval,
-               Plan.auto_renew, Plan.static_card, Plan.static_daily_cap, Plan.active)
+               Plan.auto_renew, Plan.static_card, Plan.static_daily_cap, Plan.refund_rule, Plan.active)
 MERCHANT_FIELDS = (Merchant.id, Merchant.club, Merchant.code, Merchant.name, Merchant.category, Merchant.address,
                    Merchant.contact_name, Merchant.contact_phone, Merchant.offer_kind, Merchant.offer_value,
                    Merchant.offer_text, Merchant.is_open)
@@ -90,6 +90,8 @@ def _check_plan(values: dict[str, Any]) -> None:
         raise ValidationFailed("grace_days must be between 0 and 366", field="grace_days")
     if values.get("static_daily_cap", 0) < 0:
         raise ValidationFailed("static_daily_cap cannot be negative", field="static_daily_cap")
+    if values.get("refund_rule", "remove_period") not in rules.REFUND_RULES:
+        raise ValidationFailed(f"refund_rule must be one of {', '.join(rules.REFUND_RULES)}", field="refund_rule")
     if values.get("one_card_per_vehicle") and not values.get("requires_vehicle"):
         raise ValidationFailed("one card per vehicle needs requires_vehicle", field="one_card_per_vehicle")
 
