@@ -45,8 +45,10 @@ _STAFF_BASE = {Perm.DASHBOARD_VIEW, Perm.ORG_READ}
 BUILTIN_ROLES: dict[str, tuple[str, str, set[Perm]]] = {
     "tenant_admin": ("Tenant admin", "Everything in the tenant.",
                      set(Perm) - {Perm.AUTHENTICATED}),
+    # members.read: finance collects membership fees, so it sees whose they are and the clubs' renewal figures
     "finance": ("Finance", "Funds, ledgers, settlements and the audit log.",
-                _STAFF_BASE | {Perm.FINANCE_READ, Perm.FINANCE_MANAGE, Perm.AUDIT_READ, Perm.STAFF_READ}),
+                _STAFF_BASE | {Perm.FINANCE_READ, Perm.FINANCE_MANAGE, Perm.AUDIT_READ, Perm.STAFF_READ,
+                               Perm.MEMBERS_READ}),
     "approver": ("Approver", "Decides approval steps addressed to the role.",
                  _STAFF_BASE | {Perm.APPROVALS_DECIDE}),
     "cs_clerk": ("Customer-service clerk", "Takes complaints, repairs and contact slips.",

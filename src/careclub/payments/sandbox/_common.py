@@ -9,7 +9,10 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-SANDBOX_API_VERSION = "2026-10-28.endive"
+from careclub.payments.gateway import API_VERSION
+
+# The sandbox speaks exactly the version the app pins (one constant, in payments/gateway.py).
+SANDBOX_API_VERSION = API_VERSION
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
