@@ -447,6 +447,10 @@ def strict_policy(r: httpx.Response) -> bool:
     if policy is None and r.status_code in (404, 405):
         meta = META_POLICY.search(r.text)
         policy = html.unescape(meta.group(1)) if meta else None
+    if policy is not None and not r.headers.get("content-type", "").startswith("text/html"):
+        # a kept file, not a page: nothing may run in it at all (the browser's image viewer styles itself)
+        if "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy:
+            return True
     return policy is not None and "script-src 'self'" in policy and "unsafe-" not in policy
 
 
@@ -559,7 +563,13 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
         for who, url, expect in plan[route]:
             async with as_user(app, w, who) as c:
                 r = await c.get(url)
-                check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
+                if route in FILE_ROUTES:  # a file: nothing may run in it (its own, stricter policy)
+                    policy = r.headers.get("content-security-policy", "")
+                    if r.status_code != 200 or "default-src 'none'" not in policy or "sandbox" not in policy or \
+                            "script-src" in policy or PAYLOAD.encode() in r.content:
+                        problems.append(f"{who} GET {url}: a file must be served sandboxed ({policy!r})")
+                else:
+                    check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
                 kind = r.headers.get("content-type", "")
                 if route in FILE_ROUTES:  # a kept file: only its checked type, never sniffed into a page
                     if not kind.startswith(("image/", "application/pdf")) or \

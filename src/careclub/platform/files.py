@@ -15,6 +15,8 @@ from careclub.core.principal import principal_in
 from careclub.platform import attachments
 from careclub.platform.permissions import Perm
 
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
+
 
 async def _serve(request: Request[Any, Any, Any], attachment_id: uuid.UUID) -> Response[bytes]:
     principal = principal_in(request.scope)
@@ -23,7 +25,10 @@ async def _serve(request: Request[Any, Any, Any], attachment_id: uuid.UUID) -> R
     disposition = "inline" if row["content_type"].startswith("image/") else "attachment"
     return Response(data, media_type=row["content_type"], headers={
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row['filename'])}",
-        "Cache-Control": "private, no-store"})
+        "Cache-Control": "private, no-store",
+        # A file, not a page: nothing may run (no source at all, and sandboxed); the browser's own image
+        # viewer styles itself inline, which is all 'unsafe-inline' allows here.
+        "Content-Security-Policy": FILE_POLICY})
 
 
 @get("/api/v1/attachments/{attachment_id:uuid}", opt={"permission": Perm.AUTHENTICATED}, tags=["files"],
