@@ -298,3 +298,23 @@ async def test_a_plan_that_keeps_the_membership_on_refund(app: Any, client: Any)
     payment = await ok(await client.get(f"/api/v1/payments/{started['payment_id']}", headers=h))
     assert payment["status"] == "refunded"
     assert (await _card(client, w))["status"] == "active"  # the money went back, the membership stayed
+
+
+async def test_an_event_whose_handler_breaks_does_not_hold_up_the_others(app: Any, client: Any, monkeypatch: Any
+                                                                           ) -> None:
+    from careclub.payments.service import _webhooks
+
+    w = await paying_world(app, client)
+    started = await _renew(client, w)
+    await pay(client, started["checkout_url"])
+
+    async def broken(event: Any) -> str:
+        raise RuntimeError("a bug in one handler")
+
+    monkeypatch.setitem(_webhooks.HANDLERS, "charge.succeeded", broken)
+    await deliver_all(app, client, w["t"]["tenant_id"])
+    assert (await _card(client, w))["status"] == "active"  # the checkout's own event still acted
+    async with tenant_scope(uuid.UUID(w["t"]["tenant_id"])):
+        stuck = await WebhookEvent.select(WebhookEvent.status, WebhookEvent.attempts).where(
+            WebhookEvent.type == "charge.succeeded").first()
+    assert stuck is not None and stuck["status"] == "received" and stuck["attempts"] >= 1, stuck

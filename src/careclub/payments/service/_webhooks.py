@@ -76,9 +76,12 @@ async def process_inbox(limit: int = 200) -> int:
             outcome = await handler(event) if handler else "ignored"
             await savepoint.release()
             status, error = ("processed" if outcome != "ignored" else "ignored"), ""
-        except (AppError, LookupError, ValueError) as exc:
+        except Exception as exc:  # one event that fails (Stripe down, a race, a bug) must not poison the batch
             await savepoint.rollback_to()
-            log.warning("stripe event %s (%s) failed: %s", event.id, event.type, exc)
+            if isinstance(exc, AppError):
+                log.warning("stripe event %s (%s) failed: %s", event.id, event.type, exc)
+            else:
+                log.exception("stripe event %s (%s) failed", event.id, event.type)
             status = "failed" if row["attempts"] + 1 >= MAX_ATTEMPTS else "received"
             error = str(exc)[:2000]
         await WebhookEvent.update({WebhookEvent.status: status, WebhookEvent.attempts: row["attempts"] + 1,
