@@ -335,7 +335,7 @@ async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
                 await service.create_merchant(club_id, code=form.get("code", ""), name=form.get("name", ""),
                                               category=form.get("category", ""), address=form.get("address", ""),
                                               offer_kind=form.get("offer_kind") or "none",
-                                              offer_value=_int(form, "offer_value"),
+                                              offer_value=views_staff.offer_value(form),
                                               offer_text=form.get("offer_text", ""))
             elif kind == "benefit":
                 await service.create_benefit(club_id, code=form.get("code", ""), name=form.get("name", ""),

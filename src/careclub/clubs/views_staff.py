@@ -27,7 +27,7 @@ from careclub.core.db import current_transaction
 from careclub.core.errors import AppError, NotFound, ValidationFailed
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
-from careclub.core.money import parse_amount
+from careclub.core.money import format_grouped, parse_amount, parse_typed
 from careclub.core.principal import Principal
 from careclub.payments import rules as payment_rules
 from careclub.payments import service as payments
@@ -467,6 +467,14 @@ async def _admin_item(kind: str, item_id: uuid.UUID) -> tuple[dict[str, Any], di
     return item, await service.get_club(item["club"])
 
 
+def offer_value(form: dict[str, str]) -> int:
+    """The offer field of the merchant forms: a percent for a percent offer, the amount off in yuan for an
+    amount offer ("20" is 20.00 off, kept as 2000 fen)."""
+    if (form.get("offer_kind") or "none") == "amount":
+        return parse_typed(form.get("offer_value") or "", field="offer_value")
+    return _int(form.get("offer_value", ""), "offer_value")
+
+
 async def _edit_page(request: Request[Any, Any, Any], kind: str, item_id: uuid.UUID, *, status_code: int = 200,
                      errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Template:
     item, club = await _admin_item(kind, item_id)
@@ -479,6 +487,8 @@ async def _edit_page(request: Request[Any, Any, Any], kind: str, item_id: uuid.U
     values = dict(item)
     if kind == "plan":
         values["fee"] = f"{item['fee'] / 100:.2f}"
+    if kind == "merchant" and item["offer_kind"] == "amount":  # people read and type yuan, never fen
+        values["offer_value"] = format_grouped(item["offer_value"])
     if form is not None:  # an unticked box is absent from the post
         for box in ("active", "needs_approval", "auto_renew", "static_card", "is_open"):
             values[box] = form.get(box) == "on"
@@ -526,7 +536,7 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
                 item_id, name=form.get("name", ""), category=form.get("category", ""),
                 address=form.get("address", ""), contact_name=form.get("contact_name", ""),
                 contact_phone=form.get("contact_phone", ""), offer_kind=form.get("offer_kind") or "none",
-                offer_value=_int(form.get("offer_value", ""), "offer_value"), offer_text=form.get("offer_text", ""),
+                offer_value=offer_value(form), offer_text=form.get("offer_text", ""),
                 is_open=_flag(form, "is_open"))
             wanted = set(honoured)
             for b in await service.list_benefits(club["id"]):

@@ -314,7 +314,7 @@ async def test_admin_edit_forms_show_up_in_the_api(app: Litestar, client: Any) -
         wash = f"/club/admin/merchant/{w['wash']['id']}"
         page = await admin.get(wash)
         data = {"_csrf_token": csrf_token(page), "name": "Sparkle Wash 2", "category": "washing",
-                "offer_kind": "amount", "offer_value": "500", "offer_text": "5 yuan off", "address": "1 Road"}
+                "offer_kind": "amount", "offer_value": "5", "offer_text": "5 yuan off", "address": "1 Road"}  # yuan
         r = await admin.post(wash, data={**data, "benefits": [extra["id"]]})  # closed; honours rescue only
         assert r.status_code == 303, r.text
         r = await _post(admin, wash, wash, name="Sparkle", offer_kind="percent", offer_value="300", is_open="on")
