@@ -31,6 +31,12 @@ async def checkout_for_card(principal: Principal, card_no: str, settings: Settin
                                          locale=principal.locale or principal.tenant.locale)
 
 
+def _started(started: dict[str, Any]) -> CheckoutStarted:
+    return CheckoutStarted(payment_id=started["id"], checkout_session_id=started["checkout_session_id"],
+                           checkout_url=started["checkout_url"],
+                           amount=to_money(started["amount"], started["currency"]))
+
+
 @post("/api/v1/cards/{card_no:str}/renewals", opt={"permission": Perm.AUTHENTICATED, "statuses": (409, 502)},
       status_code=201, tags=["clubs"], dependencies={"principal": Provide(provide_principal, sync_to_thread=False)})
 async def renew_card(request: Request[Any, Any, Any], card_no: FromPath[str], principal: PrincipalDep
@@ -39,9 +45,7 @@ async def renew_card(request: Request[Any, Any, Any], card_no: FromPath[str], pr
     page extends the card by the plan's term when Stripe's event arrives. Asking again while the checkout is
     open answers the same one. 409 `online_payments_unavailable` when the company takes no online payments."""
     started = await checkout_for_card(principal, card_no, request.app.state.settings)
-    return CheckoutStarted(payment_id=started["id"], checkout_session_id=started["checkout_session_id"],
-                           checkout_url=started["checkout_url"],
-                           amount=to_money(started["amount"], started["currency"]))
+    return _started(started)
 
 
 @get("/club/card/{card_no:str}/pay", opt={"permission": Perm.SELF_SERVICE}, include_in_schema=False)
@@ -79,9 +83,7 @@ async def start_auto_renewal(request: Request[Any, Any, Any], card_no: FromPath[
     """The card's member turns automatic renewal on (plans that offer it; bank cards only): paying this checkout
     pays the next period and starts a subscription that charges each term. 409 `auto_renewal_on` when it is on."""
     started = await auto_renewal_for_card(principal, card_no, request.app.state.settings)
-    return CheckoutStarted(payment_id=started["id"], checkout_session_id=started["checkout_session_id"],
-                           checkout_url=started["checkout_url"],
-                           amount=to_money(started["amount"], started["currency"]))
+    return _started(started)
 
 
 @delete("/api/v1/cards/{card_no:str}/auto-renewal", opt={"permission": Perm.SELF_SERVICE, "statuses": (409,)},

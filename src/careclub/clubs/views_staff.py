@@ -31,6 +31,7 @@ from careclub.core.money import format_grouped, parse_amount, parse_typed
 from careclub.core.principal import Principal
 from careclub.payments import rules as payment_rules
 from careclub.payments import service as payments
+from careclub.payments.views import method_label
 from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import (
@@ -250,13 +251,8 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
                  head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
                  form=form or {}, notice=notice, units=units, edit=edit, revealed=revealed,
                  may_reveal=await service.may_reveal_id_number(principal, member_id),
-                 offline_methods=payment_rules.OFFLINE_METHODS, method_label=_method_label)
+                 offline_methods=payment_rules.OFFLINE_METHODS, method_label=method_label)
 
-
-def _method_label(code: str) -> str:
-    from careclub.payments.views import METHOD_LABELS
-
-    return str(_(METHOD_LABELS[code])) if code in METHOD_LABELS else code
 
 
 @get("/club/members/{member_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)

@@ -15,13 +15,14 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 import asyncpg
-from piccolo.columns import UUID, BigInt, Column, Integer, SmallInt, Timestamptz, Varchar
+from piccolo.columns import UUID, Column, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.query import Insert, Update
 from piccolo.table import Table
 
 from careclub.core.errors import NoTenantContext, ValidationFailed
+from careclub.core.schemas import int_range
 
 
 class _Connection(asyncpg.Connection):
@@ -172,8 +173,7 @@ def _fit(column: Column, value: Any) -> None:
         if isinstance(column, Varchar) and column.length is not None and len(value) > column.length:
             raise ValidationFailed(f"{name} must be at most {column.length} characters", field=name, code="too_long")
     elif isinstance(value, int) and not isinstance(value, bool) and isinstance(column, Integer):
-        lo, hi = (-(2**15), 2**15 - 1) if isinstance(column, SmallInt) else (
-            (-(2**63), 2**63 - 1) if isinstance(column, BigInt) else (-(2**31), 2**31 - 1))
+        lo, hi = int_range(column)
         if not lo <= value <= hi:
             raise ValidationFailed(f"{name} must be between {lo} and {hi}", field=name, code="out_of_range")
 

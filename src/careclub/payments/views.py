@@ -53,9 +53,13 @@ def _labeller(labels: dict[str, str]) -> Callable[[str], str]:
     return label
 
 
+status_label = _labeller(STATUS_LABELS)
+method_label = _labeller(METHOD_LABELS)
+problem_label = _labeller(PROBLEM_LABELS)
+
+
 def _labels() -> dict[str, Any]:
-    return {"status_label": _labeller(STATUS_LABELS), "method_label": _labeller(METHOD_LABELS),
-            "problem_label": _labeller(PROBLEM_LABELS)}
+    return {"status_label": status_label, "method_label": method_label, "problem_label": problem_label}
 
 
 EXPORT_COLUMNS = [
@@ -67,11 +71,13 @@ EXPORT_COLUMNS = [
     exports.Column(N_("Amount"), lambda p: exports.Money(p["amount"])),
     exports.Column(N_("Refunded"), lambda p: exports.Money(p["refunded_amount"])),
     exports.Column(N_("Currency"), lambda p: p["currency"], 8),
-    exports.Column(N_("Status"), lambda p: _labeller(STATUS_LABELS)(p["status"])),
-    exports.Column(N_("Method"), lambda p: _labeller(METHOD_LABELS)(p["method"])),
+    exports.Column(N_("Status"), lambda p: status_label(p["status"])),
+    exports.Column(N_("Method"), lambda p: method_label(p["method"])),
     exports.Column(N_("Reference"), lambda p: p["reference"], 20),
     exports.Column(N_("Problem"), lambda p: p["problem"]),
 ]
+
+
 
 
 @get("/payments", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
