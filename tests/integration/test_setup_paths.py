@@ -274,12 +274,9 @@ async def served(server: Server, env: dict[str, str]) -> AsyncIterator[tuple[htt
     environment (it resolves its own infra at start-up), served in this event loop; the suite's
     pool and Redis client are set aside meanwhile."""
     from careclub.app import create_app
-    from careclub.core import redis as redis_mod
-    from careclub.core.db import DB
+    from tests.live import app_state_set_aside
 
-    saved = DB.config, DB.pool, redis_mod._client
-    DB.pool = None
-    try:
+    with app_state_set_aside():
         with environment(server, env) as settings:
             app = create_app(settings)
             for hook in app.on_startup:
@@ -291,8 +288,6 @@ async def served(server: Server, env: dict[str, str]) -> AsyncIterator[tuple[htt
         finally:
             for hook in app.on_shutdown:
                 await hook(app)
-    finally:
-        DB.config, DB.pool, redis_mod._client = saved
 
 
 async def check_serves(server: Server, env: dict[str, str], app_role: str, *, owner_known: bool,
