@@ -23,9 +23,10 @@ from careclub.clubs import (
 from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
 from careclub.core.errors import NotFound, ValidationFailed
 from careclub.core.money import Money, to_money, with_money
+from careclub.core.paging import CAP, After, BoundedOffset, capped, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.core.schemas import INT32, out, out_list
-from careclub.platform.api import Limit, Offset, PrincipalDep, minor_units, provide_principal
+from careclub.platform.api import Limit, PrincipalDep, minor_units, provide_principal
 from careclub.platform.permissions import Perm
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
@@ -207,12 +208,17 @@ class MemberController(Controller):
     @get("/", opt={"permission": Perm.MEMBERS_READ})
     async def list_members(self, principal: PrincipalDep, club: FromQuery[uuid.UUID | None] = None,
                            q: Search = None, org_unit: FromQuery[uuid.UUID | None] = None,
-                           limit: Limit = 50, offset: Offset = 0) -> schemas.MemberList:
-        """Members in your branches; filter by club, text or unit."""
-        rows, total = await service.list_members(principal, club_id=club, q=q, unit_id=org_unit, limit=limit,
-                                                 offset=offset)
+                           after: After = None, limit: Limit = 50, offset: BoundedOffset = 0) -> schemas.MemberList:
+        """Members in your branches, newest first, a keyset page at a time (`after` = the previous page's
+        `next_after`). `q` is a phone, a card number, a plate, a phone's last four digits or a piece of a
+        name; `total` counts at most 10,000 (`total_capped` says when there are more)."""
+        filters: dict[str, Any] = {"club_id": club, "q": q, "unit_id": org_unit}
+        rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=limit + 1,
+                                          offset=offset)
+        total, more = capped(await service.count_members(principal, **filters, cap=CAP + 1))
+        rows, cursor = next_after(rows, limit)
         return schemas.MemberList(items=[out(schemas.MemberSummary, r) for r in rows], total=total,
-                                  limit=limit, offset=offset)
+                                  total_capped=more, limit=limit, offset=offset, next_after=cursor)
 
     @post("/", opt={"permission": Perm.MEMBERS_MANAGE}, status_code=201)
     async def create(self, data: JSONBody[schemas.MemberCreate], principal: PrincipalDep) -> schemas.Member:
@@ -343,14 +349,10 @@ class CheckinController(Controller):
     @get("/", opt={"permission": Perm.CHECKINS_SCAN})
     async def today(self, principal: PrincipalDep, limit: Limit = 50) -> list[schemas.Checkin]:
         """Your merchant's check-ins of today."""
-        from zoneinfo import ZoneInfo
-
-        from careclub.core import clock
-
         merchant = await service.operator_merchant(principal)
-        day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
+        today = service.local_day(principal.tenant.timezone)
         return [out(schemas.Checkin, with_money(c, principal.tenant.currency, "amount", "discount_amount"))
-                for c in await service.list_checkins(merchant_id=merchant["id"], day=day, limit=limit)]
+                for c in await service.list_checkins(merchant_id=merchant["id"], during=today, limit=limit)]
 
 
 class SigningKeyController(Controller):

@@ -418,11 +418,16 @@ class Member(MemberSummary):
     vehicles: list[Vehicle]
 
 
-class MemberList(msgspec.Struct):
+class MemberList(msgspec.Struct, kw_only=True):
+    """Newest first. `next_after` is the cursor of the next page (pass it as `after`), null on the last.
+    `total` counts at most 10,000 matches (`total_capped` says when there are more)."""
+
     items: list[MemberSummary]
     total: int
+    total_capped: bool
     limit: int
     offset: int
+    next_after: str | None
 
 
 class MemberIdNumber(msgspec.Struct):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigInt,
     Boolean,
     Bytea,
     Date,
@@ -211,5 +212,51 @@ class TokenNonce(TenantTable, tablename="club_token_nonce"):
     expires_at = Timestamptz()
 
 
+class MemberTerm(TenantTable, tablename="club_member_term"):
+    """What finds a member by a piece of the name under row-level security: every character and
+    every pair of neighbouring characters of the name (lower-cased), `#` + the phone's last four
+    digits, and `=` + each vehicle's plate, whole and without its province character ("=云A12345",
+    "=A12345"). Triggers on club_member and club_vehicle write them (every write path, bulk loads included); a search
+    looks terms up by equality, which the policy lets the planner take from the index, ordered by the
+    member's `member_created` like the list itself."""
+
+    member = ForeignKey(Member)
+    member_created = Timestamptz()
+    term = Varchar(length=20)
+
+
+class Tally(TenantTable, tablename="club_tally"):
+    """Running counts behind the club statistics, kept by triggers in the same transaction as the
+    rows they count, so a figure for a million cards or ten million check-ins adds up a few hundred
+    tally rows instead of reading the rows themselves. `metric` says what is counted and which
+    dimensions it uses:
+
+    card      cards now, by plan, state and `day` (valid_until's UTC date); follows the member's branch
+    joined    first cards (not replacements) by `day` = the tenant-local month they were made
+    fee       paid periods by `kind` and `day` = the tenant-local month of payment; `amount` the fees
+    checkin   check-ins by branch, merchant, benefit and `day` = the tenant-local month
+    checkin_all  the same without the branch (what a company-wide reader sums: 40 merchants ×
+              7 benefits × 24 months, where by branch it would be 25 times as many rows)
+    due       paid periods of live cards by plan and `day` = the UTC date their term ends
+    open      per live card its latest-ending paid period (the one not renewed yet), same keys as due
+
+    Events (joined, fee, checkin) stay with the branch the member belonged to when they happened;
+    states (card, due, open) move with the member. `club_tally_check()` recomputes every metric from
+    the rows and answers the differences (none, or the trigger has a bug)."""
+
+    club = UUID()
+    org_unit = UUID(null=True, default=None)
+    metric = Varchar(length=16)
+    plan = UUID(null=True, default=None)
+    merchant = UUID(null=True, default=None)
+    benefit = UUID(null=True, default=None)
+    kind = Varchar(length=16, default="")
+    state = Varchar(length=16, default="")
+    day = Date(null=True, default=None)
+    n = BigInt(default=0)
+    amount = BigInt(default=0)
+
+
 TABLES = [Club, Plan, Member, Vehicle, MemberCard, CardEvent, MembershipPeriod, SigningKey, Merchant,
-          MerchantOperator, Benefit, BenefitMerchant, BenefitUsage, CheckIn, TokenNonce]
+          MerchantOperator, Benefit, BenefitMerchant, BenefitUsage, CheckIn, TokenNonce,
+          MemberTerm, Tally]

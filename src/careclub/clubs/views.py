@@ -7,7 +7,6 @@ import inspect
 import uuid
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
@@ -15,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from careclub.clubs import payable, rules, schemas, service, views_staff
 from careclub.clubs.tables import Benefit, BenefitMerchant, CardEvent, Club, Plan, Vehicle
-from careclub.core import clock, ratelimit
+from careclub.core import ratelimit
 from careclub.core.db import bind_tenant
 from careclub.core.errors import AppError, Conflict, NotFound, RateLimited
 from careclub.core.i18n import N_
@@ -120,8 +119,8 @@ async def scanner(request: Request[Any, Any, Any]) -> Template:
     merchant = await service.operator_merchant(principal)
     benefits = await BenefitMerchant.select(BenefitMerchant.benefit.code, BenefitMerchant.benefit.name).where(
         BenefitMerchant.merchant == merchant["id"], BenefitMerchant.benefit.active == True)  # noqa: E712
-    day = clock.now().astimezone(ZoneInfo(principal.tenant.timezone)).date()
-    today = await service.list_checkins(merchant_id=merchant["id"], day=day, limit=100)
+    today = await service.list_checkins(merchant_id=merchant["id"], during=service.local_day(principal.tenant.timezone),
+                                        limit=100)
     return page(request, "clubs/scan.html", merchant=merchant, benefits=benefits, today=today,
                 scan_messages={key: _(text) for key, text in SCAN_MESSAGES.items()})
 

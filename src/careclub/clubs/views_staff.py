@@ -14,20 +14,23 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from careclub.clubs import payable, rules, service
 from careclub.clubs.service._members import CARD_STATUSES
+from careclub.core import clock
 from careclub.core.db import current_transaction
 from careclub.core.errors import AppError, NotFound, ValidationFailed
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_amount, parse_typed
+from careclub.core.paging import CAP, capped, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.payments import rules as payment_rules
 from careclub.payments import service as payments
@@ -37,14 +40,13 @@ from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import (
     PER_PAGE,
     Form,
-    PageNo,
     as_uuid,
     error_text,
     me,
     page,
-    pager,
     unit_choices,
 )
+from careclub.web import exports
 from careclub.web.svg import trusted_svg
 
 STATUS_LABELS = {"pending": N_("pending"), "active": N_("active"), "in_grace": N_("in grace"),
@@ -148,21 +150,51 @@ async def _plan_choices(clubs: list[dict[str, Any]], *, active_only: bool = True
 
 # ---- the member list ----------------------------------------------------------------------------
 
+MEMBER_EXPORT = [
+    exports.Column(N_("Name"), lambda m: m["name"], 14),
+    exports.Column(N_("Phone"), lambda m: m["phone"]),
+    exports.Column(N_("Branch"), lambda m: m["org_unit.name"], 20),
+    exports.Column(N_("Card number"), lambda m: " ".join(c["card_no"] for c in m["cards"])),
+    exports.Column(N_("Card status"), lambda m: " ".join(status_label(c["status"]) for c in m["cards"])),
+    exports.Column(N_("Plan"), lambda m: " ".join(c["plan"]["name"] for c in m["cards"]), 20),
+    exports.Column(N_("Valid until"), lambda m: max((c["valid_until"] for c in m["cards"] if c["valid_until"]),
+                                                  default=None), 18),
+    exports.Column(N_("Joined"), lambda m: m["created_at"], 18),
+]
+
+
 @get("/club/members", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
 async def member_list(request: Request[Any, Any, Any], q: FromQuery[str | None] = None,
                       club: FromQuery[str | None] = None, plan: FromQuery[str | None] = None,
-                      status: FromQuery[str | None] = None, page_no: PageNo = 1) -> Template:
+                      status: FromQuery[str | None] = None, after: FromQuery[str | None] = None,
+                      format: FromQuery[str | None] = None) -> Response[Any]:
+    """Newest first, a keyset page at a time ("Older" follows the last row); `?format=xlsx` downloads
+    the whole filtered list, read in batches and streamed."""
     principal = me(request)
     form = {"q": (q or "").strip()[:100], "club": club or "", "plan": plan or "",
             "status": status if status in CARD_STATUSES else ""}
-    rows, total = await service.list_members(principal, q=form["q"] or None, club_id=as_uuid(form["club"]),
-                                             plan_id=as_uuid(form["plan"]), card_status=form["status"] or None,
-                                             limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    filters: dict[str, Any] = {"q": form["q"] or None, "club_id": as_uuid(form["club"]),
+                               "plan_id": as_uuid(form["plan"]), "card_status": form["status"] or None}
+    if format == "xlsx":
+        async def read(after: Any, limit: int) -> list[dict[str, Any]]:
+            rows = await service.list_members(principal, **filters, after=after, limit=limit)
+            cards = await service.cards_by_member([r["id"] for r in rows])
+            return [{**r, "cards": cards[r["id"]]} for r in rows]
+
+        return await exports.xlsx(f"members-{clock.local(clock.now()):%Y%m%d}.xlsx", str(_("Members")),
+                                  MEMBER_EXPORT, exports.keyset_batches(read))
+    rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=PER_PAGE + 1)
+    rows, cursor = next_after(rows, PER_PAGE)
+    total, more = capped(await service.count_members(principal, **filters, cap=CAP + 1))
     cards = await service.cards_by_member([r["id"] for r in rows])
     clubs = await service.list_clubs()
+    query = {k: v for k, v in form.items() if v}
     return _page(request, "clubs/members.html", rows=[{**r, "cards": cards[r["id"]]} for r in rows], form=form,
                  clubs=clubs, plans=await _plan_choices(clubs, active_only=False), statuses=CARD_STATUSES,
-                 pages=pager(total, page_no, form))
+                 total=total, total_text=f"{total:,}" + ("+" if more else ""),
+                 newest="?" + urlencode(query) if after else None,
+                 older="?" + urlencode({**query, "after": cursor}) if cursor else None,
+                 export="?" + urlencode({**query, "format": "xlsx"}))
 
 
 # ---- enrolling a member -------------------------------------------------------------------------
@@ -239,8 +271,7 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
             head = await service.get_member(principal, member["household"])
         except NotFound:
             head = None
-    household, _total = await service.list_members(principal, household_id=member["household"] or member_id,
-                                                   limit=50)
+    household = await service.list_members(principal, household_id=member["household"] or member_id, limit=50)
     units: list[tuple[str, str]] = []
     if principal.can(Perm.MEMBERS_MANAGE):
         units = unit_choices(await platform_service.list_units(principal, Perm.MEMBERS_MANAGE))

@@ -3,7 +3,9 @@
 Each benchmark is a module `bench/<name>.py` (files starting with `_` are helpers, not
 benchmarks) exposing `async def run(ctx: BenchContext) -> list[str]`. The runner gives it:
 
-  * a database of its own (`careclub_bench_<random>`), created, migrated, and dropped at the end;
+  * a database of its own (`careclub_bench_<random>`), created, migrated, and dropped at the end
+    (`KEEP_BENCH_DB=1` keeps it; `BENCH_DATABASE=<name>` uses, migrates and keeps that one instead,
+    so a large data set loaded once serves many runs);
   * the app served by uvicorn in a subprocess on a free loopback port, configured exactly like
     production (app role for requests, owner only for migrations), plus benchmark-only baselines
     that exist in this server and nowhere else: `GET /api/_bench/bare` (no database) and
@@ -22,16 +24,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import importlib.util
 import json
 import math
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -67,6 +72,7 @@ def load_module(name: str, path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SystemExit(f"bench: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses (and pickling) look their module up there
     spec.loader.exec_module(module)
     if not callable(getattr(module, "run", None)):
         raise SystemExit(f"bench: {path} has no `async def run(ctx) -> list[str]`")
@@ -111,6 +117,10 @@ class LoadResult:
     @property
     def p50(self) -> float:
         return percentile(sorted(self.latencies_ms), 0.50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(sorted(self.latencies_ms), 0.95)
 
     @property
     def p99(self) -> float:
@@ -443,6 +453,53 @@ class BenchContext:
         self.tenants.append(tenant)
         return tenant
 
+    async def login(self, slug: str, email: str | None = None, password: str = BENCH_PASSWORD) -> BenchTenant:
+        """A fresh bearer token for a tenant signed up earlier (a reused `BENCH_DATABASE`), through
+        `POST /api/v1/auth/token` as its admin (or `email`)."""
+        email = email or f"admin@{slug}.bench"
+        r = await self.client.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": password})
+        if r.status_code != 200:
+            raise RuntimeError(f"bench login to {slug} as {email} failed: {r.status_code} {r.text}")
+        r_me = await self.client.get("/api/v1/me", headers={"authorization": f"Bearer {r.json()['token']}"})
+        if r_me.status_code != 200:
+            raise RuntimeError(f"bench login to {slug}: /api/v1/me answered {r_me.status_code} {r_me.text}")
+        tenant = BenchTenant(slug, uuid.UUID(r_me.json()["tenant"]["id"]), r.json()["token"], email, password)
+        self.tenants.append(tenant)
+        return tenant
+
+    async def signup_or_login(self, slug: str, *, company: str | None = None) -> tuple[BenchTenant, bool]:
+        """The tenant `slug`: signed up now (True), or, when the slug is taken already (a reused
+        database), its admin logged in again (False)."""
+        r = await self.client.post("/api/v1/signup", json={"company": company or f"Bench {slug}", "slug": slug,
+                                                           "email": f"admin@{slug}.bench", "password": BENCH_PASSWORD})
+        if r.status_code == 409:
+            return await self.login(slug), False
+        if r.status_code != 201:
+            raise RuntimeError(f"bench sign-up failed: {r.status_code} {r.text}")
+        data = r.json()
+        tenant = BenchTenant(slug, uuid.UUID(data["tenant"]["id"]), data["token"], f"admin@{slug}.bench",
+                             BENCH_PASSWORD)
+        self.tenants.append(tenant)
+        return tenant, True
+
+    async def page_session(self, slug: str, email: str, password: str = BENCH_PASSWORD) -> dict[str, str]:
+        """Headers of a signed-in browser for the HTML pages (they take the session cookie, not bearer
+        tokens): the login form is opened and posted with its CSRF token, as a person would."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as browser:
+            form = await browser.get("/login", headers={"accept": "text/html"})
+            match = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+            csrf = form.cookies.get("cc_csrf")
+            if form.status_code != 200 or match is None or csrf is None:
+                raise RuntimeError(f"bench: the login form answered {form.status_code} without a CSRF token")
+            browser.cookies.clear()  # sent by hand below: a Secure cookie would not be sent back over http
+            r = await browser.post("/login", headers={"cookie": f"cc_csrf={csrf}", "accept": "text/html"},
+                                   data={"_csrf_token": html.unescape(match.group(1)), "tenant": slug, "email": email,
+                                         "password": password})
+            session = r.cookies.get("cc_session")
+            if r.status_code != 303 or not session:
+                raise RuntimeError(f"bench: signing in to the pages as {email} answered {r.status_code}")
+        return {"cookie": f"cc_session={session}", "accept": "text/html"}
+
     async def load(self, label: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
                    json_body: Any = None, json_bodies: Sequence[Any] | None = None,
                    make_request: Callable[[int], tuple[str, dict[str, str], bytes]] | None = None,
@@ -587,7 +644,8 @@ async def _run(modules: list[tuple[str, ModuleType]], settings: Settings, extra:
     from careclub.core.migrate import migrate
 
     opts = _parse_extra(extra)
-    database = f"careclub_bench_{secrets.token_hex(4)}"
+    database, reused = bench_database()
+    keep = reused or bool(os.environ.get("KEEP_BENCH_DB"))
     infra = await resolve(settings, database=database)
     server: subprocess.Popen[bytes] | None = None
     ctx: BenchContext | None = None
@@ -606,7 +664,7 @@ async def _run(modules: list[tuple[str, ModuleType]], settings: Settings, extra:
         ctx = BenchContext(settings, infra, base_url, extra, requests=opts.requests, concurrency=opts.concurrency,
                            time_limit=opts.time_limit, warmup=opts.warmup, workers=opts.workers,
                            server_pid=server.pid)
-        emit(f"bench database {database}; {ctx.describe()}")
+        emit(f"bench database {database}{' (BENCH_DATABASE: reused, kept)' if reused else ''}; {ctx.describe()}")
         for name, module in modules:
             emit(f"\n== {name} ==")
             try:
@@ -614,6 +672,8 @@ async def _run(modules: list[tuple[str, ModuleType]], settings: Settings, extra:
             except Exception as exc:  # report and go on to the next benchmark
                 failures += 1
                 emit(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+                if os.environ.get("BENCH_TRACEBACK"):
+                    emit("".join(traceback.format_exception(exc)))
                 continue
             for line in lines:
                 emit(line)
@@ -628,9 +688,22 @@ async def _run(modules: list[tuple[str, ModuleType]], settings: Settings, extra:
             _stop_server(server, profiled=bool(opts.profile))
             if opts.profile:
                 emit(_profile_summary(opts.profile))
-        if not os.environ.get("KEEP_BENCH_DB"):
+        if keep:
+            emit(f"bench database {database} kept: reuse it with BENCH_DATABASE={database}")
+        else:
             await _drop_database(infra)
     return 1 if failures else 0
+
+
+def bench_database() -> tuple[str, bool]:
+    """The database of this run and whether it is one to reuse: `BENCH_DATABASE=<name>` names an
+    existing one (migrated again, which is idempotent, and never dropped), else a fresh random name."""
+    named = os.environ.get("BENCH_DATABASE", "").strip()
+    if named:
+        if not all(ch.isalnum() or ch == "_" for ch in named):
+            raise SystemExit(f"bench: BENCH_DATABASE={named!r} is not a plain database name (letters, digits, _)")
+        return named, True
+    return f"careclub_bench_{secrets.token_hex(4)}", False
 
 
 def _profile_summary(path: str, top: int = 30) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
@@ -15,8 +13,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from careclub.core import jobqueue
-from careclub.core.errors import AppError, ValidationFailed
+from careclub.core.errors import AppError
 from careclub.core.money import to_money
+from careclub.core.paging import CAP, After, decode_cursor, encode_cursor
 from careclub.core.principal import Principal
 from careclub.payments import rules, schemas, service
 from careclub.payments.gateway import BadSignature, gateway
@@ -34,14 +33,12 @@ from careclub.platform.api import (
 from careclub.platform.permissions import Perm
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
-CAP = 10_000
 
 Status = Annotated[str | None, QueryParameter(description="open, processing, paid, failed, expired, "
                                               "partially_refunded, refunded, reversed", max_length=24)]
 Method = Annotated[str | None, QueryParameter(description=f"one of {', '.join(rules.METHODS)}", max_length=24)]
 Search = Annotated[str | None, QueryParameter(description="a receipt number, card number or offline reference",
                                               max_length=120)]
-After = Annotated[str | None, QueryParameter(description="the `next_after` of the previous page", max_length=120)]
 
 
 def payment_out(row: dict[str, Any], currency: str) -> schemas.PaymentOut:
@@ -70,21 +67,6 @@ def settings_out(row: dict[str, Any]) -> schemas.PaymentSettingsOut:
         payouts_enabled=row["payouts_enabled"], details_submitted=row["details_submitted"],
         account_checked_at=row["account_checked_at"], application_fee_bps=row["application_fee_bps"],
         renewal_reminder_days=row["renewal_reminder_days"], methods=[m for m in row["methods"].split(",") if m])
-
-
-def encode_cursor(row: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(f"{row['created_at'].isoformat()}|{row['id']}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        when, _, ident = text.partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except ValueError:
-        raise ValidationFailed("after is not a cursor this API gave", field="after") from None
 
 
 async def payment_page(principal: Principal, *, status: str | None, method: str | None, q: str | None,

@@ -4,7 +4,7 @@ company's payment settings (linking its Stripe account), and where a member land
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,8 +19,8 @@ from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
+from careclub.core.paging import decode_cursor, encode_cursor
 from careclub.payments import rules, service
-from careclub.payments.api import decode_cursor, encode_cursor
 from careclub.platform import attachments
 from careclub.platform.permissions import Perm
 from careclub.platform.views import page
@@ -86,18 +86,12 @@ async def payments_list(request: Request[Any, Any, Any], status: Filter = None, 
     """Finance's list, newest first; `?format=xlsx` downloads the whole filtered list."""
     principal = me(request)
     if format == "xlsx":
-        async def batches() -> AsyncIterator[list[dict[str, Any]]]:
-            cursor = None
-            while True:
-                rows = await service.list_payments(principal, status=status or None, method=method or None,
-                                                   q=q or None, after=cursor, limit=1000)
-                if not rows:
-                    return
-                yield rows
-                cursor = (rows[-1]["created_at"], rows[-1]["id"])
+        async def read(after: Any, limit: int) -> list[dict[str, Any]]:
+            return await service.list_payments(principal, status=status or None, method=method or None,
+                                               q=q or None, after=after, limit=limit)
 
         return await exports.xlsx(f"payments-{clock.local(clock.now()):%Y%m%d}.xlsx", str(_("Payments")),
-                                  EXPORT_COLUMNS, batches())
+                                  EXPORT_COLUMNS, exports.keyset_batches(read))
     rows = await service.list_payments(principal, status=status or None, method=method or None, q=q or None,
                                        after=decode_cursor(after), limit=51)
     more = len(rows) > 50

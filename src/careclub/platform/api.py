@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from careclub.core.errors import Forbidden, ValidationFailed
 from careclub.core.money import Money, from_money
+from careclub.core.paging import CAP, After, BoundedOffset, capped, decode_cursor, next_after
 from careclub.core.principal import Principal, principal_in
 from careclub.core.schemas import INT32, out, out_list
 from careclub.platform import audit, schemas, service, tables
@@ -390,23 +391,20 @@ class AuditController(Controller):
         actor: FilterName = None,
         since: TimeText = None,
         until: TimeText = None,
+        after: After = None,
         limit: Limit = 50,
-        offset: Offset = 0,
+        offset: BoundedOffset = 0,
     ) -> schemas.AuditEntryList:
-        """The audit trail, newest first; filter by action prefix, entity, actor or time."""
-        rows, total = await audit.browse(
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            actor=actor,
-            since=time_param(since, "since"),
-            until=time_param(until, "until"),
-            limit=limit,
-            offset=offset,
-        )
-        return schemas.AuditEntryList(
-            items=out_list(schemas.AuditEntry, rows), total=total, limit=limit, offset=offset
-        )
+        """The audit trail, newest first, a keyset page at a time (`after` = the previous page's
+        `next_after`); filter by action prefix, entity, actor or time. `total` counts at most 10,000."""
+        filters: dict[str, Any] = {"action": action, "entity_type": entity_type, "entity_id": entity_id,
+                                   "actor": actor, "since": time_param(since, "since"),
+                                   "until": time_param(until, "until")}
+        rows = await audit.browse(**filters, after=decode_cursor(after), limit=limit + 1, offset=offset)
+        rows, cursor = next_after(rows, limit)
+        total, more = capped(await audit.count(**filters, cap=CAP + 1))
+        return schemas.AuditEntryList(items=out_list(schemas.AuditEntry, rows), total=total, total_capped=more,
+                                      limit=limit, offset=offset, next_after=cursor)
 
 
 ROUTES = [

@@ -7,6 +7,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
+from careclub.core.db import fetch
 from careclub.core.logging import request_id
 from careclub.core.principal import current_actor
 from careclub.platform.tables import AuditEntry
@@ -46,13 +49,11 @@ async def record(action: str, entity_type: str, entity_id: object = "", *,
     ).save()
 
 
-async def browse(*, action: str | None = None, entity_type: str | None = None,
-                 entity_id: str | None = None, actor: str | None = None,
-                 since: datetime | None = None, until: datetime | None = None,
-                 limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def _filters(*, action: str | None, entity_type: str | None, entity_id: str | None, actor: str | None,
+             since: datetime | None, until: datetime | None) -> list[Any]:
     where = []
     if action:
-        where.append(AuditEntry.action.like(f"{action}%"))
+        where.append(AuditEntry.action.like(action.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"))
     if entity_type:
         where.append(AuditEntry.entity_type == entity_type)
     if entity_id:
@@ -63,14 +64,39 @@ async def browse(*, action: str | None = None, entity_type: str | None = None,
         where.append(AuditEntry.created_at >= since)
     if until:
         where.append(AuditEntry.created_at < until)
-    query = AuditEntry.select().order_by(AuditEntry.created_at, ascending=False).limit(limit).offset(offset)
-    count = AuditEntry.count()
+    return where
+
+
+async def browse(*, action: str | None = None, entity_type: str | None = None,
+                 entity_id: str | None = None, actor: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 after: tuple[datetime, Any] | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Newest first, a keyset page after (created_at, id), from the (tenant, created_at, id) index."""
+    where = _filters(action=action, entity_type=entity_type, entity_id=entity_id, actor=actor, since=since,
+                     until=until)
+    if after is not None:
+        where.append(WhereRaw("(created_at, id) < ({}, {})", after[0], after[1]))
+    query = AuditEntry.select().order_by(AuditEntry.created_at, AuditEntry.id, ascending=False).limit(limit)
+    if offset:
+        query = query.offset(offset)
     if where:
         query = query.where(*where)
-        count = count.where(*where)
     rows = await query
     for row in rows:  # Piccolo hands JSONB back as text
         for key in ("before", "after"):
             if isinstance(row[key], str):
                 row[key] = json.loads(row[key])
-    return rows, await count
+    return rows
+
+
+async def count(*, cap: int, action: str | None = None, entity_type: str | None = None, entity_id: str | None = None,
+                actor: str | None = None, since: datetime | None = None, until: datetime | None = None) -> int:
+    """How many entries match, counting no further than `cap` (the trail of a busy company holds millions)."""
+    where = _filters(action=action, entity_type=entity_type, entity_id=entity_id, actor=actor, since=since,
+                     until=until)
+    inner = AuditEntry.select(AuditEntry.id).limit(cap)
+    if where:
+        inner = inner.where(*where)
+    sql, args = inner.querystrings[0].compile_string(engine_type="postgres")
+    rows = await fetch(f"SELECT count(*) AS n FROM ({sql}) AS capped", *args)
+    return int(rows[0]["n"])

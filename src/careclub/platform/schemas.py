@@ -347,7 +347,12 @@ class AuditEntry(msgspec.Struct, kw_only=True):
 
 
 class AuditEntryList(msgspec.Struct, kw_only=True):
+    """Newest first. `next_after` is the cursor of the next page (pass it as `after`), null on the last.
+    `total` counts at most 10,000 matches (`total_capped` says when there are more)."""
+
     items: list[AuditEntry]
     total: int
+    total_capped: bool
     limit: int
     offset: int
+    next_after: str | None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,6 +41,19 @@ class Column:
     header: str  # an N_() message
     value: Callable[[dict[str, Any]], Any]
     width: int = 16
+
+
+async def keyset_batches(read: Callable[[tuple[datetime, Any] | None, int], Awaitable[list[dict[str, Any]]]],
+                         size: int = 1000) -> AsyncIterator[list[dict[str, Any]]]:
+    """A whole list, `size` rows at a time, each batch read after the last row of the one before
+    (`read(after, limit)` is the list's own keyset reader, newest first by created_at and id)."""
+    after = None
+    while True:
+        rows = await read(after, size)
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 def _cell(sheet: Any, value: Any) -> Any:

@@ -210,7 +210,7 @@ async def test_every_event_is_in_the_audit_trail(client: Any, world: World) -> N
     step = active_step(await detail(client, world, req["id"]))
     await decide(client, world, req["id"], step["id"], "pmc1")
     async with tenant_scope(world.tenant_id):
-        rows, _ = await audit.browse(entity_type="approval_request", entity_id=str(req["id"]))
+        rows = await audit.browse(entity_type="approval_request", entity_id=str(req["id"]))
     assert sorted(r["action"] for r in rows) == sorted(
         ["approval.submitted", "approval.step_started", "approval.decided", "approval.approved"])
     [decided] = [r for r in rows if r["action"] == "approval.decided"]

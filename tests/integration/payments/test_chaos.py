@@ -15,6 +15,7 @@ from litestar import Litestar
 
 from careclub.payments.sandbox import SandboxEvent
 from tests.integration.clubs.helpers import ok
+from tests.integration.clubs.test_scale_paths import tally_differences
 from tests.integration.payments.helpers import pay, paying_world, poster, process, sandbox_of
 
 # 185 members make a little over 2,000 events in the shuffled company (about eleven each).
@@ -97,7 +98,7 @@ async def _state(client: Any, w: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 async def test_shuffled_repeated_late_and_forged_deliveries_end_where_clean_ones_do(app: Litestar,
-                                                                                     client: Any) -> None:
+                                                                                     client: Any, owner: Any) -> None:
     rng = random.Random(20261130)
     clean, chaos = await _world(app, client), await _world(app, client)
     sandbox = sandbox_of(app)
@@ -143,6 +144,9 @@ async def test_shuffled_repeated_late_and_forged_deliveries_end_where_clean_ones
     await phase(refund_some)
 
     assert await _state(client, clean) == await _state(client, chaos)
+    # the statistics' tallies, kept by triggers through all of it, agree with a recount
+    for w in (clean, chaos):
+        assert await tally_differences(owner, w["t"]["tenant_id"]) == []
     assert total["stale"] > 0 and total["forged"] > 0, total
     assert events_seen >= 2000 or MEMBERS < 185, events_seen
     print(f"chaos: {events_seen} events, {sum(total.values())} deliveries {total}")

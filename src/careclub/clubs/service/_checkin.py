@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -378,15 +378,26 @@ def _money(minor: int | None, currency: str) -> dict[str, str] | None:
     return {"amount": m.amount, "currency": m.currency}
 
 
+def local_day(timezone: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The tenant's today as a UTC range [start, end): what check-ins are filtered by, since their
+    table is partitioned and indexed by created_at (a range on it reads one partition's index)."""
+    zone = ZoneInfo(timezone)
+    day = (now or clock.now()).astimezone(zone).date()
+    start = datetime.combine(day, time(), zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+
+
 async def list_checkins(*, merchant_id: uuid.UUID | None = None, card_id: uuid.UUID | None = None,
-                        day: Any = None, limit: int = 50) -> list[dict[str, Any]]:
+                        during: tuple[datetime, datetime] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first, from the (tenant, merchant | card, created_at) indexes."""
     where: list[Any] = []
     if merchant_id:
         where.append(CheckIn.merchant == merchant_id)
     if card_id:
         where.append(CheckIn.card == card_id)
-    if day:
-        where.append(CheckIn.scanned_on == day)
+    if during:
+        where.append(CheckIn.created_at >= during[0])
+        where.append(CheckIn.created_at < during[1])
     q = CheckIn.select(CheckIn.id, CheckIn.created_at, CheckIn.card.card_no, CheckIn.member.name, CheckIn.merchant.name,
                        CheckIn.benefit.code, CheckIn.benefit.name, CheckIn.amount, CheckIn.discount_amount,
                        CheckIn.static)

@@ -8,12 +8,13 @@ member's branch.
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from piccolo.columns.combination import WhereRaw
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._setup import get_club, get_plan
@@ -26,7 +27,6 @@ from careclub.platform import audit
 from careclub.platform import rules as prules
 from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
-from careclub.platform.service._org import _in_scope
 from careclub.platform.tables import OrgUnit, User
 
 MEMBER_FIELDS = (Member.id, Member.club, Member.name, Member.phone, Member.id_number_hint, Member.user,
@@ -55,52 +55,170 @@ def _can_see(principal: Principal | None, unit_path: str | None, user_id: Any, p
 CARD_STATUSES = ("pending", "active", "in_grace", "expired", "suspended", "cancelled")
 
 
-def _cards_with_status(status: str, now: datetime) -> Any:
-    """The members (a sub-select) holding a card whose computed status (rules.card_status) is `status`."""
-    cards = MemberCard.select(MemberCard.member)
-    grace_end = ("club_card.valid_until + make_interval(days => "
-                 "(SELECT p.grace_days FROM club_plan p WHERE p.id = club_card.plan))")
-    if status == "cancelled":
-        return cards.where(MemberCard.state.is_in(["cancelled", "replaced"]))
-    if status in ("pending", "suspended"):
-        return cards.where(MemberCard.state == status)
-    live = MemberCard.state == "active"
-    if status == "active":
-        return cards.where(live, MemberCard.valid_until.is_null() | (MemberCard.valid_until > now))
-    if status == "in_grace":
-        return cards.where(live, MemberCard.valid_until <= now, WhereRaw(f"{grace_end} > {{}}", now))
-    return cards.where(live, WhereRaw(f"{grace_end} <= {{}}", now))
+_MEMBER_COLUMNS = """m.id, m.club, m.name, m.phone, m.id_number_hint, m."user", m.org_unit, u.name AS "org_unit.name",
+    u.path AS "org_unit.path", m.household, m.status, m.created_at"""
+_NUMBER = re.compile(r"^\+?[0-9][0-9 \-]*$")
+_CODE = re.compile(r"^[\w\-· ]{2,32}$")
+MAX_CANDIDATES = 5_000
+
+
+@dataclass
+class _Query:
+    """The FROM and WHERE of a member list, with its arguments; `driver` is set when a search term
+    table drives the scan (a piece of a name), whose rows carry the member's keyset."""
+
+    where: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+    driver: str | None = None
+    nothing: bool = False
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+
+def name_terms(text: str) -> list[str]:
+    """The search terms of a piece of a name, as club_member_search_terms() makes them: one
+    character, or every pair of neighbours."""
+    s = re.sub(r"\s+", " ", text.strip()).lower()
+    if len(s) <= 1:
+        return [s] if s.strip() else []
+    return list(dict.fromkeys(s[i:i + 2] for i in range(len(s) - 1)))
+
+
+async def _exact_matches(q: str) -> list[uuid.UUID] | None:
+    """A phone, a card number or a plate, recognised by its shape and looked up by equality; None when
+    the text has no such shape (then it is a piece of a name)."""
+    compact = re.sub(r"[\s\-·]", "", q).upper()
+    if _NUMBER.match(q):
+        phone = re.sub(r"[^0-9+]", "", q)
+        phones = {phone}
+        if phone.startswith("+86"):
+            phones.add(phone[3:])
+        elif len(phone) == 11 and phone.startswith("1"):
+            phones.add("+86" + phone)
+        cards = {compact, q.strip().upper()}
+        for club in await fetch("SELECT card_prefix, card_digits FROM club"):
+            if len(compact) <= club["card_digits"]:
+                cards.add(rules.format_card_no(club["card_prefix"], club["card_digits"], int(compact)))
+        found = await fetch(
+            """SELECT id FROM club_member WHERE phone = ANY($1::text[])
+               UNION SELECT member FROM club_card WHERE card_no = ANY($2::text[])
+               UNION (SELECT member FROM club_member_term WHERE term = $3 LIMIT $4)""",
+            list(phones), list(cards), "#" + compact[-4:] if len(compact) == 4 else "", MAX_CANDIDATES)
+        return [r["id"] for r in found]
+    if _CODE.match(q) and re.search(r"[0-9]", q):
+        forms = list({compact, q.strip().upper()})
+        # a plate whole or without its province character ("A12345" for 云A12345), through the terms
+        found = await fetch("""SELECT member AS id FROM club_card WHERE card_no = ANY($1::text[])
+                               UNION (SELECT member FROM club_member_term WHERE term = ANY($2::text[]) LIMIT $3)""",
+                            forms, ["=" + f for f in forms], MAX_CANDIDATES)
+        return [r["id"] for r in found]
+    return None
+
+
+async def _member_query(principal: Principal, *, club_id: uuid.UUID | None, q: str | None, unit_id: uuid.UUID | None,
+                        plan_id: uuid.UUID | None, card_status: str | None, household_id: uuid.UUID | None) -> _Query:
+    query = _Query()
+    units = await platform_service.units_in_scope(principal, Perm.MEMBERS_READ)
+    if units is not None:
+        query.where.append(f"m.org_unit = ANY({query.arg(units)}::uuid[])")
+    if club_id:
+        query.where.append(f"m.club = {query.arg(club_id)}")
+    if unit_id:
+        query.where.append(f"m.org_unit = {query.arg(unit_id)}")
+    if household_id:
+        query.where.append(f"m.household = {query.arg(household_id)}")
+    if plan_id:
+        query.where.append(f"EXISTS (SELECT 1 FROM club_card c WHERE c.member = m.id "
+                           f"AND c.plan = {query.arg(plan_id)})")
+    if card_status:
+        if card_status not in CARD_STATUSES:
+            raise ValidationFailed(f"card_status must be one of {', '.join(CARD_STATUSES)}", field="card_status")
+        query.where.append(f"EXISTS (SELECT 1 FROM club_card c JOIN club_plan p ON p.id = c.plan "
+                           f"WHERE c.member = m.id AND {_status_sql(card_status, query)})")
+    q = (q or "").strip()
+    if q:
+        exact = await _exact_matches(q)
+        if exact is not None:
+            query.where.append(f"m.id = ANY({query.arg(exact)}::uuid[])")
+        else:
+            terms = name_terms(q)
+            if not terms:
+                query.nothing = True
+                return query
+            # The rarest-looking term drives (the last pair: given names vary more than surnames);
+            # the others and the whole text filter the rows it finds.
+            query.driver = query.arg(terms[-1])
+            for term in terms[:-1]:
+                query.where.append(f"EXISTS (SELECT 1 FROM club_member_term o WHERE o.member = m.id "
+                                   f"AND o.term = {query.arg(term)})")
+            if len(terms) > 1:
+                needle = re.sub(r"\s+", " ", q).lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+                query.where.append(f"lower(regexp_replace(m.name, '\\s+', ' ', 'g')) "
+                                   f"LIKE {query.arg('%' + needle + '%')}")
+    return query
+
+
+def _status_sql(status: str, query: _Query) -> str:
+    """Cards (alias c, plan p) whose computed status (rules.card_status) is `status` now."""
+    if status in ("cancelled", "pending", "suspended"):
+        return "c.state IN ('cancelled', 'replaced')" if status == "cancelled" else f"c.state = '{status}'"
+    now = query.arg(clock.now())
+    grace_end = "c.valid_until + make_interval(days => p.grace_days)"
+    return {
+        "active": f"c.state = 'active' AND (c.valid_until IS NULL OR c.valid_until > {now})",
+        "in_grace": f"c.state = 'active' AND c.valid_until <= {now} AND {grace_end} > {now}",
+        "expired": f"c.state = 'active' AND {grace_end} <= {now}",
+    }[status]
+
+
+def _from(query: _Query) -> tuple[str, str]:
+    """The FROM clause and the keyset columns (created_at, id) of a member list."""
+    if query.driver:
+        return ("club_member_term t JOIN club_member m ON m.id = t.member JOIN org_unit u ON u.id = m.org_unit",
+                "t.member_created, t.member")
+    return "club_member m JOIN org_unit u ON u.id = m.org_unit", "m.created_at, m.id"
 
 
 async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
                        unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
                        card_status: str | None = None, household_id: uuid.UUID | None = None,
-                       limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Members in the caller's scope. `q` matches name, phone, a card number or a plate;
-    `plan_id` / `card_status` keep members holding such a card (status as computed from dates)."""
-    where: list[Any] = [_in_scope(Member.org_unit.path, principal.scope(Perm.MEMBERS_READ))]
-    if club_id:
-        where.append(Member.club == club_id)
-    if unit_id:
-        where.append(Member.org_unit == unit_id)
-    if household_id:
-        where.append(Member.household == household_id)
-    if plan_id:
-        where.append(Member.id.is_in(MemberCard.select(MemberCard.member).where(MemberCard.plan == plan_id)))
-    if card_status:
-        if card_status not in CARD_STATUSES:
-            raise ValidationFailed(f"card_status must be one of {', '.join(CARD_STATUSES)}", field="card_status")
-        where.append(Member.id.is_in(_cards_with_status(card_status, clock.now())))
-    if q:
-        q = q.strip()
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        by_card = MemberCard.select(MemberCard.member).where(MemberCard.card_no.ilike(pattern))
-        by_plate = Vehicle.select(Vehicle.member).where(Vehicle.plate.ilike(pattern.upper()))
-        where.append(Member.name.ilike(pattern) | Member.phone.ilike(pattern) | Member.id.is_in(by_card)
-                     | Member.id.is_in(by_plate))
-    rows = await Member.select(*MEMBER_FIELDS).where(*where).order_by(Member.created_at, ascending=False).limit(
-        limit).offset(offset)
-    return [_member_out(r) for r in rows], await Member.count().where(*where)
+                       after: tuple[datetime, uuid.UUID] | None = None, limit: int = 50,
+                       offset: int = 0) -> list[dict[str, Any]]:
+    """Members in the caller's scope, newest first, a keyset page after (created_at, id). `q` is a
+    phone, a card number or a plate (found by equality), a phone's last four digits, or a piece of a
+    name (found through the search terms); `plan_id` / `card_status` keep members holding such a card
+    (status as computed from dates)."""
+    query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
+                                card_status=card_status, household_id=household_id)
+    if query.nothing:
+        return []
+    source, keyset = _from(query)
+    where = list(query.where)
+    if query.driver:
+        where.insert(0, f"t.term = {query.driver}")
+    if after is not None:
+        where.append(f"({keyset}) < ({query.arg(after[0])}, {query.arg(after[1])})")
+    order = ", ".join(f"{c} DESC" for c in keyset.split(", "))
+    rows = await fetch(f"SELECT {_MEMBER_COLUMNS} FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
+                       f"ORDER BY {order} LIMIT {query.arg(limit)} OFFSET {query.arg(offset)}", *query.args)
+    return [_member_out(dict(r)) for r in rows]
+
+
+async def count_members(principal: Principal, *, cap: int, club_id: uuid.UUID | None = None, q: str | None = None,
+                        unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
+                        card_status: str | None = None, household_id: uuid.UUID | None = None) -> int:
+    """How many members `list_members` would page through, counting no further than `cap`."""
+    query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
+                                card_status=card_status, household_id=household_id)
+    if query.nothing:
+        return 0
+    source, _keyset = _from(query)
+    where = ([f"t.term = {query.driver}"] if query.driver else []) + query.where
+    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
+                       f"LIMIT {query.arg(cap)}) AS capped", *query.args)
+    return int(rows[0]["n"])
 
 
 def _member_out(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,20 +1,22 @@
 """Club statistics: members by status, plan and branch; new members per month; renewals and
 lapses; check-ins per merchant and benefit; the membership-fee projection of seed 002 part 5
 (300 new members a month for five years) beside the actual figures. Read-only aggregates
-(raw SQL for GROUP BY with date_trunc, which Piccolo cannot express)."""
+(raw SQL: Piccolo cannot express these GROUP BYs)."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from careclub.clubs import rules
 from careclub.clubs.service._setup import get_club
 from careclub.core import clock
 from careclub.core.db import fetch
 from careclub.core.principal import Principal
+from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
 
 PROJECTION_MONTHLY = 300
@@ -32,86 +34,172 @@ def projection(fee: int, *, monthly: int = PROJECTION_MONTHLY, months: int = PRO
     return out
 
 
-def _in_paths(principal: Principal | None) -> tuple[str, list[str]]:
-    if principal is None:
-        return "", []
-    paths = principal.scope(Perm.MEMBERS_READ)
-    return " AND (" + " OR ".join(f"u.path LIKE ${i + 2}" for i in range(len(paths))) + ")" if paths else \
-        " AND false", [p + "%" for p in paths]
+async def _scope(principal: Principal | None) -> tuple[str, list[Any]]:
+    units = await platform_service.units_in_scope(principal, Perm.MEMBERS_READ)
+    return ("", []) if units is None else (" AND t.org_unit = ANY($2::uuid[])", [units])
 
 
-async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[str, Any]:
-    club = await get_club(club_id)
-    scope_sql, scope_args = _in_paths(principal)
-    now = clock.now()
-    cards = await fetch(
-        f"""SELECT c.state, c.valid_until, c.created_at, p.name AS plan, p.grace_days, u.name AS branch
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], now: datetime
+                        ) -> tuple[Counter[str], Counter[str], Counter[str], int]:
+    """Cards by computed status, plan and branch, and last year's lapses, from the `card` tallies
+    (by the UTC date a card runs until). A day decides a status for every card of it except on the
+    edge days (today, today less a plan's grace days, a year ago), whose few cards are read one by one."""
+    today = now.astimezone(UTC).date()
+    n = len(scope_args) + 2
+    rows = await fetch(
+        f"""SELECT p.name AS plan, t.org_unit, t.state,
+                   CASE WHEN t.state <> 'active' THEN 'fixed'
+                        WHEN t.day IS NULL OR t.day > ${n} THEN 'active'
+                        WHEN t.day = ${n} OR t.day + p.grace_days = ${n} OR t.day = ${n} - 365 THEN 'edge'
+                        WHEN t.day + p.grace_days > ${n} THEN 'in_grace'
+                        WHEN t.day > ${n} - 365 THEN 'lapsed'
+                        ELSE 'expired' END AS band,
+                   sum(t.n)::bigint AS n
+            FROM club_tally t JOIN club_plan p ON p.id = t.plan
+            WHERE t.metric = 'card' AND t.club = $1 AND t.state <> 'replaced'{scope_sql}
+            GROUP BY 1, 2, 3, 4 HAVING sum(t.n) <> 0""", club_id, *scope_args, today)
+    edges = {today, today - timedelta(days=365)} | {today - timedelta(days=g["grace_days"]) for g in await fetch(
+        "SELECT DISTINCT grace_days FROM club_plan WHERE club = $1", club_id)}
+    ranges = sorted(edges)
+    exact = await fetch(
+        f"""SELECT p.name AS plan, m.org_unit, c.state, c.valid_until, p.grace_days
             FROM club_card c JOIN club_plan p ON p.id = c.plan JOIN club_member m ON m.id = c.member
-            JOIN org_unit u ON u.id = m.org_unit
-            WHERE c.club = $1 AND c.state <> 'replaced'{scope_sql}""", club_id, *scope_args)
+            WHERE c.club = $1 AND c.state = 'active' AND c.valid_until >= ANY(${n}::timestamptz[])
+              AND ({" OR ".join(f"(c.valid_until >= (${n}::timestamptz[])[{i + 1}] "
+                                f"AND c.valid_until < (${n}::timestamptz[])[{i + 1}] + interval '1 day')"
+                                for i in range(len(ranges)))}){scope_sql.replace("t.org_unit", "m.org_unit")}""",
+        club_id, *scope_args, [datetime.combine(d, time(), UTC) for d in ranges])
+    units = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM org_unit")}
     by_status: Counter[str] = Counter()
     by_plan: Counter[str] = Counter()
     by_branch: Counter[str] = Counter()
     lapsed = 0
-    for c in cards:
-        status = rules.card_status(c["state"], c["valid_until"], c["grace_days"], now)
+    for r in rows:
+        if r["band"] == "edge":
+            continue
+        status = {"fixed": rules.card_status(r["state"], None, 0, now), "lapsed": "expired"}.get(r["band"], r["band"])
+        by_status[status] += r["n"]
+        lapsed += r["n"] if r["band"] == "lapsed" else 0
+    for r in [*rows, *({"plan": e["plan"], "org_unit": e["org_unit"], "n": 1} for e in exact)]:
+        if r.get("band") == "edge":
+            continue
+        by_plan[r["plan"]] += r["n"]
+        by_branch[units.get(r["org_unit"], "—")] += r["n"]
+    for e in exact:
+        status = rules.card_status(e["state"], e["valid_until"], e["grace_days"], now)
         by_status[status] += 1
-        by_plan[c["plan"]] += 1
-        by_branch[c["branch"]] += 1
-        if status == "expired" and c["valid_until"] and c["valid_until"] > now - timedelta(days=365):
+        if status == "expired" and e["valid_until"] > now - timedelta(days=365):
             lapsed += 1
+    return by_status, by_plan, by_branch, lapsed
+
+
+async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], now: datetime,
+                         zone: str) -> list[dict[str, Any]]:
+    """Paid terms by the month they end (the last 24 months and the next 31 days): renewed when the card
+    has a later-ending paid term, lapsed when it has none and the grace days have run out. From the
+    `due` tallies (every paid term of a live card, by the local date it ends) and the `open` ones (each
+    live card's latest term). The days a date cannot decide (the window's two ends, and a day whose
+    terms' grace runs out today) are read term by term."""
+    tz = ZoneInfo(zone)
+    low, high = rules.add_months(now, -24), now + timedelta(days=31)
+    today = now.astimezone(tz).date()
+    graces = [g["grace_days"] for g in await fetch("SELECT DISTINCT grace_days FROM club_plan WHERE club = $1",
+                                                   club_id)]
+    edges = {low.astimezone(tz).date(), high.astimezone(tz).date()} | {today - timedelta(days=g) for g in graces}
+    n = len(scope_args) + 2
+    rows = await fetch(
+        f"""SELECT t.metric, t.day, p.grace_days, sum(t.n)::bigint AS n
+            FROM club_tally t JOIN club_plan p ON p.id = t.plan
+            WHERE t.metric IN ('due', 'open') AND t.club = $1 AND t.day >= ${n} AND t.day <= ${n + 1}{scope_sql}
+            GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0""",
+        club_id, *scope_args, low.astimezone(tz).date(), high.astimezone(tz).date())
+    months: dict[str, dict[str, int]] = {}
+
+    def month(key: str) -> dict[str, int]:
+        return months.setdefault(key, {"due": 0, "renewed": 0, "lapsed": 0})
+
+    for r in rows:
+        if r["day"] in edges:
+            continue
+        m = month(_month(r["day"]))
+        if r["metric"] == "due":
+            m["due"] += r["n"]
+            m["renewed"] += r["n"]
+        else:
+            m["renewed"] -= r["n"]
+            if r["day"] + timedelta(days=r["grace_days"]) < today:
+                m["lapsed"] += r["n"]
+    days = sorted(d for d in edges if low.astimezone(tz).date() <= d <= high.astimezone(tz).date())
+    starts = [datetime.combine(d, time(), tz) for d in days]
+    exact = await fetch(
+        f"""SELECT pe.ends_at, pl.grace_days,
+                   EXISTS (SELECT 1 FROM club_period n WHERE n.card = pe.card AND n.status = 'paid'
+                           AND n.id <> pe.id AND n.ends_at > pe.ends_at) AS renewed
+            FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_plan pl ON pl.id = c.plan
+            JOIN club_member m ON m.id = c.member
+            WHERE c.club = $1 AND pe.status = 'paid' AND c.state NOT IN ('cancelled', 'replaced')
+              AND pe.ends_at >= ANY(${n}::timestamptz[]) AND pe.ends_at >= ${n + 2} AND pe.ends_at < ${n + 3}
+              AND ({" OR ".join(f"(pe.ends_at >= (${n}::timestamptz[])[{i + 1}] "
+                                f"AND pe.ends_at < (${n + 1}::timestamptz[])[{i + 1}])"
+                                for i in range(len(days)))}){scope_sql.replace("t.org_unit", "m.org_unit")}""",
+        club_id, *scope_args, starts, [datetime.combine(d + timedelta(days=1), time(), tz) for d in days],
+        low, high) if days else []
+    for e in exact:
+        m = month(_month(e["ends_at"].astimezone(tz).date()))
+        m["due"] += 1
+        if e["renewed"]:
+            m["renewed"] += 1
+        elif e["ends_at"] + timedelta(days=e["grace_days"]) < now:
+            m["lapsed"] += 1
+    return [{"month": k, **v} for k, v in sorted(months.items()) if v["due"]]
+
+
+async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[str, Any]:
+    """Every figure from the tallies the triggers keep (club_tally): a few hundred rows to add up, not
+    a million cards or ten million check-ins to read."""
+    club = await get_club(club_id)
+    scope_sql, scope_args = await _scope(principal)
+    now = clock.now()
+    zone = (await fetch("SELECT timezone FROM tenant WHERE id = app_current_tenant()") or [{"timezone": "UTC"}])[0][
+        "timezone"]
+    by_status, by_plan, by_branch, lapsed = await _card_figures(club_id, scope_sql, scope_args, now)
     new_per_month = await fetch(
-        f"""SELECT to_char(date_trunc('month', c.created_at), 'YYYY-MM') AS month, count(*) AS n
-            FROM club_card c JOIN club_member m ON m.id = c.member JOIN org_unit u ON u.id = m.org_unit
-            WHERE c.club = $1 AND c.replaces IS NULL{scope_sql} GROUP BY 1 ORDER BY 1""", club_id, *scope_args)
+        f"""SELECT t.day, sum(t.n)::bigint AS n FROM club_tally t WHERE t.metric = 'joined' AND t.club = $1{scope_sql}
+            GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 1""", club_id, *scope_args)
     fees = await fetch(
-        f"""SELECT to_char(date_trunc('month', pe.paid_at), 'YYYY-MM') AS month, pe.kind, count(*) AS n,
-                   sum(pe.amount) AS amount
-            FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_member m ON m.id = c.member
-            JOIN org_unit u ON u.id = m.org_unit
-            WHERE c.club = $1 AND pe.status = 'paid'{scope_sql} GROUP BY 1, 2 ORDER BY 1""", club_id, *scope_args)
+        f"""SELECT t.day, t.kind, sum(t.n)::bigint AS n, sum(t.amount)::bigint AS amount FROM club_tally t
+            WHERE t.metric = 'fee' AND t.club = $1{scope_sql} GROUP BY 1, 2 HAVING sum(t.n) <> 0 ORDER BY 1, 2""",
+        club_id, *scope_args)
     renewals = sum(r["n"] for r in fees if r["kind"] == "renewal")
     # Check-ins count for the branches the caller serves, like every other figure here: by the
-    # branch of the member who checked in.
+    # branch the member belonged to when checking in. A company-wide reader sums the branchless rows.
+    metric = "checkin" if scope_args else "checkin_all"
     checkins_by_merchant = await fetch(
-        f"""SELECT mc.name, count(*) AS n FROM club_checkin ch JOIN club_merchant mc ON mc.id = ch.merchant
-            JOIN club_member m ON m.id = ch.member JOIN org_unit u ON u.id = m.org_unit
-            WHERE mc.club = $1{scope_sql} GROUP BY 1 ORDER BY 2 DESC""", club_id, *scope_args)
+        f"""SELECT mc.name, sum(t.n)::bigint AS n FROM club_tally t JOIN club_merchant mc ON mc.id = t.merchant
+            WHERE t.metric = '{metric}' AND t.club = $1{scope_sql} GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 2 DESC""",
+        club_id, *scope_args)
     checkins_by_benefit = await fetch(
-        f"""SELECT coalesce(b.name, '—') AS name, count(*) AS n FROM club_checkin ch
-            JOIN club_merchant mc ON mc.id = ch.merchant LEFT JOIN club_benefit b ON b.id = ch.benefit
-            JOIN club_member m ON m.id = ch.member JOIN org_unit u ON u.id = m.org_unit
-            WHERE mc.club = $1{scope_sql} GROUP BY 1 ORDER BY 2 DESC""", club_id, *scope_args)
-    # Renewal and lapse by the month a paid term ended: renewed when a later paid period starts at or after
-    # that end (on time, stacked on it, or late), lapsed when none did and the grace days have run out.
-    # Set-based: one pass over the periods, the EXISTS served by the (tenant, card) index.
-    zone = await fetch("SELECT timezone FROM tenant WHERE id = app_current_tenant()")
-    renewal_rates = await fetch(
-        f"""SELECT to_char(date_trunc('month', pe.ends_at AT TIME ZONE ${len(scope_args) + 2}), 'YYYY-MM') AS month,
-                   count(*) AS due,
-                   count(*) FILTER (WHERE later.card IS NOT NULL) AS renewed,
-                   count(*) FILTER (WHERE later.card IS NULL
-                                    AND pe.ends_at + make_interval(days => pl.grace_days) < now()) AS lapsed
-            FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_plan pl ON pl.id = c.plan
-            JOIN club_member m ON m.id = c.member JOIN org_unit u ON u.id = m.org_unit
-            LEFT JOIN LATERAL (SELECT n.card FROM club_period n WHERE n.card = pe.card AND n.status = 'paid'
-                               AND n.id <> pe.id AND n.starts_at >= pe.ends_at LIMIT 1) later ON TRUE
-            WHERE c.club = $1 AND pe.status = 'paid' AND pe.ends_at < now() + interval '31 days'
-              AND pe.ends_at >= now() - interval '24 months' AND c.state NOT IN ('cancelled', 'replaced'){scope_sql}
-            GROUP BY 1 ORDER BY 1""", club_id, *scope_args, zone[0]["timezone"] if zone else "UTC")
+        f"""SELECT coalesce(b.name, '—') AS name, sum(t.n)::bigint AS n FROM club_tally t
+            LEFT JOIN club_benefit b ON b.id = t.benefit
+            WHERE t.metric = '{metric}' AND t.club = $1{scope_sql} GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 2 DESC""",
+        club_id, *scope_args)
+    renewal_rates = await _renewal_rates(club_id, scope_sql, scope_args, now, zone)
     plans = await fetch("SELECT fee FROM club_plan WHERE club = $1 AND active ORDER BY fee DESC LIMIT 1", club_id)
     fee = plans[0]["fee"] if plans else 0
     cumulative, actual = 0, []
     for row in new_per_month:
         cumulative += row["n"]
-        actual.append({"month": row["month"], "new": row["n"], "members": cumulative})
+        actual.append({"month": _month(row["day"]), "new": row["n"], "members": cumulative})
     return {
         "club": {"id": club["id"], "code": club["code"], "name": club["name"]},
         "members_by_status": dict(by_status), "members_by_plan": dict(by_plan), "members_by_branch": dict(by_branch),
         "new_per_month": actual, "renewals": renewals, "lapses_last_year": lapsed,
-        "renewal_rates": [{"month": r["month"], "due": r["due"], "renewed": r["renewed"], "lapsed": r["lapsed"]}
-                          for r in renewal_rates],
-        "fees_per_month": [{"month": r["month"], "kind": r["kind"], "count": r["n"], "amount": r["amount"]}
+        "renewal_rates": renewal_rates,
+        "fees_per_month": [{"month": _month(r["day"]), "kind": r["kind"], "count": r["n"], "amount": r["amount"]}
                            for r in fees],
         "checkins_by_merchant": {r["name"]: r["n"] for r in checkins_by_merchant},
         "checkins_by_benefit": {r["name"]: r["n"] for r in checkins_by_benefit},

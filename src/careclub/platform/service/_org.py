@@ -35,6 +35,16 @@ def _in_scope(column: Any, paths: list[str]) -> Any:
     return combined
 
 
+async def units_in_scope(principal: Principal | None, perm: Perm) -> list[uuid.UUID] | None:
+    """The ids of the org units `perm` covers for the principal, or None when it covers the whole
+    company. Rows carrying a unit id are then scoped with `unit = ANY(ids)`, which an index serves,
+    instead of matching each row's unit path with LIKE."""
+    if principal is None or principal.covers(perm, None):
+        return None
+    rows = await OrgUnit.select(OrgUnit.id).where(_in_scope(OrgUnit.path, principal.scope(perm)))
+    return [r["id"] for r in rows]
+
+
 # ---- org units ---------------------------------------------------------------------------
 
 async def list_units(principal: Principal, perm: Perm = Perm.ORG_READ) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -14,18 +15,17 @@ from litestar.response import Redirect, Template
 
 from careclub.core.errors import AppError
 from careclub.core.i18n import gettext as _
+from careclub.core.paging import CAP, capped, decode_cursor, next_after
 from careclub.platform import audit, rules, service
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import (
     PER_PAGE,
     Form,
-    PageNo,
     as_uuid,
     clean,
     form_errors,
     me,
     page,
-    pager,
 )
 
 # ---- audit log -----------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def _local_day(text: str, zone: str, field: str, errors: dict[str, str]) -> date
 async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | None] = None,
                      entity_type: FromQuery[str | None] = None, actor: FromQuery[str | None] = None,
                      since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
-                     page_no: PageNo = 1) -> Template:
+                     after: FromQuery[str | None] = None) -> Template:
     principal = me(request)
     form = {"action": (action or "").strip()[:64], "entity_type": (entity_type or "").strip()[:64],
             "actor": (actor or "").strip()[:160], "since": (since or "").strip(), "until": (until or "").strip()}
@@ -59,14 +59,19 @@ async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | No
     end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
     if errors:
         return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors,
-                    pages=pager(0, 1, form))
-    rows, total = await audit.browse(action=form["action"] or None, entity_type=form["entity_type"] or None,
-                                     actor=form["actor"] or None, since=start,
-                                     until=end + timedelta(days=1) if end else None,  # the whole last day
-                                     limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+                    total_text="0", newest=None, older=None)
+    filters: dict[str, Any] = {"action": form["action"] or None, "entity_type": form["entity_type"] or None,
+                               "actor": form["actor"] or None, "since": start,
+                               "until": end + timedelta(days=1) if end else None}  # the whole last day
+    rows = await audit.browse(**filters, after=decode_cursor(after), limit=PER_PAGE + 1)
+    rows, cursor = next_after(rows, PER_PAGE)
+    total, more = capped(await audit.count(**filters, cap=CAP + 1))
     for row in rows:
         row["before_text"], row["after_text"] = _compact(row["before"]), _compact(row["after"])
-    return page(request, "platform/audit.html", rows=rows, form=form, errors={}, pages=pager(total, page_no, form))
+    query = {k: v for k, v in form.items() if v}
+    return page(request, "platform/audit.html", rows=rows, form=form, errors={}, total=total,
+                total_text=f"{total:,}" + ("+" if more else ""), newest="?" + urlencode(query) if after else None,
+                older="?" + urlencode({**query, "after": cursor}) if cursor else None)
 
 
 # ---- API tokens ----------------------------------------------------------------------------

@@ -1,0 +1,214 @@
+"""The paths built for a million members, on small data: keyset pages, capped totals, search by
+shape through indexes, the tallies behind the statistics (kept by triggers, checked against a
+recount), today's check-ins by the tenant's day, and the streamed export. Nothing here times
+anything: `careclub bench scale` measures; these prove the answers are right and stay isolated."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from openpyxl import load_workbook
+
+from tests.conftest import PASSWORD, signup
+from tests.integration.clubs.helpers import as_owner, branch, club_world, ok, qr, scan
+from tests.integration.platform.pages import browser, login
+
+
+async def _member(client: Any, t: dict[str, Any], club_id: str, name: str, phone: str, **extra: Any) -> Any:
+    return await ok(await client.post("/api/v1/members", headers=t["headers"], json={
+        "club_id": club_id, "name": name, "phone": phone, **extra}), 201)
+
+
+async def _names(client: Any, headers: dict[str, str], **params: Any) -> list[str]:
+    page = await ok(await client.get("/api/v1/members", headers=headers, params=params))
+    return [m["name"] for m in page["items"]]
+
+
+async def tally_differences(owner: asyncpg.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
+        return [dict(r) for r in await owner.fetch("SELECT * FROM club_tally_check()")]
+
+
+async def test_members_page_by_keyset_with_a_capped_total(client: Any) -> None:
+    w = await club_world(client)
+    t, cid = w["t"], w["club"]["id"]
+    for i in range(6):
+        await _member(client, t, cid, f"会员{i}", f"1390000{i:04d}")
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await ok(await client.get("/api/v1/members", headers=t["headers"],
+                                         params={"limit": 3, **({"after": after} if after else {})}))
+        assert page["total"] == 7 and page["total_capped"] is False
+        seen += [m["id"] for m in page["items"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert len(seen) == len(set(seen)) == 7  # every member once, none twice across the pages
+    first = await ok(await client.get("/api/v1/members", headers=t["headers"]))
+    assert [m["id"] for m in first["items"]] == seen  # the same order as one page: newest first
+    # a cursor is ours or refused; OFFSET is bounded
+    bad = await client.get("/api/v1/members", headers=t["headers"], params={"after": "bm90LWEtY3Vyc29y"})
+    assert bad.status_code == 422 and "after" in bad.text, bad.text
+    far = await client.get("/api/v1/members", headers=t["headers"], params={"offset": 500000})
+    assert far.status_code == 422 and "offset" in far.text, far.text
+
+
+async def test_search_by_shape(client: Any) -> None:
+    w = await club_world(client)
+    t, cid, h = w["t"], w["club"]["id"], w["t"]["headers"]
+    li = await _member(client, t, cid, "李四", "139 0000 0002")
+    assert li["phone"] == "13900000002"  # one form, however it was typed
+    await ok(await client.post(f"/api/v1/members/{li['id']}/vehicles", headers=h, json={"plate": "云A12345"}), 201)
+    await _member(client, t, cid, "欧阳娜娜", "+8613700000003")
+    await _member(client, t, cid, "Wang Xiaoming", "13600000004")
+    card_no = w["card"]["card_no"]  # 张三丰's
+    assert await _names(client, h, q="13900000002") == ["李四"]
+    assert await _names(client, h, q="139-0000-0002") == ["李四"]
+    assert await _names(client, h, q="+8613900000002") == ["李四"]
+    assert await _names(client, h, q="13700000003") == ["欧阳娜娜"]  # stored with +86
+    assert await _names(client, h, q="0002") == ["李四"]  # a phone's last four digits
+    assert await _names(client, h, q=card_no) == ["张三丰"]
+    assert await _names(client, h, q=card_no.lower()) == ["张三丰"]
+    assert await _names(client, h, q=str(int(card_no.split("-")[-1]))) == ["张三丰"]  # the number alone
+    assert await _names(client, h, q="云A12345") == ["李四"]
+    assert await _names(client, h, q="a12345") == ["李四"]  # without the province, any case
+    assert await _names(client, h, q="李四") == ["李四"]  # a two-character name
+    assert await _names(client, h, q="张") == ["张三丰"]  # one character
+    assert await _names(client, h, q="三丰") == ["张三丰"]  # the given name only
+    assert await _names(client, h, q="阳娜") == ["欧阳娜娜"]
+    assert await _names(client, h, q="欧阳娜娜") == ["欧阳娜娜"]
+    assert await _names(client, h, q="娜欧") == []  # the pairs must be there, in order
+    assert await _names(client, h, q="xiaoming") == ["Wang Xiaoming"]
+    assert await _names(client, h, q="wang  xiao") == ["Wang Xiaoming"]
+    assert await _names(client, h, q="丰三") == []
+    assert await _names(client, h, q="%") == []
+    # a rename moves the terms along
+    await ok(await client.patch(f"/api/v1/members/{li['id']}", headers=h, json={"name": "李小龙"}))
+    assert await _names(client, h, q="李四") == []
+    assert await _names(client, h, q="小龙") == ["李小龙"]
+
+
+async def test_search_never_crosses_tenants(client: Any) -> None:
+    a = await club_world(client)
+    b = await club_world(client)
+    h = a["t"]["headers"]
+    await ok(await client.post(f"/api/v1/members/{a['member']['id']}/vehicles", headers=h, json={"plate": "粤B54321"}),
+             201)
+    # B holds a member of the same name and phone: B finds only its own, and A's terms give B nothing
+    for q in ("张三丰", "三丰", "张", "13800000001", "0001", a["card"]["card_no"], "粤B54321", "B54321"):
+        found = await ok(await client.get("/api/v1/members", headers=b["t"]["headers"], params={"q": q}))
+        assert all(m["id"] != a["member"]["id"] for m in found["items"]), q
+    assert await _names(client, b["t"]["headers"], q="B54321") == []
+    assert await _names(client, h, q="B54321") == ["张三丰"]
+
+
+async def test_tallies_follow_every_write_and_agree_with_a_recount(client: Any, owner: asyncpg.Connection) -> None:
+    w = await club_world(client)
+    t, cid, h = w["t"], w["club"]["id"], w["t"]["headers"]
+    east = await branch(client, t, "east")
+    west = await branch(client, t, "west")
+    members = [await _member(client, t, cid, f"甲{i}", f"1350000{i:04d}", org_unit=(east if i % 2 else west)["id"])
+               for i in range(4)]
+    cards = [await ok(await client.post(f"/api/v1/members/{m['id']}/cards", headers=h,
+                                        json={"plan_id": w["vip"]["id"]}), 201) for m in members]
+    for c in cards[:3]:  # three paid at the cashier, one twice (a renewal stacked on the first term)
+        period = (await ok(await client.get(f"/api/v1/cards/{c['card_no']}/periods", headers=h)))[0]
+        await ok(await client.post(f"/api/v1/periods/{period['id']}/offline-payment", headers=h,
+                                   json={"reference": "R"}))
+    renewal = await ok(await client.post(f"/api/v1/cards/{cards[0]['card_no']}/periods", headers=h), 201)
+    await ok(await client.post(f"/api/v1/periods/{renewal['id']}/offline-payment", headers=h,
+                               json={"reference": "R2"}))
+    await ok(await client.post(f"/api/v1/cards/{cards[1]['card_no']}/suspend", headers=h, json={"reason": "x"}))
+    await ok(await client.post(f"/api/v1/cards/{cards[2]['card_no']}/reissue", headers=h, json={"reason": "lost"}))
+    await ok(await client.patch(f"/api/v1/members/{members[3]['id']}", headers=h, json={"org_unit": east["id"]}))
+    for _ in range(3):
+        assert (await scan(client, w, await qr(client, w))).status_code == 201
+    # behind the app's back too: a hand-run UPDATE of many rows at once
+    await as_owner(owner, t["tenant_id"], "UPDATE club_period SET starts_at = starts_at - interval '14 months', "
+                   "ends_at = ends_at - interval '14 months'")
+    await as_owner(owner, t["tenant_id"], "UPDATE club_card SET valid_until = valid_until - interval '3 days'")
+    assert await tally_differences(owner, t["tenant_id"]) == []
+    stats = await ok(await client.get(f"/api/v1/clubs/{cid}/stats", headers=h))
+    assert sum(stats["checkins_by_merchant"].values()) == 3
+    assert sum(f["count"] for f in stats["fees_per_month"]) == 4
+    assert sum(stats["members_by_plan"].values()) == 5  # 5 cards, the replaced one swapped for its replacement
+
+
+async def test_stats_agree_with_a_recount_from_the_rows(client: Any, owner: asyncpg.Connection) -> None:
+    """The figures as the tallies give them equal the same figures counted from the rows by the
+    definitions (rules.card_status), edge days included."""
+    from careclub.clubs import rules
+
+    w = await club_world(client, grace_days=10)
+    t, cid, h = w["t"], w["club"]["id"], w["t"]["headers"]
+    cards = []
+    for i in range(8):
+        m = await _member(client, t, cid, f"乙{i}", f"1340000{i:04d}")
+        cards.append(await ok(await client.post(f"/api/v1/members/{m['id']}/cards", headers=h,
+                                                json={"plan_id": w["free"]["id"]}), 201))
+    # ends spread over the edges: an hour ago/ahead (today), grace running out today, a year ago
+    for c, shift in zip(cards, ("-1 hour", "+1 hour", "-10 days -1 hour", "-10 days +1 hour", "-9 days",
+                                "-365 days -1 hour", "-365 days +1 hour", "-400 days"), strict=True):
+        await as_owner(owner, t["tenant_id"], f"UPDATE club_card SET valid_until = now() + interval '{shift}' "
+                       "WHERE card_no = $1", c["card_no"])
+    stats = await ok(await client.get(f"/api/v1/clubs/{cid}/stats", headers=h))
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.tenant_id', $1, true)", t["tenant_id"])
+        rows = await owner.fetch("SELECT c.state, c.valid_until, p.grace_days, now() AS now FROM club_card c "
+                                 "JOIN club_plan p ON p.id = c.plan WHERE c.club = $1 AND c.state <> 'replaced'",
+                                 uuid.UUID(cid))
+    expected: dict[str, int] = {}
+    lapsed = 0
+    for r in rows:
+        s = rules.card_status(r["state"], r["valid_until"], r["grace_days"], r["now"])
+        expected[s] = expected.get(s, 0) + 1
+        if s == "expired" and r["valid_until"] > r["now"] - __import__("datetime").timedelta(days=365):
+            lapsed += 1
+    assert stats["members_by_status"] == expected
+    assert stats["lapses_last_year"] == lapsed
+
+
+async def test_todays_checkins_are_the_tenants_day(client: Any, owner: asyncpg.Connection) -> None:
+    w = await club_world(client)
+    t = w["t"]
+    assert (await scan(client, w, await qr(client, w))).status_code == 201
+    # one from two days ago (its own partition or the default one) is not today's
+    await as_owner(owner, t["tenant_id"], "INSERT INTO club_checkin (tenant_id, created_at, card, member, merchant, "
+                   "nonce, scanned_on) SELECT tenant_id, now() - interval '2 days', card, member, merchant, 'old', "
+                   "current_date - 2 FROM club_checkin LIMIT 1")
+    today = await ok(await client.get("/api/v1/checkins", headers=w["operator"]["headers"]))
+    assert len(today) == 1
+
+
+async def test_members_download_streams_the_filtered_list(app: Litestar, client: Any) -> None:
+    w = await club_world(client)
+    t, cid = w["t"], w["club"]["id"]
+    for i in range(3):
+        await _member(client, t, cid, f"丙{i}", f"1330000{i:04d}")
+    async with browser(app) as admin:
+        await login(admin, t["slug"], t["email"], PASSWORD)
+        r = await admin.get("/club/members", params={"format": "xlsx", "q": "丙"})
+        assert r.status_code == 200, r.text
+        sheet = load_workbook(io.BytesIO(r.content)).active
+        names = sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True))
+        assert names == ["丙0", "丙1", "丙2"]
+        everyone = load_workbook(io.BytesIO((await admin.get("/club/members?format=xlsx")).content)).active
+        assert everyone.max_row == 1 + 4  # the header and every member (张三丰 too)
+        page = await admin.get("/club/members")
+        assert "4" in page.text and "format=xlsx" in page.text
+
+
+async def test_another_tenant_signing_up_sees_no_tallies(client: Any, owner: asyncpg.Connection) -> None:
+    w = await club_world(client)
+    assert (await scan(client, w, await qr(client, w))).status_code == 201
+    other = await signup(client)
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.tenant_id', $1, true)", other["tenant_id"])
+        assert await owner.fetchval("SELECT count(*) FROM club_tally") == 0
+        assert await owner.fetchval("SELECT count(*) FROM club_member_term") == 0
