@@ -10,6 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from careclub.approvals import service as approvals
 from careclub.core import clock
 from careclub.core.errors import Conflict, ValidationFailed
@@ -184,6 +186,9 @@ async def cancel_auto_renewal(kind: str, subject_id: uuid.UUID) -> dict[str, Any
     return {**row, "cancel_at_period_end": True}
 
 
+REMINDER_BATCH = 500
+
+
 async def remind_due() -> int:
     """Tell each member a few days before an automatic renewal charge (once per charge)."""
     settings = await PaymentSettings.select(PaymentSettings.renewal_reminder_days).first()
@@ -191,14 +196,17 @@ async def remind_due() -> int:
     if days <= 0:
         return 0
     now = clock.now()
+    # Only the charges not yet reminded of, a batch per run (the next run takes the rest), from the
+    # partial index on the period end: at a million cards the window holds thousands, not all of them.
     rows = await RenewalSubscription.select().where(
         RenewalSubscription.status == "active", RenewalSubscription.cancel_at_period_end.eq(False),
         RenewalSubscription.current_period_end <= now + timedelta(days=days),
-        RenewalSubscription.current_period_end > now)
+        RenewalSubscription.current_period_end > now,
+        WhereRaw("reminded_for IS DISTINCT FROM current_period_end"),
+        RenewalSubscription.payer_user_id.is_not_null()).order_by(
+        RenewalSubscription.current_period_end).limit(REMINDER_BATCH)
     sent = 0
     for row in rows:
-        if row["reminded_for"] == row["current_period_end"] or not row["payer_user_id"]:
-            continue
         when = await approvals.local_time(row["current_period_end"])
         await approvals.notify([row["payer_user_id"]], "renewal_reminder",
                                N_("Your membership renews automatically on {when}"), params={"when": when},
