@@ -19,6 +19,7 @@ DESCRIPTION = "clubs at scale: keyset indexes, search terms, statistics tallies"
 SQL = r"""
 -- Keyset pages: newest first, ties broken by id.
 CREATE INDEX club_member_tenant_created ON club_member (tenant_id, created_at DESC, id DESC);
+CREATE INDEX club_member_tenant_household ON club_member (tenant_id, household) WHERE household IS NOT NULL;
 CREATE INDEX club_card_tenant_club_until ON club_card (tenant_id, club, valid_until);
 CREATE INDEX club_period_tenant_paid_ends ON club_period (tenant_id, ends_at) WHERE status = 'paid';
 

@@ -23,7 +23,7 @@ from careclub.clubs import (
 from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
 from careclub.core.errors import NotFound, ValidationFailed
 from careclub.core.money import Money, to_money, with_money
-from careclub.core.paging import CAP, After, BoundedOffset, capped, decode_cursor, next_after
+from careclub.core.paging import After, BoundedOffset, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.core.schemas import INT32, out, out_list
 from careclub.platform.api import Limit, PrincipalDep, minor_units, provide_principal
@@ -215,7 +215,7 @@ class MemberController(Controller):
         filters: dict[str, Any] = {"club_id": club, "q": q, "unit_id": org_unit}
         rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=limit + 1,
                                           offset=offset)
-        total, more = capped(await service.count_members(principal, **filters, cap=CAP + 1))
+        total, more = await service.count_members(principal, **filters)
         rows, cursor = next_after(rows, limit)
         return schemas.MemberList(items=[out(schemas.MemberSummary, r) for r in rows], total=total,
                                   total_capped=more, limit=limit, offset=offset, next_after=cursor)

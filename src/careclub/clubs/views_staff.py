@@ -30,7 +30,7 @@ from careclub.core.errors import AppError, NotFound, ValidationFailed
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_amount, parse_typed
-from careclub.core.paging import CAP, capped, decode_cursor, next_after
+from careclub.core.paging import decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.payments import rules as payment_rules
 from careclub.payments import service as payments
@@ -185,7 +185,7 @@ async def member_list(request: Request[Any, Any, Any], q: FromQuery[str | None] 
                                   MEMBER_EXPORT, exports.keyset_batches(read))
     rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=PER_PAGE + 1)
     rows, cursor = next_after(rows, PER_PAGE)
-    total, more = capped(await service.count_members(principal, **filters, cap=CAP + 1))
+    total, more = await service.count_members(principal, **filters)
     cards = await service.cards_by_member([r["id"] for r in rows])
     clubs = await service.list_clubs()
     query = {k: v for k, v in form.items() if v}

@@ -423,6 +423,7 @@ class BenchContext:
     server_pid: int | None = None
     client: httpx.AsyncClient = field(init=False)
     tenants: list[BenchTenant] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)  # page sessions it signed in (ended at the end)
 
     def __post_init__(self) -> None:
         self.client = httpx.AsyncClient(base_url=self.base_url, timeout=30)
@@ -498,6 +499,7 @@ class BenchContext:
             session = r.cookies.get("cc_session")
             if r.status_code != 303 or not session:
                 raise RuntimeError(f"bench: signing in to the pages as {email} answered {r.status_code}")
+        self.sessions.append(session)
         return {"cookie": f"cc_session={session}", "accept": "text/html"}
 
     async def load(self, label: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
@@ -721,13 +723,17 @@ def _profile_summary(path: str, top: int = 30) -> str:
 
 
 async def _forget_tenants(ctx: BenchContext) -> None:
-    """The bench's Redis keys (rate limits, replay sets…) live under its tenants' namespaces."""
+    """The bench's Redis keys (rate limits, replay sets…) live under its tenants' namespaces; its page
+    sessions under their own."""
+    from careclub.core import sessions
     from careclub.core.redis import redis
 
     try:
         client = redis()
     except RuntimeError:
         return
+    for session in ctx.sessions:
+        await sessions.destroy(session)
     for tenant in ctx.tenants:
         keys = [k async for k in client.scan_iter(match=f"t:{tenant.tenant_id}:*")]
         if keys:

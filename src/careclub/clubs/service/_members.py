@@ -22,6 +22,7 @@ from careclub.clubs.tables import CardEvent, Member, MemberCard, MembershipPerio
 from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
+from careclub.core.paging import CAP, capped
 from careclub.core.principal import Principal, current_actor
 from careclub.platform import audit
 from careclub.platform import rules as prules
@@ -60,6 +61,7 @@ _MEMBER_COLUMNS = """m.id, m.club, m.name, m.phone, m.id_number_hint, m."user", 
 _NUMBER = re.compile(r"^\+?[0-9][0-9 \-]*$")
 _CODE = re.compile(r"^[\w\-· ]{2,32}$")
 MAX_CANDIDATES = 5_000
+SEARCH_CAP = 1_000
 
 
 @dataclass
@@ -173,12 +175,15 @@ def _status_sql(status: str, query: _Query) -> str:
     }[status]
 
 
-def _from(query: _Query) -> tuple[str, str]:
-    """The FROM clause and the keyset columns (created_at, id) of a member list."""
+def _from(query: _Query, *, counting: bool = False) -> tuple[str, str]:
+    """The FROM clause and the keyset columns (created_at, id) of a member list. A count reads no
+    branch names, and a name search with nothing else to filter reads the terms alone."""
+    unit = "" if counting else " JOIN org_unit u ON u.id = m.org_unit"
     if query.driver:
-        return ("club_member_term t JOIN club_member m ON m.id = t.member JOIN org_unit u ON u.id = m.org_unit",
-                "t.member_created, t.member")
-    return "club_member m JOIN org_unit u ON u.id = m.org_unit", "m.created_at, m.id"
+        if counting and not query.where:
+            return "club_member_term t", "t.member_created, t.member"
+        return f"club_member_term t JOIN club_member m ON m.id = t.member{unit}", "t.member_created, t.member"
+    return f"club_member m{unit}", "m.created_at, m.id"
 
 
 async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
@@ -206,19 +211,22 @@ async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None
     return [_member_out(dict(r)) for r in rows]
 
 
-async def count_members(principal: Principal, *, cap: int, club_id: uuid.UUID | None = None, q: str | None = None,
+async def count_members(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
                         unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
-                        card_status: str | None = None, household_id: uuid.UUID | None = None) -> int:
-    """How many members `list_members` would page through, counting no further than `cap`."""
+                        card_status: str | None = None, household_id: uuid.UUID | None = None) -> tuple[int, bool]:
+    """How many members `list_members` would page through, and whether there are more: a list counts
+    up to 10,000, a search up to 1,000 (a surname alone matches a tenth of a million members, and
+    "1,000+" says all a person needs to narrow it down)."""
     query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
                                 card_status=card_status, household_id=household_id)
     if query.nothing:
-        return 0
-    source, _keyset = _from(query)
+        return 0, False
+    cap = SEARCH_CAP if (q or "").strip() else CAP
+    source, _keyset = _from(query, counting=True)
     where = ([f"t.term = {query.driver}"] if query.driver else []) + query.where
     rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
-                       f"LIMIT {query.arg(cap)}) AS capped", *query.args)
-    return int(rows[0]["n"])
+                       f"LIMIT {query.arg(cap + 1)}) AS capped", *query.args)
+    return capped(int(rows[0]["n"]), cap)
 
 
 def _member_out(row: dict[str, Any]) -> dict[str, Any]:
