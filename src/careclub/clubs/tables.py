@@ -227,16 +227,17 @@ class MemberTerm(TenantTable, tablename="club_member_term"):
 
 class Tally(TenantTable, tablename="club_tally"):
     """Running counts behind the club statistics, kept by triggers in the same transaction as the
-    rows they count, so a figure for a million cards or ten million check-ins adds up a few hundred
+    rows they count, so a figure for a million cards or ten million check-ins adds up a few thousand
     tally rows instead of reading the rows themselves. `metric` says what is counted and which
     dimensions it uses:
 
     card      cards now, by plan, state and `day` (valid_until's UTC date); follows the member's branch
     joined    first cards (not replacements) by `day` = the tenant-local month they were made
     fee       paid periods by `kind` and `day` = the tenant-local month of payment; `amount` the fees
-    checkin   check-ins by branch, merchant, benefit and `day` = the tenant-local month
-    checkin_all  the same without the branch (what a company-wide reader sums: 40 merchants ×
-              7 benefits × 24 months, where by branch it would be 25 times as many rows)
+    checkin   check-ins by merchant, benefit and `day` = the tenant-local month
+
+    Every row is kept twice: by the member's branch (`org_unit`), and as `<metric>_all` without a
+    branch, which is what a company-wide reader sums (25 times fewer rows for 25 branches).
     due       paid periods of live cards by plan and `day` = the UTC date their term ends
     open      per live card its latest-ending paid period (the one not renewed yet), same keys as due
 

@@ -212,3 +212,29 @@ async def test_another_tenant_signing_up_sees_no_tallies(client: Any, owner: asy
         await owner.execute("SELECT set_config('app.tenant_id', $1, true)", other["tenant_id"])
         assert await owner.fetchval("SELECT count(*) FROM club_tally") == 0
         assert await owner.fetchval("SELECT count(*) FROM club_member_term") == 0
+
+
+async def test_first_uses_of_the_signing_key_racing_all_get_the_one_key(client: Any, owner: asyncpg.Connection
+                                                                        ) -> None:
+    """Found by the scale benchmark: members opening their cards at once, before the company had a
+    signing key, raced to make it, and the losers' transactions broke (a 500)."""
+    import asyncio
+
+    from careclub.clubs.service._keys import active_key
+    from careclub.core.db import tenant_scope
+
+    w = await club_world(client)
+    tenant = uuid.UUID(w["t"]["tenant_id"])
+    await as_owner(owner, w["t"]["tenant_id"], "DELETE FROM club_signing_key")
+
+    async def first_use() -> int:
+        async with tenant_scope(tenant):
+            key = await active_key()
+            await asyncio.sleep(0.05)  # hold the transaction open while the others try
+            return int(key["kid"])
+
+    kids = await asyncio.gather(*(first_use() for _ in range(8)))
+    assert len(set(kids)) == 1, kids
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.tenant_id', $1, true)", w["t"]["tenant_id"])
+        assert await owner.fetchval("SELECT count(*) FROM club_signing_key") == 1

@@ -26,7 +26,7 @@ from careclub.clubs import crypto, rules
 from careclub.clubs.service._members import get_card
 from careclub.clubs.tables import SigningKey
 from careclub.core import clock
-from careclub.core.db import current_tenant_id
+from careclub.core.db import current_tenant_id, current_transaction, fetch
 from careclub.core.errors import Conflict, NotFound
 from careclub.core.principal import Principal
 from careclub.platform import audit
@@ -54,26 +54,35 @@ async def _new_key(status: str = "active") -> dict[str, Any]:
         kid = secrets.randbelow(2**31 - 1) + 1
         key = SigningKey(kid=kid, public_key=raw_public, status=status,
                          private_key_enc=crypto.encrypt(raw_private, tenant_id=tenant_id, purpose=PURPOSE_KEY))
+        savepoint = await current_transaction().savepoint()
         try:
             await key.save()
         except asyncpg.UniqueViolationError:
+            await savepoint.rollback_to()
             if await SigningKey.exists().where(SigningKey.status == "active"):
-                raise
-            continue
+                raise Conflict("the signing key is being created; retry", code="key_busy") from None
+            continue  # the random key id was taken: draw another
+        await savepoint.release()
         await audit.record("club_signing_key.create", "club_signing_key", key.id, after={"kid": kid, "status": status})
         return {"id": key.id, "kid": kid, "private": raw_private, "public": raw_public}
     raise RuntimeError("could not allocate a key id")
 
 
+async def _active_row() -> dict[str, Any] | None:
+    return await SigningKey.select(SigningKey.id, SigningKey.kid, SigningKey.private_key_enc,
+                                   SigningKey.public_key).where(SigningKey.status == "active").first()
+
+
 async def active_key() -> dict[str, Any]:
-    """The signing key, made on first use (two first uses race on the partial unique index)."""
-    row = await SigningKey.select(SigningKey.id, SigningKey.kid, SigningKey.private_key_enc,
-                                  SigningKey.public_key).where(SigningKey.status == "active").first()
+    """The signing key, made on first use. First uses that race queue on a lock of the tenant's
+    and the later ones find the key the first one made (a refusal of the unique index inside the
+    transaction would leave it unusable, and the member's page would answer 500)."""
+    row = await _active_row()
     if row is None:
-        try:
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"club_signing_key:{current_tenant_id()}")
+        row = await _active_row()
+        if row is None:
             return await _new_key()
-        except asyncpg.UniqueViolationError:
-            raise Conflict("the signing key is being created; retry", code="key_busy") from None
     private = crypto.decrypt(row["private_key_enc"], tenant_id=current_tenant_id(), purpose=PURPOSE_KEY)
     return {"id": row["id"], "kid": row["kid"], "private": private, "public": bytes(row["public_key"])}
 
@@ -81,7 +90,6 @@ async def active_key() -> dict[str, Any]:
 async def rotate_keys(*, overlap: timedelta = ROTATION_OVERLAP) -> dict[str, Any]:
     """Start a new signing key; the old one keeps verifying until `now + overlap`."""
     # Lock the active row so two rotations queue (raw SQL for FOR UPDATE).
-    from careclub.core.db import fetch
 
     old = await fetch("SELECT id, kid FROM club_signing_key WHERE status = 'active' FOR UPDATE")
     retire_at = clock.now() + overlap
@@ -128,7 +136,6 @@ async def revoke_key(kid: int) -> dict[str, Any]:
     """Stop trusting a key at once (it may have leaked): it verifies nothing from now on, printed
     static cards included (reprint them), and its private half is wiped. Revoking the active key
     first starts a new one, so members' cards keep working. Idempotent."""
-    from careclub.core.db import fetch
 
     rows = await fetch("SELECT id, status FROM club_signing_key WHERE kid = $1 FOR UPDATE", kid)
     if not rows:

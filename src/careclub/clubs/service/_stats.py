@@ -34,24 +34,27 @@ def projection(fee: int, *, monthly: int = PROJECTION_MONTHLY, months: int = PRO
     return out
 
 
-async def _scope(principal: Principal | None) -> tuple[str, list[Any]]:
+async def _scope(principal: Principal | None) -> tuple[str, list[Any], str]:
+    """The branch condition, its argument, and the tallies to read: a company-wide reader sums the
+    branchless `<metric>_all` rows, a branch manager the rows of the branches he serves."""
     units = await platform_service.units_in_scope(principal, Perm.MEMBERS_READ)
-    return ("", []) if units is None else (" AND t.org_unit = ANY($2::uuid[])", [units])
+    return ("", [], "_all") if units is None else (" AND t.org_unit = ANY($2::uuid[])", [units], "")
 
 
 def _month(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], now: datetime
+async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], sfx: str, now: datetime
                         ) -> tuple[Counter[str], Counter[str], Counter[str], int]:
-    """Cards by computed status, plan and branch, and last year's lapses, from the `card` tallies
-    (by the UTC date a card runs until). A day decides a status for every card of it except on the
-    edge days (today, today less a plan's grace days, a year ago), whose few cards are read one by one."""
+    """Cards by computed status, plan and branch, and last year's lapses: statuses from the `card`
+    tallies (by the UTC date a card runs until), plans and branches from the `held` ones. A day
+    decides a status for every card of it except on the edge days (today, today less a plan's grace
+    days, a year ago), whose few cards are read one by one."""
     today = now.astimezone(UTC).date()
     n = len(scope_args) + 2
     rows = await fetch(
-        f"""SELECT p.name AS plan, t.org_unit, t.state,
+        f"""SELECT t.state,
                    CASE WHEN t.state <> 'active' THEN 'fixed'
                         WHEN t.day IS NULL OR t.day > ${n} THEN 'active'
                         WHEN t.day = ${n} OR t.day + p.grace_days = ${n} OR t.day = ${n} - 365 THEN 'edge'
@@ -60,13 +63,17 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
                         ELSE 'expired' END AS band,
                    sum(t.n)::bigint AS n
             FROM club_tally t JOIN club_plan p ON p.id = t.plan
-            WHERE t.metric = 'card' AND t.club = $1 AND t.state <> 'replaced'{scope_sql}
-            GROUP BY 1, 2, 3, 4 HAVING sum(t.n) <> 0""", club_id, *scope_args, today)
+            WHERE t.metric = 'card{sfx}' AND t.club = $1 AND t.state <> 'replaced'{scope_sql}
+            GROUP BY 1, 2 HAVING sum(t.n) <> 0""", club_id, *scope_args, today)
+    held = await fetch(
+        f"""SELECT t.plan, t.org_unit, sum(t.n)::bigint AS n FROM club_tally t
+            WHERE t.metric = 'held' AND t.club = $1 AND t.state <> 'replaced'{scope_sql}
+            GROUP BY 1, 2 HAVING sum(t.n) <> 0""", club_id, *scope_args)
     edges = {today, today - timedelta(days=365)} | {today - timedelta(days=g["grace_days"]) for g in await fetch(
         "SELECT DISTINCT grace_days FROM club_plan WHERE club = $1", club_id)}
     ranges = sorted(edges)
     exact = await fetch(
-        f"""SELECT p.name AS plan, m.org_unit, c.state, c.valid_until, p.grace_days
+        f"""SELECT c.state, c.valid_until, p.grace_days
             FROM club_card c JOIN club_plan p ON p.id = c.plan JOIN club_member m ON m.id = c.member
             WHERE c.club = $1 AND c.state = 'active' AND c.valid_until >= ANY(${n}::timestamptz[])
               AND ({" OR ".join(f"(c.valid_until >= (${n}::timestamptz[])[{i + 1}] "
@@ -74,6 +81,7 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
                                 for i in range(len(ranges)))}){scope_sql.replace("t.org_unit", "m.org_unit")}""",
         club_id, *scope_args, [datetime.combine(d, time(), UTC) for d in ranges])
     units = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM org_unit")}
+    plans = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM club_plan WHERE club = $1", club_id)}
     by_status: Counter[str] = Counter()
     by_plan: Counter[str] = Counter()
     by_branch: Counter[str] = Counter()
@@ -84,10 +92,8 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
         status = {"fixed": rules.card_status(r["state"], None, 0, now), "lapsed": "expired"}.get(r["band"], r["band"])
         by_status[status] += r["n"]
         lapsed += r["n"] if r["band"] == "lapsed" else 0
-    for r in [*rows, *({"plan": e["plan"], "org_unit": e["org_unit"], "n": 1} for e in exact)]:
-        if r.get("band") == "edge":
-            continue
-        by_plan[r["plan"]] += r["n"]
+    for r in held:
+        by_plan[plans.get(r["plan"], "—")] += r["n"]
         by_branch[units.get(r["org_unit"], "—")] += r["n"]
     for e in exact:
         status = rules.card_status(e["state"], e["valid_until"], e["grace_days"], now)
@@ -97,7 +103,7 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
     return by_status, by_plan, by_branch, lapsed
 
 
-async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], now: datetime,
+async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], sfx: str, now: datetime,
                          zone: str) -> list[dict[str, Any]]:
     """Paid terms by the month they end (the last 24 months and the next 31 days): renewed when the card
     has a later-ending paid term, lapsed when it has none and the grace days have run out. From the
@@ -114,7 +120,8 @@ async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[An
     rows = await fetch(
         f"""SELECT t.metric, t.day, p.grace_days, sum(t.n)::bigint AS n
             FROM club_tally t JOIN club_plan p ON p.id = t.plan
-            WHERE t.metric IN ('due', 'open') AND t.club = $1 AND t.day >= ${n} AND t.day <= ${n + 1}{scope_sql}
+            WHERE t.metric IN ('due{sfx}', 'open{sfx}') AND t.club = $1
+              AND t.day >= ${n} AND t.day <= ${n + 1}{scope_sql}
             GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0""",
         club_id, *scope_args, low.astimezone(tz).date(), high.astimezone(tz).date())
     months: dict[str, dict[str, int]] = {}
@@ -126,7 +133,7 @@ async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[An
         if r["day"] in edges:
             continue
         m = month(_month(r["day"]))
-        if r["metric"] == "due":
+        if r["metric"].startswith("due"):
             m["due"] += r["n"]
             m["renewed"] += r["n"]
         else:
@@ -162,22 +169,23 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
     """Every figure from the tallies the triggers keep (club_tally): a few hundred rows to add up, not
     a million cards or ten million check-ins to read."""
     club = await get_club(club_id)
-    scope_sql, scope_args = await _scope(principal)
+    scope_sql, scope_args, sfx = await _scope(principal)
     now = clock.now()
     zone = (await fetch("SELECT timezone FROM tenant WHERE id = app_current_tenant()") or [{"timezone": "UTC"}])[0][
         "timezone"]
-    by_status, by_plan, by_branch, lapsed = await _card_figures(club_id, scope_sql, scope_args, now)
+    by_status, by_plan, by_branch, lapsed = await _card_figures(club_id, scope_sql, scope_args, sfx, now)
     new_per_month = await fetch(
-        f"""SELECT t.day, sum(t.n)::bigint AS n FROM club_tally t WHERE t.metric = 'joined' AND t.club = $1{scope_sql}
+        f"""SELECT t.day, sum(t.n)::bigint AS n FROM club_tally t
+            WHERE t.metric = 'joined{sfx}' AND t.club = $1{scope_sql}
             GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 1""", club_id, *scope_args)
     fees = await fetch(
         f"""SELECT t.day, t.kind, sum(t.n)::bigint AS n, sum(t.amount)::bigint AS amount FROM club_tally t
-            WHERE t.metric = 'fee' AND t.club = $1{scope_sql} GROUP BY 1, 2 HAVING sum(t.n) <> 0 ORDER BY 1, 2""",
+            WHERE t.metric = 'fee{sfx}' AND t.club = $1{scope_sql} GROUP BY 1, 2 HAVING sum(t.n) <> 0 ORDER BY 1, 2""",
         club_id, *scope_args)
     renewals = sum(r["n"] for r in fees if r["kind"] == "renewal")
     # Check-ins count for the branches the caller serves, like every other figure here: by the
-    # branch the member belonged to when checking in. A company-wide reader sums the branchless rows.
-    metric = "checkin" if scope_args else "checkin_all"
+    # branch the member belonged to when checking in.
+    metric = "checkin" + sfx
     checkins_by_merchant = await fetch(
         f"""SELECT mc.name, sum(t.n)::bigint AS n FROM club_tally t JOIN club_merchant mc ON mc.id = t.merchant
             WHERE t.metric = '{metric}' AND t.club = $1{scope_sql} GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 2 DESC""",
@@ -187,7 +195,7 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
             LEFT JOIN club_benefit b ON b.id = t.benefit
             WHERE t.metric = '{metric}' AND t.club = $1{scope_sql} GROUP BY 1 HAVING sum(t.n) <> 0 ORDER BY 2 DESC""",
         club_id, *scope_args)
-    renewal_rates = await _renewal_rates(club_id, scope_sql, scope_args, now, zone)
+    renewal_rates = await _renewal_rates(club_id, scope_sql, scope_args, sfx, now, zone)
     plans = await fetch("SELECT fee FROM club_plan WHERE club = $1 AND active ORDER BY fee DESC LIMIT 1", club_id)
     fee = plans[0]["fee"] if plans else 0
     cumulative, actual = 0, []

@@ -1,0 +1,769 @@
+"""Bulk loading for bench/scale.py: a tenant's years of members, cards, periods, payments,
+check-ins and audit, written straight into PostgreSQL as the owner role.
+
+Rows are shaped as the services write them: card numbers as `_next_card_no` formats them (and the
+club's card_seq after them), ID numbers for half the members encrypted by `crypto.encrypt` with the
+mask of `rules.mask_id_number` beside them, phones and plates already in the form `check_phone` /
+`check_plate` leave them, a `created` card event as `enrol` writes it. Row-level security is forced
+even for the owner, so every connection binds the tenant first (`app.tenant_id`, session-wide) and
+every row passes the policy.
+
+Where the time goes, and what was chosen: members are the only rows that need Python (names, the
+encryption); COPY refuses a table under row-level security, so each batch of 50 000 is copied into a
+temporary table and moved over by one INSERT … SELECT, the next batch made in a thread meanwhile.
+Everything else is set-based `INSERT … SELECT` from `generate_series` or from the rows already in,
+on two connections (two cores). Inserting costs ~25–60 µs a row on a shared two-core machine
+(every index, the policy check, the foreign keys); the check-ins' four foreign keys cost about as
+much again and lock each card and member row they name, so for a million check-ins or more they are
+dropped for the load and added back afterwards (one join each). Derived rows kept by statement
+triggers (name-search terms, statistics tallies) are made once afterwards by their rebuild
+functions, the triggers off meanwhile.
+
+Member i (1 … N, in order of joining) has the id md5('<tenant>:m:<i>'), its card md5('<tenant>:c:<i>')
+and card number i, its vehicle (60 %) md5('<tenant>:v:<i>'), and joined at
+now − 5 years × (1 − √((i − ½)/N)): the club grows (more than twice as many join in the fifth year as
+in the first two together). So SQL picks "a card of someone who had joined by then" for a check-in
+from a random integer, with no join.
+
+Cards: 5 % on the free plan (a year from joining, no periods); the rest renew every year with
+probability 0.85, so a card has paid ⌈years since joining⌉ periods or fewer (lapsed: in grace for 30
+days, then expired); the last three periods are kept (valid_from is the start of the first of them);
+1 % suspended, 1 % cancelled. Every period has a receipt number (R<year>-<n>, numbered by payment
+time as `receipt_number` does, the year's counter after them); the last year's have their payment
+rows. Check-ins carry no `answer`/`discount` JSON (read only when a scan is re-sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import math
+import operator
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+YEAR_S = 365.25 * 86400
+SPAN_S = 5 * YEAR_S  # members joined over the last five years
+BATCH = 50_000
+DROP_FKS_FROM = 1_000_000  # check-ins loaded without their foreign keys (added back after) from this many
+PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O on Chinese plates
+PLATE_SPACE = len(PLATE_CHARS) ** 5
+PLATE_AREAS = ["粤B", "粤B", "粤B", "粤A", "粤A", "粤S", "沪A", "京N", "浙A", "苏E", "川A", "鄂A"]
+
+# The commonest surnames with their rough shares (per cent), then given-name characters, commonest first.
+SURNAMES = [("王", 7.1), ("李", 7.0), ("张", 6.4), ("刘", 5.4), ("陈", 4.5), ("杨", 3.1), ("黄", 2.2), ("赵", 2.0),
+            ("吴", 1.9), ("周", 1.8), ("徐", 1.5), ("孙", 1.4), ("马", 1.3), ("朱", 1.2), ("胡", 1.2), ("郭", 1.1),
+            ("何", 1.1), ("高", 1.0), ("林", 1.0), ("罗", 0.9), ("郑", 0.9), ("梁", 0.9), ("谢", 0.8), ("宋", 0.7),
+            ("唐", 0.7), ("许", 0.7), ("韩", 0.7), ("冯", 0.6), ("邓", 0.6), ("曹", 0.6), ("彭", 0.6), ("曾", 0.6),
+            ("肖", 0.6), ("田", 0.5), ("董", 0.5), ("袁", 0.5), ("潘", 0.5), ("于", 0.5), ("蒋", 0.5), ("蔡", 0.5),
+            ("余", 0.5), ("杜", 0.5), ("叶", 0.4), ("程", 0.4), ("苏", 0.4), ("魏", 0.4), ("吕", 0.4), ("丁", 0.4),
+            ("任", 0.4), ("沈", 0.4), ("姚", 0.3), ("卢", 0.3), ("姜", 0.3), ("崔", 0.3), ("钟", 0.3), ("谭", 0.3),
+            ("陆", 0.3), ("汪", 0.3), ("范", 0.3), ("金", 0.3), ("欧阳", 0.05), ("司马", 0.02)]
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂玲华飞鹏辉斌宇浩凯健俊帆帅旭宁龙林欣佳思雨晨"
+         "子涵梓萱一诺博文轩昊然嘉怡泽瑞天翔志国建新海峰云波红梅琳婷雪丹婉晓燕慧颖倩玉萍亮成东文"
+         "春秋阳光荣昌德福永安家和晶莹琪璐瑶蕾薇佩诗可馨悦蓉蕊佳琦鑫淼森垚")
+ID_AREAS = ["440304", "440305", "440306", "440106", "440104", "310104", "310115", "110101", "110105", "330106",
+            "320102", "510104", "420106", "350203", "370202"]
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_BORN_FROM = date(1955, 1, 1).toordinal()
+
+
+@dataclass
+class World:
+    """What the set-up made through the API (read back from the database)."""
+
+    slug: str
+    tenant_id: uuid.UUID
+    timezone: str
+    club_id: uuid.UUID
+    card_prefix: str
+    card_digits: int
+    paid_plan: uuid.UUID
+    paid_code: str
+    paid_fee: int
+    paid_name: str
+    free_plan: uuid.UUID
+    free_code: str
+    branches: list[uuid.UUID]
+    merchants: list[uuid.UUID]  # by code
+    offers: list[int]  # each merchant's percent
+    benefits: list[dict[str, Any]]  # id, code, quota, quota_period (by code)
+    benefit_of: list[uuid.UUID]  # merchant index -> the benefit it honours
+    admin_id: uuid.UUID
+    operator_id: uuid.UUID | None
+    operator_merchant: int  # index into merchants
+    finance_id: uuid.UUID | None
+    member_user_id: uuid.UUID | None = None
+
+    def member_id(self, i: int) -> uuid.UUID:
+        """md5('<tenant>:m:<i>') as the SQL below computes it."""
+        return md5_uuid(f"{self.tenant_id}:m:{i}")
+
+
+@dataclass
+class Sizes:
+    members: int
+    checkins: int
+    audit: int
+    months: int
+    today_at_operator: int = 300
+
+
+@dataclass
+class Timing:
+    table: str
+    rows: int
+    seconds: float
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        return f"  {self.table:22s} {self.rows:>11,} rows {self.seconds:7.1f} s {rate:>10,.0f} rows/s"
+
+
+@dataclass
+class LoadReport:
+    timings: list[Timing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    wall: float = 0.0
+
+
+def md5_uuid(text: str) -> uuid.UUID:
+    return uuid.UUID(bytes=hashlib.md5(text.encode(), usedforsecurity=False).digest())
+
+
+def joined_at(now: datetime, i: int, n: int) -> datetime:
+    return now - timedelta(seconds=SPAN_S * (1 - math.sqrt((i - 0.5) / n)))
+
+
+def id_number(rng: random.Random) -> str:
+    """A resident ID number: area, birth date, sequence and its ISO 7064 check character."""
+    birth = _BORN_FROM + rng.randrange(48 * 365)
+    body = f"{rng.choice(ID_AREAS)}{date.fromordinal(birth).strftime('%Y%m%d')}{rng.randrange(1000):03d}"
+    return body + "10X98765432"[sum(map(operator.mul, map(int, body), ID_WEIGHTS)) % 11]
+
+
+class Names:
+    def __init__(self) -> None:
+        self.surnames = [s for s, _ in SURNAMES]
+        self.surname_cum = _cumulative([w for _, w in SURNAMES])
+        self.given = list(GIVEN)
+        self.given_cum = _cumulative([1 / (k + 8) for k in range(len(GIVEN))])
+
+    def draw(self, rng: random.Random, k: int) -> list[str]:
+        surnames = rng.choices(self.surnames, cum_weights=self.surname_cum, k=k)
+        given = rng.choices(self.given, cum_weights=self.given_cum, k=2 * k)
+        return [s + given[2 * j] + ("" if rng.random() < 0.35 else given[2 * j + 1]) for j, s in enumerate(surnames)]
+
+
+def _cumulative(weights: Sequence[float]) -> list[float]:
+    out, total = [], 0.0
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+# ---- SQL ------------------------------------------------------------------------------------------
+
+# u(i, salt): a uniform number in [0, 1) fixed by i (the same in every statement).
+def _u(salt: int) -> str:
+    return f"((hashint8extended(i::bigint, {salt}) & 2147483647)::float8 / 2147483648.0)"
+
+
+# $1 tenant (text), $2 load time, $3 N
+_SERIES = f"""
+    SELECT i, $2::timestamptz - make_interval(secs => {SPAN_S} * (1 - sqrt((i - 0.5) / $3::int))) AS j,
+           {SPAN_S} * (1 - sqrt((i - 0.5) / $3::int)) / {YEAR_S} AS years, {_u(1)} AS r_free, {_u(2)} AS r_keep,
+           {_u(3)} AS r_state
+    FROM generate_series(1, $3::int) AS i"""
+
+def _plate_tail_sql() -> str:
+    """The five characters after the area, as `World.plate` makes them (a bijection of i: unique)."""
+    code = f"((i::bigint * 48271 + 12345) % {PLATE_SPACE})"
+    base = len(PLATE_CHARS)
+    return " || ".join(f"substr('{PLATE_CHARS}', ({code} / {base ** k} % {base})::int + 1, 1)"
+                       for k in range(4, -1, -1))
+
+
+_VEHICLES = f"""
+INSERT INTO club_vehicle (id, tenant_id, created_at, member, plate, vin)
+SELECT md5($1 || ':v:' || i)::uuid, $1::uuid, j + interval '1 minute', md5($1 || ':m:' || i)::uuid,
+       (ARRAY[{", ".join(f"'{a}'" for a in PLATE_AREAS)}])[i % {len(PLATE_AREAS)} + 1] || {_plate_tail_sql()}, ''
+FROM ({_SERIES}) s
+WHERE (i::bigint * 761) % 1000 < 600
+"""
+
+# $4 club, $5 paid plan, $6 free plan, $7 prefix, $8 digits
+_CARDS = f"""
+INSERT INTO club_card (id, tenant_id, created_at, club, plan, member, vehicle, card_no, state, valid_from,
+                       valid_until, policy_no)
+SELECT md5($1 || ':c:' || i)::uuid, $1::uuid, j + interval '1 minute', $4::uuid,
+       CASE WHEN r_free < 0.05 THEN $6::uuid ELSE $5::uuid END, md5($1 || ':m:' || i)::uuid,
+       CASE WHEN (i::bigint * 761) % 1000 < 600 THEN md5($1 || ':v:' || i)::uuid END,
+       $7 || CASE WHEN length(i::text) >= $8::int THEN i::text ELSE lpad(i::text, $8::int, '0') END,
+       CASE WHEN r_state < 0.01 THEN 'suspended' WHEN r_state < 0.02 THEN 'cancelled' ELSE 'active' END,
+       CASE WHEN r_free < 0.05 THEN j + interval '5 minutes'
+            ELSE j + interval '5 minutes' + make_interval(years => greatest(0, paid - 3)) END,
+       CASE WHEN r_free < 0.05 THEN j + interval '5 minutes' + interval '12 months'
+            ELSE j + interval '5 minutes' + make_interval(years => paid) END,
+       ''
+FROM (SELECT s.*, least(greatest(1, ceil(years))::int,
+                        1 + floor(ln(1 - r_keep) / ln(0.85))::int) AS paid FROM ({_SERIES}) s) c
+"""
+
+# One paid period a year between valid_from and valid_until, with its offline payment's receipt number
+# (R<year>-<6 digits>, numbered per year in order of payment). $2 paid plan, $3 load time.
+_PERIODS = """
+INSERT INTO club_period (id, tenant_id, created_at, kind, card, amount, currency, status, paid_at, payment_method,
+                         payment_ref, starts_at, ends_at)
+SELECT id, $1::uuid, paid_at - interval '1 minute', kind, card, amount, 'CNY', 'paid', paid_at, method,
+       'R' || extract(year FROM paid_at AT TIME ZONE 'UTC')::int || '-' || CASE WHEN seq >= 1000000 THEN seq::text
+                                                                              ELSE lpad(seq::text, 6, '0') END,
+       starts_at, ends_at
+FROM (SELECT *, row_number() OVER (PARTITION BY extract(year FROM paid_at AT TIME ZONE 'UTC')
+                                   ORDER BY paid_at, id) AS seq
+FROM (
+    SELECT gen_random_uuid() AS id, c.id AS card, p.fee AS amount,
+           CASE WHEN n = 1 AND c.valid_from < c.created_at + interval '1 hour' THEN 'join' ELSE 'renewal' END AS kind,
+           CASE WHEN n = 1 AND c.valid_from < c.created_at + interval '1 hour' THEN c.valid_from
+                ELSE least($3::timestamptz - interval '1 hour',
+                           c.valid_from + make_interval(years => n - 1) - random() * interval '20 days') END AS paid_at,
+           (ARRAY['cash', 'cash', 'wechat_transfer', 'wechat_transfer', 'bank_transfer', 'alipay_transfer'])
+               [1 + floor(random() * 6)::int] AS method,
+           c.valid_from + make_interval(years => n - 1) AS starts_at,
+           c.valid_from + make_interval(years => n) AS ends_at
+    FROM club_card c JOIN club_plan p ON p.id = c.plan
+    CROSS JOIN LATERAL generate_series(1, round(extract(epoch FROM c.valid_until - c.valid_from) / 31557600)::int) n
+    WHERE c.tenant_id = $1::uuid AND c.plan = $2::uuid AND c.created_at < $3::timestamptz
+) periods) numbered
+"""
+
+# The offline payments of the periods paid in the last year (older periods name receipts of the system before).
+_PAYMENTS = """
+INSERT INTO payment (id, tenant_id, created_at, number, payable_kind, payable_id, description, card_no, org_unit_id,
+                     amount, currency, status, method, reference, recorded_by, paid_at)
+SELECT gen_random_uuid(), $1::uuid, pe.paid_at, pe.payment_ref, 'club_period', pe.id, $3 || ' · ' || c.card_no,
+       c.card_no, m.org_unit, pe.amount, pe.currency, 'paid', pe.payment_method,
+       upper(substr(md5(pe.id::text), 1, 12)), $2::uuid, pe.paid_at
+FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_member m ON m.id = c.member
+WHERE pe.tenant_id = $1::uuid AND pe.status = 'paid' AND pe.payment_ref LIKE 'R%' AND pe.created_at < $4::timestamptz
+  AND pe.paid_at >= $4::timestamptz - interval '1 year'
+"""
+
+_COUNTERS = """
+INSERT INTO payment_counter (id, tenant_id, created_at, year, last)
+SELECT gen_random_uuid(), $1::uuid, now(), split_part(substr(payment_ref, 2), '-', 1)::int,
+       max(split_part(payment_ref, '-', 2)::int)
+FROM club_period WHERE tenant_id = $1::uuid AND payment_ref LIKE 'R%' GROUP BY 4
+ON CONFLICT (tenant_id, year) DO UPDATE SET last = greatest(payment_counter.last, excluded.last)
+"""
+
+# One event per card as `enrol` writes it first ("created"), and the suspension or cancellation of those
+# cards. $2 plan codes as JSON {plan id: code}, $3 the admin, $4 load time
+_EVENTS = """
+INSERT INTO club_card_event (id, tenant_id, created_at, card, kind, detail, actor_id)
+SELECT gen_random_uuid(), $1::uuid, c.created_at, c.id, 'created',
+       jsonb_build_object('plan', $2::jsonb ->> c.plan::text, 'via', 'staff'), $3::uuid
+FROM club_card c WHERE c.tenant_id = $1::uuid AND c.created_at < $4::timestamptz
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, greatest(c.created_at, least($4::timestamptz, c.valid_until) - interval '100 days'),
+       c.id, CASE c.state WHEN 'suspended' THEN 'suspend' ELSE 'cancel' END,
+       jsonb_build_object('reason', '', 'before', 'active', 'after', c.state), $3::uuid
+FROM club_card c WHERE c.tenant_id = $1::uuid AND c.state IN ('suspended', 'cancelled')
+  AND c.created_at < $4::timestamptz
+"""
+
+# A check-in: a card of someone who had joined by then (member i <= N·u², u the time's place in the
+# five years), a merchant (skewed: a few busy ones), 70 % the merchant's benefit, 40 % with a bill,
+# between 08:00 and 21:00 tenant-local. $2 N, $3 load time, $4 from, $5 to (exclusive), $6 count,
+# $7 merchants, $8 their benefits, $9 their percent offers, $10 the operator's merchant (1-based),
+# $11 the operator, $12 timezone, $13 only that merchant
+_CHECKINS = f"""
+INSERT INTO club_checkin (id, tenant_id, created_at, card, member, merchant, benefit, operator_id, amount,
+                          discount_amount, static, nonce, scanned_on)
+SELECT gen_random_uuid(), $1::uuid, ts, md5($1 || ':c:' || k)::uuid, md5($1 || ':m:' || k)::uuid, ($7::uuid[])[mi],
+       CASE WHEN with_benefit THEN ($8::uuid[])[mi] END, CASE WHEN mi = $10::int THEN $11::uuid END, amount,
+       CASE WHEN amount IS NULL THEN NULL WHEN with_benefit THEN amount
+            ELSE (amount * ($9::int[])[mi] + 50) / 100 END,
+       false, substr(md5(random()::text), 1, 24), (ts AT TIME ZONE $12)::date
+FROM (
+    SELECT ts, 1 + floor(random() * greatest(1, $2::int * power(
+                   greatest(0.0, 1 - extract(epoch FROM $3::timestamptz - ts) / {SPAN_S}), 2)))::int AS k,
+           CASE WHEN $13::bool THEN $10::int ELSE 1 + floor(array_length($7::uuid[], 1) * power(random(), 1.7))::int
+           END AS mi,
+           random() < 0.7 AS with_benefit,
+           CASE WHEN random() < 0.4 THEN (50 + floor(random() * 750))::int * 100 END AS amount
+    FROM (
+        SELECT CASE WHEN t >= $5::timestamptz THEN t - interval '1 day' ELSE t END AS ts
+        FROM (SELECT CASE WHEN $13::bool THEN $4::timestamptz + random() * ($5::timestamptz - $4::timestamptz)
+                          ELSE ((($4::timestamptz + random() * ($5::timestamptz - $4::timestamptz))
+                                  AT TIME ZONE $12)::date + time '08:00' + random() * interval '13 hours')
+                               AT TIME ZONE $12 END AS t
+              FROM generate_series(1, $6::int)) g
+    ) g2
+) x
+"""
+
+# This year's (month's, day's) quota counters, as the check-ins above would have bumped them.
+_USAGE = """
+INSERT INTO club_benefit_usage (id, tenant_id, created_at, member, counter, period, used)
+SELECT gen_random_uuid(), $1::uuid, min(ch.created_at), ch.member, 'benefit:' || b.code,
+       CASE b.quota_period WHEN 'year' THEN to_char(ch.scanned_on, 'YYYY')
+                           WHEN 'month' THEN to_char(ch.scanned_on, 'YYYY-MM')
+                           WHEN 'day' THEN to_char(ch.scanned_on, 'YYYY-MM-DD') ELSE 'ever' END,
+       least(count(*), b.quota)
+FROM club_checkin ch JOIN club_benefit b ON b.id = ch.benefit
+WHERE ch.tenant_id = $1::uuid AND b.quota > 0 AND ch.created_at >= date_trunc('year', $2::date) - interval '1 day'
+  AND ch.scanned_on >= CASE b.quota_period WHEN 'year' THEN date_trunc('year', $2::date)::date
+                             WHEN 'month' THEN date_trunc('month', $2::date)::date ELSE $2::date END
+GROUP BY ch.member, b.id, 6
+ON CONFLICT (tenant_id, member, counter, period) DO NOTHING
+"""
+
+# Audit entries over the five years (growing like the club), of what the services record most.
+_AUDIT = f"""
+INSERT INTO audit_entry (id, tenant_id, created_at, actor_id, actor_name, action, entity_type, entity_id, before,
+                         after, request_id)
+SELECT gen_random_uuid(), $1::uuid, ts, $3::text::uuid, 'admin', a.action, a.entity, a.entity_id, NULL, a.after,
+       substr(md5(random()::text), 1, 16)
+FROM (SELECT $4::timestamptz - make_interval(secs => {SPAN_S} * (1 - power(random(), 1.0 / 3))) AS ts,
+             random() AS r, 1 + floor(random() * $2::int)::int AS k
+      FROM generate_series(1, $5::int)) g
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN r < 0.30 THEN 'club_member.create' WHEN r < 0.55 THEN 'club_card.create'
+                WHEN r < 0.75 THEN 'club_period.paid' WHEN r < 0.85 THEN 'payment.offline'
+                WHEN r < 0.95 THEN 'auth.login' ELSE 'token.issue' END AS action,
+           CASE WHEN r < 0.30 THEN 'club_member' WHEN r < 0.55 THEN 'club_card' WHEN r < 0.75 THEN 'club_period'
+                WHEN r < 0.85 THEN 'payment' WHEN r < 0.95 THEN 'user' ELSE 'api_token' END AS entity,
+           CASE WHEN r < 0.30 THEN md5($1 || ':m:' || k)::uuid::text
+                WHEN r < 0.55 THEN md5($1 || ':c:' || k)::uuid::text
+                WHEN r < 0.85 THEN gen_random_uuid()::text ELSE $3::text END AS entity_id,
+           CASE WHEN r < 0.30 THEN jsonb_build_object('club', $6::text, 'name', NULL, 'id_number', NULL)
+                WHEN r < 0.55 THEN jsonb_build_object('card_no', $7 || lpad(k::text, $8::int, '0'), 'plan', 'annual',
+                                                      'via', 'staff')
+                WHEN r < 0.75 THEN jsonb_build_object('status', 'paid', 'method', 'cash',
+                                                      'ends_at', ts + interval '1 year')
+                WHEN r < 0.85 THEN jsonb_build_object('amount', 36500, 'method', 'cash')
+                WHEN r < 0.95 THEN NULL ELSE jsonb_build_object('kind', 'login') END AS after
+) a
+"""
+
+LOADED_TABLES = ("club_member", "club_vehicle", "club_card", "club_period", "club_card_event", "payment",
+                 "payment_counter", "club_checkin", "club_benefit_usage", "audit_entry")
+# Derived rows kept by statement triggers, with the function that makes them again from scratch: a bulk
+# load turns the triggers off (they would re-aggregate every batch) and calls the function once after.
+FINISHED = "bench scale: loaded"
+REBUILDS = {"club_member_terms_rebuild": "%terms%", "club_tally_rebuild": "%tally%"}
+DERIVED_TABLES = ("club_member_term", "club_tally")
+
+
+# ---- the loader -----------------------------------------------------------------------------------
+
+class Loader:
+    """Loads one tenant on two connections (two cores: PostgreSQL's inserting is the bottleneck):
+
+        a: members → vehicles → cards → periods → card events → payments → counters
+        b: audit (no foreign keys) → the search terms, once the cards are in (before, both would
+           lock the same member rows for their foreign keys, and every such lock becomes a multixact)
+        a, then b too: check-ins month by month (their foreign keys dropped meanwhile, added back after)
+        a: quota counters; a + b: VACUUM (ANALYZE); a: the tallies
+
+    `emit` prints progress as it goes (a full load takes minutes)."""
+
+    def __init__(self, owner_dsn: str, world: World, sizes: Sizes, *, seed: int,
+                 emit: Callable[[str], None]) -> None:
+        self.dsn, self.world, self.sizes, self.seed, self.emit = owner_dsn, world, sizes, seed, emit
+        self.now = datetime.now(UTC)
+        self.t = str(world.tenant_id)
+        self.report = LoadReport()
+
+    def finished_mark(self) -> str:
+        """Written into the club's description when a load has finished: a reused database is trusted only then."""
+        return (f"{FINISHED} {self.sizes.members} members, {self.sizes.checkins} check-ins, "
+                f"{self.sizes.audit} audit entries, {self.now:%Y-%m-%d %H:%M} UTC")
+
+    async def connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self.dsn, timeout=30, command_timeout=None)
+        # A bulk load: no waiting on each commit's WAL flush, room to sort, and bound to the tenant for the
+        # whole session (row-level security is forced even for the owner).
+        await conn.execute("SET synchronous_commit = off; SET work_mem = '64MB'; SET maintenance_work_mem = '512MB'; "
+                           "SET jit = off; SET temp_buffers = '64MB'")
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", self.t)
+        return conn
+
+    async def _timed(self, table: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        rows = await work()
+        timing = Timing(table, int(rows or 0), time.perf_counter() - started)
+        self.report.timings.append(timing)
+        self.emit(f"[{self.world.slug}]{timing.line()}")
+        return rows
+
+    @staticmethod
+    async def _exec(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+        status = await conn.execute(sql, *args)
+        return int(status.split()[-1])
+
+    async def _load(self, conn: asyncpg.Connection, table: str, sql: str, *args: Any) -> int:
+        """An INSERT … SELECT, then ANALYZE: the next statements join what it loaded, and a plan made
+        for an empty table would loop over a million rows."""
+        rows = await self._exec(conn, sql, *args)
+        await conn.execute(f"ANALYZE {table}")
+        return rows
+
+    async def run(self) -> LoadReport:
+        started = time.perf_counter()
+        a, b = await self.connect(), await self.connect()
+        w = self.world
+        try:
+            await self._timed("checkin partitions", lambda: self.partitions(a))
+            deferred = await deferred_triggers(a)
+            for function, triggers in deferred.items():
+                self.report.notes.append(f"{', '.join(t for _, t in triggers)} off during the load, "
+                                         f"{function}() after it")
+            await set_triggers(a, deferred, enabled=False)
+            # Checked once, set-based, when they are added back: worth it for millions of check-ins, not
+            # for a small tenant (adding them back checks every tenant's check-ins).
+            fks = await checkin_foreign_keys(a) if self.sizes.checkins >= DROP_FKS_FROM else []
+            for name, _ in fks:
+                await a.execute(f'ALTER TABLE club_checkin DROP CONSTRAINT "{name}"')
+            try:
+                cards_in = asyncio.Event()
+                checkins = _CheckinQueue(self)
+
+                async def chain_a() -> None:
+                    try:
+                        await self._timed("club_member", lambda: self.members(a))
+                        await self._timed("club_vehicle", lambda: self._load(a, "club_vehicle", _VEHICLES, self.t,
+                                                                             self.now, self.sizes.members))
+                        await self._timed("club_card", lambda: self._load(
+                            a, "club_card", _CARDS, self.t, self.now, self.sizes.members, w.club_id, w.paid_plan,
+                            w.free_plan, w.card_prefix, w.card_digits))
+                    finally:
+                        cards_in.set()
+                    # New enrolments continue after the loaded cards (`_next_card_no` bumps card_seq).
+                    await a.execute("UPDATE club SET card_seq = greatest(card_seq, $2) WHERE id = $1", w.club_id,
+                                    self.sizes.members)
+                    await self._timed("club_period", lambda: self._load(a, "club_period", _PERIODS, self.t,
+                                                                        w.paid_plan, self.now))
+                    codes = json.dumps({str(w.paid_plan): w.paid_code, str(w.free_plan): w.free_code})
+                    await self._timed("club_card_event", lambda: self._load(a, "club_card_event", _EVENTS, self.t,
+                                                                            codes, w.admin_id, self.now))
+                    await self._timed("payment", lambda: self._load(a, "payment", _PAYMENTS, self.t,
+                                                                    w.finance_id or w.admin_id, w.paid_name, self.now))
+                    await self._timed("payment_counter", lambda: self._exec(a, _COUNTERS, self.t))
+                    await checkins.work(a)
+
+                async def chain_b() -> None:
+                    await self._timed("audit_entry", lambda: self.audit(b))
+                    await cards_in.wait()
+                    if "club_member_terms_rebuild" in deferred:
+                        await self._timed("club_member_terms_rebuild()",
+                                          lambda: self._rebuild(b, "club_member_terms_rebuild", "club_member_term"))
+                    await checkins.work(b)
+
+                async with asyncio.TaskGroup() as group:  # one failing cancels the other
+                    group.create_task(chain_a())
+                    group.create_task(chain_b())
+                await checkins.today(a)
+                self.report.timings.append(checkins.timing())
+                self.emit(f"[{w.slug}]{checkins.timing().line()}")
+            finally:
+                if fks:
+                    await self._timed("club_checkin foreign keys", lambda: self._add_foreign_keys(fks))
+            try:
+                today = self.now.astimezone(ZoneInfo(w.timezone)).date()
+                await self._timed("club_benefit_usage", lambda: self._exec(a, _USAGE, self.t, today))
+            finally:  # on a fresh connection: a failed statement may have left `a` unusable
+                fresh = await self.connect()
+                try:
+                    await set_triggers(fresh, deferred, enabled=True)
+                finally:
+                    await fresh.close()
+            await self._timed("vacuum (analyze)", lambda: self.vacuum([a, b]))
+            if "club_tally_rebuild" in deferred:  # after the statistics: it aggregates every loaded table
+                await self._timed("club_tally_rebuild()", lambda: self._rebuild(a, "club_tally_rebuild", "club_tally"))
+            await a.execute("UPDATE club SET description = $2 WHERE id = $1", w.club_id, self.finished_mark())
+        finally:
+            await a.close()
+            await b.close()
+        self.report.wall = time.perf_counter() - started
+        return self.report
+
+    # -- partitions ----------------------------------------------------------------------------------
+
+    async def partitions(self, conn: asyncpg.Connection) -> int:
+        """Monthly check-in partitions back to the first month loaded (the migration's function makes
+        them only from last month on), named and bounded as `club_checkin_add_partitions` does (UTC months)."""
+        month = (self.now - timedelta(days=31 * self.sizes.months + 31)).replace(day=1, hour=0, minute=0, second=0,
+                                                                                microsecond=0)
+        made = 0
+        while month < self.now + timedelta(days=62):
+            following = (month + timedelta(days=32)).replace(day=1)
+            name = f"club_checkin_y{month:%Y}m{month:%m}"
+            if await conn.fetchval("SELECT to_regclass($1)", f"club_checkin_parts.{name}") is None:
+                await conn.execute(f"CREATE TABLE club_checkin_parts.{name} PARTITION OF club_checkin FOR VALUES "
+                                   f"FROM ('{month:%Y-%m-%d} 00:00+00') TO ('{following:%Y-%m-%d} 00:00+00')")
+                made += 1
+            month = following
+        return made
+
+    # -- members -------------------------------------------------------------------------------------
+
+    def _member_batch(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+        from careclub.clubs import crypto, rules
+        from careclub.clubs.service._members import PURPOSE_ID_NUMBER
+
+        w, n = self.world, self.sizes.members
+        rng = random.Random(f"{self.seed}:{w.slug}:members:{start}")
+        names = _NAMES.draw(rng, stop - start)
+        units = rng.choices(w.branches, cum_weights=_cumulative([1 / (k + 3) for k in range(len(w.branches))]),
+                            k=stop - start)
+        phone_offset = int(hashlib.md5(w.slug.encode(), usedforsecurity=False).hexdigest()[:8], 16)
+        rows = []
+        prefix = f"{w.tenant_id}:m:"
+        for j, i in enumerate(range(start, stop)):
+            enc, hint = None, ""
+            if rng.random() < 0.5:
+                number = id_number(rng)
+                enc = crypto.encrypt(number.encode(), tenant_id=w.tenant_id, purpose=PURPOSE_ID_NUMBER)
+                hint = rules.mask_id_number(number)
+            phone = f"13{(i * 387420489 + phone_offset) % 1_000_000_000:09d}"
+            rows.append((md5_uuid(prefix + str(i)), w.tenant_id, joined_at(self.now, i, n), w.club_id, names[j], phone,
+                         enc, hint, None, units[j], None, "active"))
+        return rows
+
+    async def members(self, conn: asyncpg.Connection) -> int:
+        """Batches of 50 000, the next one made in a thread while PostgreSQL takes the last. COPY refuses a
+        table under row-level security: each batch is copied into a temporary table (no policy, no WAL)
+        and moved over with one INSERT … SELECT, which the policy checks."""
+        columns = ["id", "tenant_id", "created_at", "club", "name", "phone", "id_number_enc", "id_number_hint",
+                   "user", "org_unit", "household", "status"]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        loop = asyncio.get_running_loop()
+        bounds = [(s, min(s + BATCH, self.sizes.members + 1)) for s in range(1, self.sizes.members + 1, BATCH)]
+        async with conn.transaction():
+            await conn.execute("CREATE TEMPORARY TABLE scale_member_batch (LIKE club_member INCLUDING DEFAULTS) "
+                               "ON COMMIT DROP")
+            pending = loop.run_in_executor(None, self._member_batch, *bounds[0]) if bounds else None
+            for k in range(len(bounds)):
+                assert pending is not None
+                rows = await pending
+                pending = (loop.run_in_executor(None, self._member_batch, *bounds[k + 1])
+                           if k + 1 < len(bounds) else None)
+                await conn.copy_records_to_table("scale_member_batch", records=rows, columns=columns)
+                await conn.execute(f"INSERT INTO club_member ({quoted}) SELECT {quoted} FROM scale_member_batch")
+                await conn.execute("TRUNCATE scale_member_batch")
+        await conn.execute("ANALYZE club_member")
+        return self.sizes.members
+
+    async def _add_foreign_keys(self, fks: list[tuple[str, str]]) -> int:
+        conn = await self.connect()  # fresh: a failed load may have left its connections unusable
+        try:
+            await add_foreign_keys(conn, fks)
+        finally:
+            await conn.close()
+        return len(fks)
+
+    @staticmethod
+    async def _rebuild(conn: asyncpg.Connection, function: str, table: str) -> int:
+        result = await conn.fetchval(f"SELECT {function}()")
+        await conn.execute(f"ANALYZE {table}")
+        return int(result) if isinstance(result, int) else 0
+
+    # -- check-ins -----------------------------------------------------------------------------------
+
+    def _checkin_chunks(self) -> tuple[list[tuple[datetime, datetime, int]], datetime, int]:
+        """Month chunks of [now − months, today's local midnight) with their share of the check-ins (more
+        members, more scans: the density grows like u², u the place in the five years), and today's."""
+        zone = ZoneInfo(self.world.timezone)
+        midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        start = self.now - timedelta(days=30.44 * self.sizes.months)
+
+        def mass(a: datetime, b: datetime) -> float:  # ∫ u² dt over [a, b], in seconds
+            ua, ub = (1 - (self.now - a).total_seconds() / SPAN_S), (1 - (self.now - b).total_seconds() / SPAN_S)
+            return SPAN_S * (ub ** 3 - ua ** 3) / 3
+
+        day_share = mass(midnight, self.now) * 13 / 24 if self.now > midnight else 0.0
+        total = mass(start, midnight) + day_share
+        today = min(self.sizes.checkins, self.sizes.today_at_operator + round(self.sizes.checkins * day_share / total))
+        bulk = self.sizes.checkins - today
+        edges = [start]
+        month = (start.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+        while month < midnight:
+            edges.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        edges.append(midnight)
+        whole = mass(start, midnight)
+        chunks = [(a, b, round(bulk * mass(a, b) / whole)) for a, b in itertools.pairwise(edges)]
+        if chunks:
+            a, b, count = chunks[-1]
+            chunks[-1] = (a, b, count + bulk - sum(c for _, _, c in chunks))
+        return chunks, midnight, today
+
+    def _checkin_args(self, lo: datetime, hi: datetime, count: int, *, at_operator: bool) -> tuple[Any, ...]:
+        w = self.world
+        return (self.t, self.sizes.members, self.now, lo, hi, count, w.merchants, w.benefit_of, w.offers,
+                w.operator_merchant + 1, w.operator_id, w.timezone, at_operator)
+
+    async def top_up_today(self, conn: asyncpg.Connection) -> int:
+        """A reused database: today's check-ins at the operator's merchant (the scanner's list) again."""
+        w = self.world
+        zone = ZoneInfo(w.timezone)
+        midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        have = await conn.fetchval("SELECT count(*) FROM club_checkin WHERE tenant_id = $1 AND merchant = $2 "
+                                   "AND created_at >= $3 AND scanned_on = $4", w.tenant_id,
+                                   w.merchants[w.operator_merchant], midnight - timedelta(days=1),
+                                   self.now.astimezone(zone).date())
+        missing = max(0, self.sizes.today_at_operator - int(have))
+        if missing:
+            await conn.execute(_CHECKINS, *self._checkin_args(midnight, self.now, missing, at_operator=True))
+        return missing
+
+    # -- audit, statistics -----------------------------------------------------------------------------
+
+    async def audit(self, conn: asyncpg.Connection) -> int:
+        w, done = self.world, 0
+        for first in range(0, self.sizes.audit, 500_000):
+            part = min(500_000, self.sizes.audit - first)
+            done += await self._exec(conn, _AUDIT, self.t, self.sizes.members, str(w.admin_id), self.now, part,
+                                     str(w.club_id), w.card_prefix, w.card_digits)
+        return done
+
+    async def vacuum(self, conns: list[asyncpg.Connection]) -> int:
+        """Hint bits and the visibility map set now, not by the first requests measured; fresh statistics.
+        The check-ins on one connection, everything else on the other."""
+        others = [t for t in LOADED_TABLES if t != "club_checkin"]
+        others += [t for t in DERIVED_TABLES if await conns[0].fetchval("SELECT to_regclass($1)", t) is not None]
+        async with asyncio.TaskGroup() as group:
+            group.create_task(conns[0].execute("VACUUM (ANALYZE) club_checkin"))
+            group.create_task(conns[1].execute(f"VACUUM (ANALYZE) {', '.join(others)}"))
+        return len(others) + 1
+
+
+class _CheckinQueue:
+    """The check-ins month by month, in statements of at most 400 000 rows, taken by whichever
+    connection is free (the months are separate partitions): one joins as soon as its other work is
+    done, so the check-ins start while the search terms are still being made."""
+
+    CHUNK = 400_000
+
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        chunks, self.midnight, self.today_count = loader._checkin_chunks()
+        self.pending = [(a, b, min(self.CHUNK, count - first))
+                        for a, b, count in chunks for first in range(0, count, self.CHUNK)]
+        self.done = 0
+        self.started: float | None = None
+        self.finished = 0.0
+
+    async def work(self, conn: asyncpg.Connection) -> None:
+        self.started = self.started or time.perf_counter()
+        while self.pending:
+            a, b, count = self.pending.pop()
+            await conn.execute(_CHECKINS, *self.loader._checkin_args(a, b, count, at_operator=False))
+            self.done += count
+        self.finished = time.perf_counter()
+
+    async def today(self, conn: asyncpg.Connection) -> None:
+        """Today's, as far as now: ~300 at the operator's merchant (the scanner's list), the rest anywhere."""
+        at_operator = min(self.today_count, self.loader.sizes.today_at_operator)
+        rest = self.today_count - at_operator
+        for count, only_operator in ((at_operator, True), (rest, False)):
+            if count:
+                await conn.execute(_CHECKINS, *self.loader._checkin_args(self.midnight, self.loader.now, count,
+                                                                         at_operator=only_operator))
+                self.done += count
+        self.finished = time.perf_counter()
+
+    def timing(self) -> Timing:
+        return Timing("club_checkin", self.done, self.finished - (self.started or self.finished))
+
+
+async def deferred_triggers(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:
+    """Rebuild function -> the triggers on the loaded tables it stands in for (those whose rebuild
+    function exists in this schema; other triggers stay on)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for function, pattern in REBUILDS.items():
+        if not await conn.fetchval("SELECT 1 FROM pg_proc WHERE proname = $1 AND pronargs = 0", function):
+            continue
+        rows = await conn.fetch(
+            "SELECT tgrelid::regclass::text AS tab, tgname FROM pg_trigger WHERE NOT tgisinternal AND tgparentid = 0 "
+            "AND tgrelid = ANY($1::regclass[]) AND tgname LIKE $2 ORDER BY 1, 2", list(LOADED_TABLES), pattern)
+        if rows:
+            out[function] = [(r["tab"], r["tgname"]) for r in rows]
+    return out
+
+
+async def set_triggers(conn: asyncpg.Connection, triggers: dict[str, list[tuple[str, str]]], *, enabled: bool) -> None:
+    for table, name in (t for found in triggers.values() for t in found):
+        await conn.execute(f'ALTER TABLE {table} {"ENABLE" if enabled else "DISABLE"} TRIGGER "{name}"')
+
+
+async def checkin_foreign_keys(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    """The check-ins' foreign keys (name, definition). Dropped for the load and added back after it: each
+    row's check locks its card and member rows, which at ten million rows rewrites the card and member
+    tables over and over, while adding a key back checks all rows in one join."""
+    rows = await conn.fetch("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                            "WHERE conrelid = 'club_checkin'::regclass AND contype = 'f' ORDER BY conname")
+    return [(r["conname"], r["definition"]) for r in rows]
+
+
+CHECKIN_REFERENCES = {"card": "club_card", "member": "club_member", "merchant": "club_merchant",
+                      "benefit": "club_benefit"}
+
+
+async def add_foreign_keys(conn: asyncpg.Connection, fks: list[tuple[str, str]]) -> None:
+    """Adds the check-ins' foreign keys back, checking every row. The check runs as the owner, under the
+    policies the owner is forced to: it would see only the bound tenant's cards and refuse every other
+    tenant's check-ins. So, as the migrations do, the tables are NO FORCE for this one transaction (no
+    other session ever sees them so: the ALTERs hold their locks until the commit)."""
+    if not fks:
+        return
+    tables = ["club_checkin", *sorted(CHECKIN_REFERENCES.values())]
+    async with conn.transaction():
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        for name, definition in fks:
+            await conn.execute(f'ALTER TABLE club_checkin ADD CONSTRAINT "{name}" {definition}')
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+
+
+async def repair(conn: asyncpg.Connection) -> list[str]:
+    """A reused database whose load was killed half-way: foreign keys and triggers as the schema has them."""
+    notes = []
+    have = {r["column"] for r in await conn.fetch(
+        "SELECT a.attname AS column FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = c.conkey[1] WHERE c.conrelid = 'club_checkin'::regclass AND c.contype = 'f'")}
+    missing = [(f"club_checkin_{column}_fkey1", f"FOREIGN KEY ({column}) REFERENCES {table}(id)")
+               for column, table in CHECKIN_REFERENCES.items() if column not in have]
+    await add_foreign_keys(conn, missing)
+    notes += [f"the check-ins' foreign key {name} was missing (an interrupted load): added back" for name, _ in missing]
+    return notes + await repair_triggers(conn)
+
+
+async def repair_triggers(conn: asyncpg.Connection) -> list[str]:
+    """Triggers a killed load left off: on again, and their rows rebuilt."""
+    notes = []
+    for function, triggers in (await deferred_triggers(conn)).items():
+        off = await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE tgenabled = 'D' AND tgname = ANY($1::text[])",
+                                  [name for _, name in triggers])
+        if off:
+            await set_triggers(conn, {function: triggers}, enabled=True)
+            made = await conn.fetchval(f"SELECT {function}()")
+            notes.append(f"{off} trigger(s) were left off by an interrupted load: on again, {function}() made {made}")
+    return notes
+
+
+_NAMES = Names()

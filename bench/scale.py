@@ -1,0 +1,468 @@
+"""A big tenant beside a small one: how the everyday endpoints hold up at a million members.
+
+Two tenants are set up through the API ("scale-big" and "scale-small": ~30 org units, a club with
+a paid and a free plan, 40 merchants, 6 benefits, a merchant operator, a finance user), then years
+of data are bulk-loaded into PostgreSQL as the owner role (bench/_scale_load.py): `--members`
+members (default 1 000 000) with cards, periods, payments, vehicles, card events, `--checkins`
+check-ins over `--months` months (default 10 000 000 over 24) and two audit entries per member;
+the small tenant gets `--small` members (default 2 000) and 20 check-ins each. A tenant of a reused
+database (`BENCH_DATABASE=<name>`) whose load finished with at least `--members` members is not
+loaded again.
+
+Then every endpoint below is measured for both tenants, interleaved (`ctx.compare`, 2 rounds),
+`--samples` requests each (default 200) over `--concurrency` connections (default 4); statistics
+and dashboards, which aggregate, take `--heavy-samples` (default 20) one at a time. The periodic
+jobs run in this process, three times per tenant. The table gives p50 and p95 in ms per tenant
+and marks MISS where a p95 misses its target (lists, searches, pages of one record and the scanner:
+50 ms; statistics and dashboards: 300 ms); each endpoint ends with `<label>@big/small = R`, the
+throughput ratio (1.00: the big tenant is as fast as the small one).
+
+    careclub bench scale --extra --members 20000 --checkins 200000     # a quick look (~1 min)
+    KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~1 h)
+    BENCH_DATABASE=careclub_bench_xxxx careclub bench scale             # measure it again
+
+Measured 30 Nov 2026, 2 shared cores, the full size (its load: bench/README.md), on the scale
+work of #10 as it stood at 10:00: the club statistics (API and page) take 1.7 s for the big tenant
+against 40–65 ms for the small one (its tallies hold 210 000 rows: cards and terms due by day,
+check-ins by branch × merchant × benefit × month); a plate search is 11 ms at p50 but 125 ms at
+p95; a one-character name search 47 / 100 ms; every other endpoint is within a few ms of the small
+tenant, and the pages' 50–150 ms is the same for both (rendering, not data). An hour earlier the
+name searches took 4.5 s (one character) and 1.2 s at p95 (two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+
+from careclub.core.bench import BENCH_PASSWORD, BenchContext, BenchTenant, Endpoint, LoadResult, ratio_line
+
+TARGET_MS = {"list": 50.0, "stats": 300.0}
+SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"]
+REGIONS = [  # code, name, branches: 1 company + 3 regions + 25 branches
+    ("R-SOUTH", "华南大区", ["深圳南山店", "深圳福田店", "深圳宝安店", "深圳龙岗店", "广州天河店", "广州越秀店",
+                           "广州番禺店", "佛山禅城店", "东莞南城店"]),
+    ("R-EAST", "华东大区", ["上海浦东店", "上海徐汇店", "上海闵行店", "杭州西湖店", "杭州滨江店", "南京鼓楼店",
+                          "苏州园区店", "宁波鄞州店"]),
+    ("R-NORTH", "华北大区", ["北京朝阳店", "北京海淀店", "北京丰台店", "天津和平店", "石家庄长安店", "济南历下店",
+                           "青岛市南店", "郑州金水店"])]
+MERCHANT_KINDS = [("洗车", "washing"), ("保养", "maintenance"), ("轮胎", "tyres"), ("停车", "parking"),
+                  ("咖啡", "coffee"), ("救援", "roadside")]
+# code, name, quota, period: merchant j honours benefit j % 6
+BENEFITS = [("washing", "免费洗车", 12, "year"), ("maintenance", "保养工时", 2, "year"),
+            ("tyres", "轮胎检测", 4, "year"), ("parking", "免费停车", 4, "month"), ("coffee", "咖啡", 30, "month"),
+            ("roadside", "道路救援", 0, "year")]
+OPERATOR_MERCHANT = 19  # m20: a middling merchant (the first ones are the busiest)
+
+
+def _options(args: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="careclub bench scale --extra", add_help=False)
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--checkins", type=int, default=10_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--audit", type=int, default=None, help="audit entries of the big tenant (2 per member)")
+    parser.add_argument("--samples", type=int, default=200, help="requests per endpoint and tenant")
+    parser.add_argument("--heavy-samples", type=int, default=20, help="requests per statistics/dashboard endpoint")
+    parser.add_argument("--small", type=int, default=2000, help="members of the small tenant")
+    parser.add_argument("--concurrency", dest="conc", type=int, default=4, help="connections for the light endpoints")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--only", default="", help="measure only endpoints whose label contains this")
+    opts, _ = parser.parse_known_args(args)
+    return opts
+
+
+def _helper() -> ModuleType:
+    """bench/_scale_load.py (bench/ is no package: loaded by path, like the benchmarks themselves)."""
+    name = "careclub_bench__scale_load"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_scale_load.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # progress while loading (the runner prints the returned lines at the end)
+
+
+async def _ok(r: Any, status: int = 201) -> Any:
+    if r.status_code != status:
+        raise RuntimeError(f"{r.request.method} {r.request.url.path} answered {r.status_code}: {r.text[:300]}")
+    return r.json()
+
+
+# ---- set-up through the API -------------------------------------------------------------------------
+
+async def _setup(ctx: BenchContext, tenant: BenchTenant, prefix: str) -> None:
+    """Org units, the club, plans, merchants, benefits, an operator and a finance user, as an admin would."""
+    c, h = ctx.client, tenant.headers
+    root = (await _ok(await c.get("/api/v1/org-units", headers=h), 200))["items"][0]["id"]
+    n = 0
+    for code, name, branches in REGIONS:
+        region = await _ok(await c.post("/api/v1/org-units", headers=h, json={
+            "code": code, "name": name, "parent_id": root, "kind": "region"}))
+        for branch in branches:
+            n += 1
+            await _ok(await c.post("/api/v1/org-units", headers=h, json={
+                "code": f"B{n:02d}", "name": branch, "parent_id": region["id"], "kind": "branch"}))
+    club = await _ok(await c.post("/api/v1/clubs", headers=h, json={
+        "code": "scale", "name": "星驰车主俱乐部", "card_prefix": prefix, "card_digits": 8}))
+    cid = club["id"]
+    await _ok(await c.post(f"/api/v1/clubs/{cid}/plans", headers=h, json={
+        "code": "annual", "name": "年卡", "fee": {"amount": "365.00", "currency": "CNY"}, "term_months": 12,
+        "grace_days": 30}))
+    await _ok(await c.post(f"/api/v1/clubs/{cid}/plans", headers=h, json={"code": "free", "name": "体验卡"}))
+    merchants = []
+    for j in range(40):
+        kind, _ = MERCHANT_KINDS[j % len(MERCHANT_KINDS)]
+        merchant = await _ok(await c.post(f"/api/v1/clubs/{cid}/merchants", headers=h, json={
+            "code": f"m{j + 1:02d}", "name": f"{REGIONS[j % 3][2][j % 8][:-1]}{kind}{j + 1}号", "category": kind,
+            "offer_kind": "percent", "offer_value": 5 + 5 * (j % 4), "offer_text": f"会员{10 - (j % 4) // 2}折"}))
+        merchants.append(merchant)
+    for b, (code, name, quota, period) in enumerate(BENEFITS):
+        await _ok(await c.post(f"/api/v1/clubs/{cid}/benefits", headers=h, json={
+            "code": code, "name": name, "group_name": "车主权益", "quota": quota, "quota_period": period,
+            "merchants": [m["code"] for j, m in enumerate(merchants) if j % len(BENEFITS) == b]}))
+    operator = await _ok(await c.post("/api/v1/staff", headers=h, json={
+        "email": f"op@{tenant.slug}.bench", "display_name": "门店扫码员", "org_unit": root,
+        "roles": ["merchant_operator"], "kind": "merchant", "password": BENCH_PASSWORD}))
+    await _ok(await c.post(f"/api/v1/merchants/{merchants[OPERATOR_MERCHANT]['id']}/operators", headers=h,
+                           json={"user_id": operator["id"]}))
+    await _ok(await c.post("/api/v1/staff", headers=h, json={
+        "email": f"finance@{tenant.slug}.bench", "display_name": "财务", "org_unit": root, "roles": ["finance"],
+        "kind": "staff", "password": BENCH_PASSWORD}))
+
+
+async def _member_user(ctx: BenchContext, tenant: BenchTenant, world: Any) -> None:
+    """A member who signs in (for /club/card): an account, its member record and a paid card, enrolled
+    after the load (its card number follows the loaded ones)."""
+    c, h = ctx.client, tenant.headers
+    root = (await _ok(await c.get("/api/v1/org-units", headers=h), 200))["items"][0]["id"]
+    user = await _ok(await c.post("/api/v1/staff", headers=h, json={
+        "email": f"member@{tenant.slug}.bench", "display_name": "会员张三丰", "org_unit": root, "roles": ["member"],
+        "kind": "member", "password": BENCH_PASSWORD}))
+    member = await _ok(await c.post("/api/v1/members", headers=h, json={
+        "club_id": str(world.club_id), "name": "张三丰", "phone": "19900000001", "id_number": "110101199003071234",
+        "org_unit": str(world.branches[0]), "user_id": user["id"]}))
+    card = await _ok(await c.post(f"/api/v1/members/{member['id']}/cards", headers=h,
+                                  json={"plan_id": str(world.paid_plan)}))
+    periods = await _ok(await c.get(f"/api/v1/cards/{card['card_no']}/periods", headers=h), 200)
+    pending = [p for p in periods if p["status"] == "pending"]
+    if pending:
+        await _ok(await c.post(f"/api/v1/periods/{pending[0]['id']}/offline-payment", headers=h,
+                               json={"reference": "BENCH-0001"}), 200)
+
+
+async def _owner(ctx: BenchContext, tenant: BenchTenant) -> asyncpg.Connection:
+    conn = await asyncpg.connect(ctx.infra.owner_dsn, timeout=30)
+    await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tenant.tenant_id))
+    return conn
+
+
+async def _read_world(conn: asyncpg.Connection, tenant: BenchTenant) -> Any:
+    load = _helper()
+    club = await conn.fetchrow("SELECT id, card_prefix, card_digits FROM club WHERE tenant_id = $1 AND code = 'scale'",
+                               tenant.tenant_id)
+    if club is None:
+        return None
+    plans = {r["code"]: r for r in await conn.fetch("SELECT id, code, fee, name FROM club_plan WHERE club = $1",
+                                                     club["id"])}
+    merchants = await conn.fetch("SELECT id, offer_value FROM club_merchant WHERE club = $1 ORDER BY code", club["id"])
+    benefits = await conn.fetch("SELECT id, code, quota, quota_period FROM club_benefit WHERE club = $1 ORDER BY code",
+                                club["id"])
+    honours = {r["merchant"]: r["benefit"] for r in await conn.fetch(
+        "SELECT merchant, benefit FROM club_benefit_merchant bm JOIN club_benefit b ON b.id = bm.benefit "
+        "WHERE b.club = $1", club["id"])}
+    users = {r["email"].split("@")[0]: r["id"] for r in await conn.fetch(
+        "SELECT id, email FROM app_user WHERE email = ANY($1::text[])",
+        [f"{who}@{tenant.slug}.bench" for who in ("admin", "op", "finance", "member")])}
+    op_merchant = await conn.fetchval('SELECT merchant FROM club_merchant_operator WHERE "user" = $1', users.get("op"))
+    merchant_ids = [m["id"] for m in merchants]
+    return load.World(
+        slug=tenant.slug, tenant_id=tenant.tenant_id,
+        timezone=await conn.fetchval("SELECT timezone FROM tenant WHERE id = $1", tenant.tenant_id),
+        club_id=club["id"], card_prefix=club["card_prefix"], card_digits=club["card_digits"],
+        paid_plan=plans["annual"]["id"], paid_code="annual", paid_fee=plans["annual"]["fee"],
+        paid_name=plans["annual"]["name"], free_plan=plans["free"]["id"], free_code="free",
+        branches=[r["id"] for r in await conn.fetch("SELECT id FROM org_unit WHERE kind = 'branch' ORDER BY code")],
+        merchants=merchant_ids, offers=[m["offer_value"] for m in merchants],
+        benefits=[dict(b) for b in benefits], benefit_of=[honours.get(m) for m in merchant_ids],
+        admin_id=users["admin"], operator_id=users.get("op"),
+        operator_merchant=merchant_ids.index(op_merchant) if op_merchant in merchant_ids else OPERATOR_MERCHANT,
+        finance_id=users.get("finance"), member_user_id=users.get("member"))
+
+
+# ---- one tenant, ready to measure -----------------------------------------------------------------
+
+@dataclass
+class Sample:
+    member_id: uuid.UUID
+    name: str
+    phone: str
+    card_no: str
+    plate: str | None
+
+
+@dataclass
+class Prepared:
+    tenant: BenchTenant
+    world: Any
+    members: int
+    api: dict[str, str]
+    page: dict[str, str]
+    operator_api: dict[str, str]
+    operator_page: dict[str, str]
+    member_page: dict[str, str] | None
+    samples: list[Sample]
+    names2: list[str]
+    lines: list[str] = field(default_factory=list)
+
+
+async def _prepare(ctx: BenchContext, slug: str, company: str, prefix: str, sizes: Any, seed: int) -> Prepared:
+    load = _helper()
+    tenant, _ = await ctx.signup_or_login(slug, company=company)
+    lines: list[str] = []
+    conn = await _owner(ctx, tenant)
+    try:
+        world = await _read_world(conn, tenant)
+        if world is None:
+            await _setup(ctx, tenant, prefix)
+            world = await _read_world(conn, tenant)
+        have = await conn.fetchval("SELECT count(*) FROM club_member WHERE tenant_id = $1 AND club = $2",
+                                   tenant.tenant_id, world.club_id)
+        mark = await conn.fetchval("SELECT description FROM club WHERE id = $1", world.club_id) or ""
+        loader = load.Loader(ctx.infra.owner_dsn, world, sizes, seed=seed, emit=_say)
+        if have:
+            lines += [f"{slug}: {note}" for note in await load.repair(conn)]
+            if not mark.startswith(load.FINISHED) or have < sizes.members:
+                raise RuntimeError(f"{slug} holds {have:,} members ({mark or 'its load never finished'}), not "
+                                   f"--members {sizes.members:,}: use a fresh database (unset BENCH_DATABASE)")
+            lines.append(f"{slug}: reused ({mark}); not loaded again")
+            topped = await loader.top_up_today(conn)
+            if topped:
+                lines.append(f"{slug}: {topped} check-ins of today added at the operator's merchant")
+        else:
+            _say(f"[{slug}] loading {sizes.members:,} members, {sizes.checkins:,} check-ins, {sizes.audit:,} audit "
+                 "entries …")
+            report = await loader.run()
+            lines.append(f"{slug}: loaded in {report.wall:.0f} s (wall clock; two connections)")
+            lines += [t.line() for t in report.timings]
+            lines += [f"  note: {n}" for n in report.notes]
+        if world.member_user_id is None:
+            await _member_user(ctx, tenant, world)
+            world = await _read_world(conn, tenant)
+        members = int(await conn.fetchval("SELECT count(*) FROM club_member WHERE tenant_id = $1", tenant.tenant_id))
+        rng = random.Random(f"{seed}:{slug}:samples")
+        picks = rng.sample(range(1, sizes.members + 1), min(50, sizes.members))
+        rows = await conn.fetch(
+            "SELECT m.id, m.name, m.phone, c.card_no, v.plate FROM club_member m JOIN club_card c ON c.member = m.id "
+            "LEFT JOIN club_vehicle v ON v.id = c.vehicle WHERE m.tenant_id = $1 AND m.id = ANY($2::uuid[]) "
+            "ORDER BY m.created_at", tenant.tenant_id, [world.member_id(i) for i in picks])
+        samples = [Sample(r["id"], r["name"], r["phone"], r["card_no"], r["plate"]) for r in rows]
+        live_card = await conn.fetchval("SELECT card_no FROM club_card WHERE tenant_id = $1 AND state = 'active' "
+                                        "AND valid_until > now() ORDER BY card_no DESC LIMIT 1", tenant.tenant_id)
+        names2 = [s.name for s in samples if len(s.name) == 2] or [
+            r["name"] for r in await conn.fetch("SELECT name FROM club_member WHERE tenant_id = $1 AND "
+                                                "length(name) = 2 LIMIT 20", tenant.tenant_id)]
+    finally:
+        await conn.close()
+    if not samples:
+        raise RuntimeError(f"{slug}: no loaded members found to sample")
+    # The tenant's QR signing key, made now: the first QR codes asked for at once would race to make it.
+    await _ok(await ctx.client.get(f"/api/v1/cards/{live_card}/qr", headers=tenant.headers), 200)
+    scanner = await _ok(await ctx.client.post("/api/v1/tokens", headers=tenant.headers, json={
+        "name": "bench scanner", "user_id": str(world.operator_id), "kind": "scanner"}))
+    member_page = None
+    try:
+        member_page = await ctx.page_session(slug, f"member@{slug}.bench")
+    except RuntimeError as exc:
+        lines.append(f"{slug}: /club/card skipped: {exc}")
+    return Prepared(tenant, world, members, tenant.headers, await ctx.page_session(slug, tenant.email),
+                    {"authorization": f"Bearer {scanner['token']}"}, await ctx.page_session(slug, f"op@{slug}.bench"),
+                    member_page, samples, names2, lines)
+
+
+# ---- what is measured -----------------------------------------------------------------------------
+
+Build = Callable[[Prepared, int], tuple[str, dict[str, str]] | None]
+
+
+@dataclass
+class Spec:
+    label: str
+    kind: str  # list (target 50 ms) | stats (300 ms)
+    build: Build
+    big_only: bool = False
+
+
+def _pick(seq: list[Any], i: int) -> Any:
+    return seq[i % len(seq)]
+
+
+def _specs() -> list[Spec]:
+    def sample(p: Prepared, i: int) -> Sample:
+        return p.samples[i % len(p.samples)]
+
+    def plate(p: Prepared, i: int) -> str:
+        plates = [s.plate for s in p.samples if s.plate]
+        return plates[i % len(plates)]
+
+    return [
+        Spec("api members", "list", lambda p, i: ("/api/v1/members", p.api)),
+        Spec("api members offset=N/2", "list",
+             lambda p, i: (f"/api/v1/members?limit=50&offset={p.members // 2}", p.api), big_only=True),
+        Spec("api members q=phone", "list", lambda p, i: (f"/api/v1/members?q={sample(p, i).phone}", p.api)),
+        Spec("api members q=card", "list", lambda p, i: (f"/api/v1/members?q={sample(p, i).card_no}", p.api)),
+        Spec("api members q=plate", "list", lambda p, i: (f"/api/v1/members?q={quote(plate(p, i))}", p.api)),
+        Spec("api members q=name(2)", "list", lambda p, i: (f"/api/v1/members?q={quote(_pick(p.names2, i))}", p.api)),
+        Spec("api members q=surname(1)", "list", lambda p, i: (f"/api/v1/members?q={quote(_pick(SURNAMES, i))}",
+                                                                 p.api)),
+        Spec("page /club/members", "list", lambda p, i: ("/club/members", p.page)),
+        Spec("page /club/members q=phone", "list", lambda p, i: (f"/club/members?q={sample(p, i).phone}", p.page)),
+        Spec("page /club/members q=name(2)", "list",
+             lambda p, i: (f"/club/members?q={quote(_pick(p.names2, i))}", p.page)),
+        Spec("page /club/members/{id}", "list", lambda p, i: (f"/club/members/{sample(p, i).member_id}", p.page)),
+        Spec("api members/{id}", "list", lambda p, i: (f"/api/v1/members/{sample(p, i).member_id}", p.api)),
+        Spec("api members/{id}/cards", "list", lambda p, i: (f"/api/v1/members/{sample(p, i).member_id}/cards",
+                                                               p.api)),
+        Spec("api cards/{no}", "list", lambda p, i: (f"/api/v1/cards/{sample(p, i).card_no}", p.api)),
+        Spec("api cards/{no}/events", "list", lambda p, i: (f"/api/v1/cards/{sample(p, i).card_no}/events", p.api)),
+        Spec("api cards/{no}/periods", "list", lambda p, i: (f"/api/v1/cards/{sample(p, i).card_no}/periods", p.api)),
+        Spec("api checkins (operator)", "list", lambda p, i: ("/api/v1/checkins", p.operator_api)),
+        Spec("page /club/scan (operator)", "list", lambda p, i: ("/club/scan", p.operator_page)),
+        Spec("api audit", "list", lambda p, i: ("/api/v1/audit", p.api)),
+        Spec("page /audit", "list", lambda p, i: ("/audit", p.page)),
+        Spec("api payments", "list", lambda p, i: ("/api/v1/payments", p.api)),
+        Spec("page /payments", "list", lambda p, i: ("/payments", p.page)),
+        Spec("api approvals/requests", "list", lambda p, i: ("/api/v1/approvals/requests", p.api)),
+        Spec("api me", "list", lambda p, i: ("/api/v1/me", p.api)),
+        Spec("page /club/card (member)", "list",
+             lambda p, i: ("/club/card", p.member_page) if p.member_page else None),
+        Spec("api clubs/{id}/stats", "stats", lambda p, i: (f"/api/v1/clubs/{p.world.club_id}/stats", p.api)),
+        Spec("page /club/stats/{id}", "stats", lambda p, i: (f"/club/stats/{p.world.club_id}", p.page)),
+        Spec("page /dashboard", "stats", lambda p, i: ("/dashboard", p.page)),
+    ]
+
+
+def _endpoint(label: str, spec: Spec, prepared: Prepared) -> Endpoint | None:
+    first = spec.build(prepared, 0)
+    if first is None:
+        return None
+
+    def make(i: int) -> tuple[str, dict[str, str], bytes]:
+        built = spec.build(prepared, i)
+        assert built is not None
+        return built[0], built[1], b""
+
+    return Endpoint(label, first[0], make_request=make)
+
+
+async def _jobs(prepared: Prepared, runs: int = 3) -> dict[str, LoadResult]:
+    """The periodic jobs of one tenant, in this process (the runner configured the database and Redis)."""
+    from careclub.clubs.jobs import clubs_housekeeping
+    from careclub.payments.jobs import payments_housekeeping
+
+    out = {}
+    for name, job in (("job clubs_housekeeping", clubs_housekeeping),
+                      ("job payments_housekeeping", payments_housekeeping)):
+        times: list[float] = []
+        statuses: dict[int, int] = {}
+        started = time.perf_counter()
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            try:
+                await job({}, tenant_id=str(prepared.tenant.tenant_id))
+                status = 200
+            except Exception:  # measured: a failure shows in the status column
+                status = 500
+            times.append((time.perf_counter() - t0) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+        out[name] = LoadResult(name, runs, statuses.get(500, 0), time.perf_counter() - started, times, statuses)
+    return out
+
+
+# ---- the run ----------------------------------------------------------------------------------------
+
+async def run(ctx: BenchContext) -> list[str]:
+    from careclub.clubs import crypto
+
+    opts = _options(ctx.args)
+    load = _helper()
+    crypto.configure(ctx.settings.secret_key)
+    big_sizes = load.Sizes(opts.members, opts.checkins, opts.audit if opts.audit is not None else 2 * opts.members,
+                           opts.months)
+    small_sizes = load.Sizes(opts.small, 20 * opts.small, 2 * opts.small, opts.months,
+                             today_at_operator=min(300, 20 * opts.small // 10))
+    big = await _prepare(ctx, "scale-big", "星驰汽车服务 (big)", "SC-", big_sizes, opts.seed)
+    small = await _prepare(ctx, "scale-small", "小城车友会 (small)", "SM-", small_sizes, opts.seed)
+    lines = [*big.lines, *small.lines]
+    s = big.samples[0]
+    lines.append(f"samples (big): {len(big.samples)} members, e.g. {s.name} {s.phone} {s.card_no} {s.plate or ''}; "
+                 f"2-character names like {', '.join(big.names2[:3])}; surnames {''.join(SURNAMES)}")
+
+    rows: list[tuple[str, str, LoadResult | None, LoadResult | None]] = []
+    for spec in _specs():
+        if opts.only and opts.only not in spec.label:
+            continue
+        heavy = spec.kind == "stats"
+        endpoints = [ep for ep in (_endpoint(f"{spec.label}@big", spec, big),
+                                   None if spec.big_only else _endpoint(f"{spec.label}@small", spec, small)) if ep]
+        if not endpoints:
+            lines.append(f"{spec.label}: skipped (no session for it)")
+            continue
+        requests = opts.heavy_samples if heavy else opts.samples
+        _say(f"measuring {spec.label} …")
+        results = await ctx.compare(endpoints, rounds=2 if len(endpoints) > 1 else 1, requests=requests,
+                                    concurrency=1 if heavy else opts.conc,
+                                    warmup=1 if heavy else max(1, requests // 10))
+        rows.append((spec.label, spec.kind, results.get(f"{spec.label}@big"), results.get(f"{spec.label}@small")))
+    if not opts.only or "job" in opts.only:
+        big_jobs, small_jobs = await _jobs(big), await _jobs(small)
+        rows += [(name, "job", big_jobs[name], small_jobs[name]) for name in big_jobs]
+    lines += _table(rows, opts)
+    lines += [ratio_line(f"{label}@big", "small", b.rps, sm.rps) for label, _, b, sm in rows
+              if b is not None and sm is not None and b.requests and sm.requests]
+    return lines
+
+
+def _cell(result: LoadResult | None, which: str) -> str:
+    if result is None or not result.requests:
+        return "—"
+    return f"{getattr(result, which):.1f}"
+
+
+def _statuses(result: LoadResult | None) -> str:
+    if result is None:
+        return "—"
+    cut = " cut" if result.timed_out else ""
+    return " ".join(f"{code}×{n}" for code, n in sorted(result.statuses.items())) + cut
+
+
+def _table(rows: list[tuple[str, str, LoadResult | None, LoadResult | None]], opts: argparse.Namespace) -> list[str]:
+    head = (f"{'endpoint':34s} | {'big p50':>8s} | {'big p95':>8s} | {'small p50':>9s} | {'small p95':>9s} | "
+            f"{'target':>6s} | status codes (big / small)")
+    out = ["", f"latency in ms; lists {opts.samples} requests over {opts.conc} connections, statistics and dashboards "
+               f"{opts.heavy_samples} one at a time, jobs 3 runs", head, "-" * len(head)]
+    for label, kind, big, small in rows:
+        target = TARGET_MS.get(kind)
+        missed = target is not None and any(r is not None and r.requests and r.p95 > target for r in (big, small))
+        out.append(f"{label:34s} | {_cell(big, 'p50'):>8s} | {_cell(big, 'p95'):>8s} | {_cell(small, 'p50'):>9s} | "
+                   f"{_cell(small, 'p95'):>9s} | {f'{target:.0f}' if target else '—':>6s} | "
+                   f"{_statuses(big)} / {_statuses(small)}{'  MISS' if missed else ''}")
+    out.append("")
+    return out
