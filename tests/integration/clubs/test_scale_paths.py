@@ -238,3 +238,27 @@ async def test_first_uses_of_the_signing_key_racing_all_get_the_one_key(client: 
     async with owner.transaction():
         await owner.execute("SELECT set_config('app.tenant_id', $1, true)", w["t"]["tenant_id"])
         assert await owner.fetchval("SELECT count(*) FROM club_signing_key") == 1
+
+
+async def test_a_term_whose_grace_ran_out_an_hour_ago_has_lapsed_and_one_an_hour_from_now_has_not(
+        client: Any, owner: asyncpg.Connection) -> None:
+    """Renewal figures come from tallies by the day a term ends; on the day whose grace runs out today
+    the hour decides, and those terms are counted one by one."""
+    w = await club_world(client, grace_days=10)
+    t, cid, h = w["t"], w["club"]["id"], w["t"]["headers"]
+    cards = []
+    for i in range(3):
+        m = await _member(client, t, cid, f"丁{i}", f"1320000{i:04d}")
+        card = await ok(await client.post(f"/api/v1/members/{m['id']}/cards", headers=h,
+                                          json={"plan_id": w["vip"]["id"]}), 201)
+        period = (await ok(await client.get(f"/api/v1/cards/{card['card_no']}/periods", headers=h)))[0]
+        await ok(await client.post(f"/api/v1/periods/{period['id']}/offline-payment", headers=h, json={"reference": "R"}))
+        cards.append(card)
+    for card, shift in zip(cards, ("-10 days -1 hour", "-10 days +1 hour", "-10 days -2 hours"), strict=True):
+        await as_owner(owner, t["tenant_id"], f"UPDATE club_period p SET ends_at = now() + interval '{shift}' "
+                       "FROM club_card c WHERE c.id = p.card AND c.card_no = $1", card["card_no"])
+    rates = (await ok(await client.get(f"/api/v1/clubs/{cid}/stats", headers=h)))["renewal_rates"]
+    assert sum(r["due"] for r in rates) == 3, rates
+    assert sum(r["renewed"] for r in rates) == 0, rates
+    assert sum(r["lapsed"] for r in rates) == 2, rates
+    assert await tally_differences(owner, t["tenant_id"]) == []

@@ -72,14 +72,20 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
     edges = {today, today - timedelta(days=365)} | {today - timedelta(days=g["grace_days"]) for g in await fetch(
         "SELECT DISTINCT grace_days FROM club_plan WHERE club = $1", club_id)}
     ranges = sorted(edges)
-    exact = await fetch(
-        f"""SELECT c.state, c.valid_until, p.grace_days
-            FROM club_card c JOIN club_plan p ON p.id = c.plan JOIN club_member m ON m.id = c.member
-            WHERE c.club = $1 AND c.state = 'active' AND c.valid_until >= ANY(${n}::timestamptz[])
+    member_join = " JOIN club_member m ON m.id = c.member" if scope_args else ""
+    exact = (await fetch(
+        f"""SELECT count(*) FILTER (WHERE c.valid_until > ${n + 1}) AS active,
+                   count(*) FILTER (WHERE c.valid_until <= ${n + 1}
+                                    AND c.valid_until + make_interval(days => p.grace_days) > ${n + 1}) AS in_grace,
+                   count(*) FILTER (WHERE c.valid_until + make_interval(days => p.grace_days) <= ${n + 1}) AS expired,
+                   count(*) FILTER (WHERE c.valid_until + make_interval(days => p.grace_days) <= ${n + 1}
+                                    AND c.valid_until > ${n + 1} - interval '365 days') AS lapsed
+            FROM club_card c JOIN club_plan p ON p.id = c.plan{member_join}
+            WHERE c.club = $1 AND c.state = 'active'
               AND ({" OR ".join(f"(c.valid_until >= (${n}::timestamptz[])[{i + 1}] "
                                 f"AND c.valid_until < (${n}::timestamptz[])[{i + 1}] + interval '1 day')"
                                 for i in range(len(ranges)))}){scope_sql.replace("t.org_unit", "m.org_unit")}""",
-        club_id, *scope_args, [datetime.combine(d, time(), UTC) for d in ranges])
+        club_id, *scope_args, [datetime.combine(d, time(), UTC) for d in ranges], now))[0]
     units = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM org_unit")}
     plans = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM club_plan WHERE club = $1", club_id)}
     by_status: Counter[str] = Counter()
@@ -95,73 +101,62 @@ async def _card_figures(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any
     for r in held:
         by_plan[plans.get(r["plan"], "—")] += r["n"]
         by_branch[units.get(r["org_unit"], "—")] += r["n"]
-    for e in exact:
-        status = rules.card_status(e["state"], e["valid_until"], e["grace_days"], now)
-        by_status[status] += 1
-        if status == "expired" and e["valid_until"] > now - timedelta(days=365):
-            lapsed += 1
-    return by_status, by_plan, by_branch, lapsed
+    for status in ("active", "in_grace", "expired"):  # the edge days' cards, judged by rules.card_status's rule
+        by_status[status] += exact[status]
+    lapsed += exact["lapsed"]
+    return +by_status, by_plan, by_branch, lapsed
 
 
 async def _renewal_rates(club_id: uuid.UUID, scope_sql: str, scope_args: list[Any], sfx: str, now: datetime,
                          zone: str) -> list[dict[str, Any]]:
-    """Paid terms by the month they end (the last 24 months and the next 31 days): renewed when the card
-    has a later-ending paid term, lapsed when it has none and the grace days have run out. From the
-    `due` tallies (every paid term of a live card, by the local date it ends) and the `open` ones (each
-    live card's latest term). The days a date cannot decide (the window's two ends, and a day whose
-    terms' grace runs out today) are read term by term."""
+    """Paid terms by the month they end, over the local days from 24 months ago to 31 days ahead:
+    renewed when the card has a later-ending paid term, lapsed when it has none and the grace days have
+    run out. From the `due` tallies (every paid term of a live card, by the local date it ends) and the
+    `open` ones (each live card's latest term): renewed = due − open, day by day. Only on the day whose
+    terms' grace runs out today does the hour matter for "lapsed"; those few terms are counted one by one."""
     tz = ZoneInfo(zone)
-    low, high = rules.add_months(now, -24), now + timedelta(days=31)
+    low, high = rules.add_months(now, -24).astimezone(tz).date(), (now + timedelta(days=31)).astimezone(tz).date()
     today = now.astimezone(tz).date()
-    graces = [g["grace_days"] for g in await fetch("SELECT DISTINCT grace_days FROM club_plan WHERE club = $1",
-                                                   club_id)]
-    edges = {low.astimezone(tz).date(), high.astimezone(tz).date()} | {today - timedelta(days=g) for g in graces}
     n = len(scope_args) + 2
     rows = await fetch(
         f"""SELECT t.metric, t.day, p.grace_days, sum(t.n)::bigint AS n
             FROM club_tally t JOIN club_plan p ON p.id = t.plan
             WHERE t.metric IN ('due{sfx}', 'open{sfx}') AND t.club = $1
-              AND t.day >= ${n} AND t.day <= ${n + 1}{scope_sql}
-            GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0""",
-        club_id, *scope_args, low.astimezone(tz).date(), high.astimezone(tz).date())
+              AND t.day >= ${n} AND t.day < ${n + 1}{scope_sql}
+            GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0""", club_id, *scope_args, low, high)
     months: dict[str, dict[str, int]] = {}
 
-    def month(key: str) -> dict[str, int]:
-        return months.setdefault(key, {"due": 0, "renewed": 0, "lapsed": 0})
+    def month(day: date) -> dict[str, int]:
+        return months.setdefault(_month(day), {"due": 0, "renewed": 0, "lapsed": 0})
 
+    edges: set[int] = set()
     for r in rows:
-        if r["day"] in edges:
-            continue
-        m = month(_month(r["day"]))
+        m = month(r["day"])
         if r["metric"].startswith("due"):
             m["due"] += r["n"]
             m["renewed"] += r["n"]
-        else:
-            m["renewed"] -= r["n"]
-            if r["day"] + timedelta(days=r["grace_days"]) < today:
-                m["lapsed"] += r["n"]
-    days = sorted(d for d in edges if low.astimezone(tz).date() <= d <= high.astimezone(tz).date())
-    starts = [datetime.combine(d, time(), tz) for d in days]
-    exact = await fetch(
-        f"""SELECT pe.ends_at, pl.grace_days,
-                   EXISTS (SELECT 1 FROM club_period n WHERE n.card = pe.card AND n.status = 'paid'
-                           AND n.id <> pe.id AND n.ends_at > pe.ends_at) AS renewed
-            FROM club_period pe JOIN club_card c ON c.id = pe.card JOIN club_plan pl ON pl.id = c.plan
-            JOIN club_member m ON m.id = c.member
-            WHERE c.club = $1 AND pe.status = 'paid' AND c.state NOT IN ('cancelled', 'replaced')
-              AND pe.ends_at >= ANY(${n}::timestamptz[]) AND pe.ends_at >= ${n + 2} AND pe.ends_at < ${n + 3}
-              AND ({" OR ".join(f"(pe.ends_at >= (${n}::timestamptz[])[{i + 1}] "
-                                f"AND pe.ends_at < (${n + 1}::timestamptz[])[{i + 1}])"
-                                for i in range(len(days)))}){scope_sql.replace("t.org_unit", "m.org_unit")}""",
-        club_id, *scope_args, starts, [datetime.combine(d + timedelta(days=1), time(), tz) for d in days],
-        low, high) if days else []
-    for e in exact:
-        m = month(_month(e["ends_at"].astimezone(tz).date()))
-        m["due"] += 1
-        if e["renewed"]:
-            m["renewed"] += 1
-        elif e["ends_at"] + timedelta(days=e["grace_days"]) < now:
-            m["lapsed"] += 1
+            continue
+        m["renewed"] -= r["n"]
+        grace_end = r["day"] + timedelta(days=r["grace_days"])
+        if grace_end < today:
+            m["lapsed"] += r["n"]
+        elif grace_end == today:
+            edges.add(r["grace_days"])
+    member_join = " JOIN club_member m ON m.id = c.member" if scope_args else ""
+    for grace in sorted(edges):
+        day = today - timedelta(days=grace)
+        if not low <= day < high:
+            continue
+        lapsed = await fetch(
+            f"""SELECT count(*) AS n FROM club_period pe JOIN club_card c ON c.id = pe.card
+                JOIN club_plan pl ON pl.id = c.plan{member_join}
+                WHERE c.club = $1 AND pl.grace_days = ${n} AND pe.status = 'paid'
+                  AND c.state NOT IN ('cancelled', 'replaced')
+                  AND pe.ends_at >= ${n + 1} AND pe.ends_at < ${n + 2}
+                  AND NOT EXISTS (SELECT 1 FROM club_period l WHERE l.card = pe.card AND l.status = 'paid'
+                                  AND l.ends_at > pe.ends_at){scope_sql.replace("t.org_unit", "m.org_unit")}""",
+            club_id, *scope_args, grace, datetime.combine(day, time(), tz), now - timedelta(days=grace))
+        month(day)["lapsed"] += lapsed[0]["n"]
     return [{"month": k, **v} for k, v in sorted(months.items()) if v["due"]]
 
 
