@@ -60,6 +60,9 @@ _MEMBER_COLUMNS = """m.id, m.club, m.name, m.phone, m.id_number_hint, m."user", 
     u.path AS "org_unit.path", m.household, m.status, m.created_at"""
 _NUMBER = re.compile(r"^\+?[0-9][0-9 \-]*$")
 _CODE = re.compile(r"^[\w\-· ]{2,32}$")
+# a plate: a province character and a letter, then five or six letters and digits ("浙AYDKFX", "粤B·12345")
+_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Za-z][·\- ]?[A-Za-z0-9]{4,6}$")
+_PLATE_TAIL = re.compile(r"^[A-Za-z][A-Za-z0-9]{4,6}$")
 MAX_CANDIDATES = 5_000
 SEARCH_CAP = 1_000
 
@@ -109,13 +112,16 @@ async def _exact_matches(q: str) -> list[uuid.UUID] | None:
                UNION (SELECT member FROM club_member_term WHERE term = $3 LIMIT $4)""",
             list(phones), list(cards), "#" + compact[-4:] if len(compact) == 4 else "", MAX_CANDIDATES)
         return [r["id"] for r in found]
-    if _CODE.match(q) and re.search(r"[0-9]", q):
+    plate_like = bool(_PLATE.match(q)) or bool(_PLATE_TAIL.match(q))
+    if (_CODE.match(q) and re.search(r"[0-9]", q)) or plate_like:
         forms = list({compact, q.strip().upper()})
         # a plate whole or without its province character ("A12345" for 云A12345), through the terms
         found = await fetch("""SELECT member AS id FROM club_card WHERE card_no = ANY($1::text[])
                                UNION (SELECT member FROM club_member_term WHERE term = ANY($2::text[]) LIMIT $3)""",
                             forms, ["=" + f for f in forms], MAX_CANDIDATES)
-        return [r["id"] for r in found]
+        if found or not _PLATE_TAIL.match(q):
+            return [r["id"] for r in found]
+        # five to seven Latin letters may be a plate without its province, or a name ("Xiaoming")
     return None
 
 
