@@ -10,7 +10,7 @@ database (`BENCH_DATABASE=<name>`) whose load finished with at least `--members`
 loaded again.
 
 Then every endpoint below is measured for both tenants, interleaved (`ctx.compare`, 2 rounds),
-`--samples` requests each (default 200) over `--concurrency` connections (default 4); statistics
+`--samples` requests each (default 200) over `--concurrency` connections (default 1); statistics
 and dashboards, which aggregate, take `--heavy-samples` (default 20) one at a time. The periodic
 jobs run in this process, three times per tenant. The table gives p50 and p95 in ms per tenant
 and marks MISS where a p95 misses its target (lists, searches, pages of one record and the scanner:
@@ -76,7 +76,8 @@ def _options(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=200, help="requests per endpoint and tenant")
     parser.add_argument("--heavy-samples", type=int, default=20, help="requests per statistics/dashboard endpoint")
     parser.add_argument("--small", type=int, default=2000, help="members of the small tenant")
-    parser.add_argument("--concurrency", dest="conc", type=int, default=4, help="connections for the light endpoints")
+    parser.add_argument("--concurrency", dest="conc", type=int, default=1, help="connections for the light endpoints "
+                        "(1: a latency per request; more adds queueing on two cores)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--only", default="", help="measure only endpoints whose label contains this")
     opts, _ = parser.parse_known_args(args)
