@@ -252,7 +252,8 @@ async def test_a_term_whose_grace_ran_out_an_hour_ago_has_lapsed_and_one_an_hour
         card = await ok(await client.post(f"/api/v1/members/{m['id']}/cards", headers=h,
                                           json={"plan_id": w["vip"]["id"]}), 201)
         period = (await ok(await client.get(f"/api/v1/cards/{card['card_no']}/periods", headers=h)))[0]
-        await ok(await client.post(f"/api/v1/periods/{period['id']}/offline-payment", headers=h, json={"reference": "R"}))
+        await ok(await client.post(f"/api/v1/periods/{period['id']}/offline-payment", headers=h,
+                                   json={"reference": "R"}))
         cards.append(card)
     for card, shift in zip(cards, ("-10 days -1 hour", "-10 days +1 hour", "-10 days -2 hours"), strict=True):
         await as_owner(owner, t["tenant_id"], f"UPDATE club_period p SET ends_at = now() + interval '{shift}' "
