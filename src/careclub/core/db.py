@@ -151,6 +151,11 @@ async def tenant_scope(tenant_id: uuid.UUID) -> AsyncIterator[PostgresTransactio
         await end_unit(unit, committed=committed)
 
 
+def like_escape(text: str) -> str:
+    """`text` taken literally inside a LIKE pattern (backslash is LIKE's default escape)."""
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Raw SQL on the current transaction (or the pool); only where Piccolo cannot express it."""
     tx = DB.current_transaction.get()

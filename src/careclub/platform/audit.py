@@ -9,7 +9,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from careclub.core.db import fetch
+from careclub.core.db import fetch, like_escape
 from careclub.core.logging import request_id
 from careclub.core.principal import current_actor
 from careclub.platform.tables import AuditEntry
@@ -53,7 +53,7 @@ def _filters(*, action: str | None, entity_type: str | None, entity_id: str | No
              since: datetime | None, until: datetime | None) -> list[Any]:
     where = []
     if action:
-        where.append(AuditEntry.action.like(action.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"))
+        where.append(AuditEntry.action.like(like_escape(action) + "%"))
     if entity_type:
         where.append(AuditEntry.entity_type == entity_type)
     if entity_id:

@@ -20,7 +20,7 @@ from careclub.clubs import crypto, rules
 from careclub.clubs.service._setup import get_club, get_plan
 from careclub.clubs.tables import CardEvent, Member, MemberCard, MembershipPeriod, Vehicle
 from careclub.core import clock
-from careclub.core.db import current_tenant_id, fetch
+from careclub.core.db import current_tenant_id, fetch, like_escape
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
 from careclub.core.paging import CAP, capped
 from careclub.core.principal import Principal, current_actor
@@ -162,7 +162,7 @@ async def _member_query(principal: Principal, *, club_id: uuid.UUID | None, q: s
                 query.where.append(f"EXISTS (SELECT 1 FROM club_member_term o WHERE o.member = m.id "
                                    f"AND o.term = {query.arg(term)})")
             if len(terms) > 1:
-                needle = re.sub(r"\s+", " ", q).lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+                needle = like_escape(re.sub(r"\s+", " ", q).lower())
                 query.where.append(f"lower(regexp_replace(m.name, '\\s+', ' ', 'g')) "
                                    f"LIKE {query.arg('%' + needle + '%')}")
     return query

@@ -14,6 +14,7 @@ import asyncpg
 from piccolo.columns.combination import Or
 
 from careclub.core import clock, sessions
+from careclub.core.db import like_escape
 from careclub.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careclub.core.principal import Principal
 from careclub.core.security import check_password_strength, digest, hash_password, new_secret
@@ -203,7 +204,7 @@ async def list_staff(principal: Principal, *, kind: str | None = None, q: str | 
     if kind:
         where.append(User.kind == kind)
     if q:
-        pattern = "%" + q.replace("%", r"\%").replace("_", r"\_") + "%"
+        pattern = "%" + like_escape(q) + "%"
         where.append(Or(User.email.ilike(pattern), User.display_name.ilike(pattern)))
     if unit_id:
         where.append(User.org_unit == unit_id)
