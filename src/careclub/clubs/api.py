@@ -213,9 +213,8 @@ class MemberController(Controller):
         `next_after`). `q` is a phone, a card number, a plate, a phone's last four digits or a piece of a
         name; `total` counts at most 10,000 (`total_capped` says when there are more)."""
         filters: dict[str, Any] = {"club_id": club, "q": q, "unit_id": org_unit}
-        rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=limit + 1,
-                                          offset=offset)
-        total, more = await service.count_members(principal, **filters)
+        rows, total, more = await service.member_page(principal, **filters, after=decode_cursor(after),
+                                                      limit=limit + 1, offset=offset)
         rows, cursor = next_after(rows, limit)
         return schemas.MemberList(items=[out(schemas.MemberSummary, r) for r in rows], total=total,
                                   total_capped=more, limit=limit, offset=offset, next_after=cursor)

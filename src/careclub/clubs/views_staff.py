@@ -183,9 +183,9 @@ async def member_list(request: Request[Any, Any, Any], q: FromQuery[str | None] 
 
         return await exports.xlsx(f"members-{clock.local(clock.now()):%Y%m%d}.xlsx", str(_("Members")),
                                   MEMBER_EXPORT, exports.keyset_batches(read))
-    rows = await service.list_members(principal, **filters, after=decode_cursor(after), limit=PER_PAGE + 1)
+    rows, total, more = await service.member_page(principal, **filters, after=decode_cursor(after),
+                                                  limit=PER_PAGE + 1)
     rows, cursor = next_after(rows, PER_PAGE)
-    total, more = await service.count_members(principal, **filters)
     cards = await service.cards_by_member([r["id"] for r in rows])
     clubs = await service.list_clubs()
     query = {k: v for k, v in form.items() if v}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +80,10 @@ class _Query:
     def arg(self, value: Any) -> str:
         self.args.append(value)
         return f"${len(self.args)}"
+
+    def conditions(self) -> list[str]:
+        """The WHERE conditions, the driving term's first."""
+        return ([f"t.term = {self.driver}"] if self.driver else []) + self.where
 
 
 def name_terms(text: str) -> list[str]:
@@ -203,12 +207,31 @@ async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None
     (status as computed from dates)."""
     query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
                                 card_status=card_status, household_id=household_id)
+    return await _rows(query, after, limit, offset)
+
+
+async def member_page(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
+                      unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
+                      card_status: str | None = None, after: tuple[datetime, uuid.UUID] | None = None,
+                      limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int, bool]:
+    """`list_members` with its count: the rows, how many match, and whether there are more than
+    that. A list counts up to 10,000, a search up to 1,000 (a surname alone matches a tenth of a
+    million members, and "1,000+" says all a person needs to narrow it down). The filters (the
+    caller's branches, a search's exact lookups) are worked out once for both."""
+    query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
+                                card_status=card_status, household_id=None)
+    rows = await _rows(query, after, limit, offset)
+    total, more = await _count(query, SEARCH_CAP if (q or "").strip() else CAP)
+    return rows, total, more
+
+
+async def _rows(query: _Query, after: tuple[datetime, uuid.UUID] | None, limit: int,
+                offset: int) -> list[dict[str, Any]]:
     if query.nothing:
         return []
+    query = replace(query, args=list(query.args))
     source, keyset = _from(query)
-    where = list(query.where)
-    if query.driver:
-        where.insert(0, f"t.term = {query.driver}")
+    where = query.conditions()
     if after is not None:
         where.append(f"({keyset}) < ({query.arg(after[0])}, {query.arg(after[1])})")
     order = ", ".join(f"{c} DESC" for c in keyset.split(", "))
@@ -217,21 +240,14 @@ async def list_members(principal: Principal, *, club_id: uuid.UUID | None = None
     return [_member_out(dict(r)) for r in rows]
 
 
-async def count_members(principal: Principal, *, club_id: uuid.UUID | None = None, q: str | None = None,
-                        unit_id: uuid.UUID | None = None, plan_id: uuid.UUID | None = None,
-                        card_status: str | None = None, household_id: uuid.UUID | None = None) -> tuple[int, bool]:
-    """How many members `list_members` would page through, and whether there are more: a list counts
-    up to 10,000, a search up to 1,000 (a surname alone matches a tenth of a million members, and
-    "1,000+" says all a person needs to narrow it down)."""
-    query = await _member_query(principal, club_id=club_id, q=q, unit_id=unit_id, plan_id=plan_id,
-                                card_status=card_status, household_id=household_id)
+async def _count(query: _Query, cap: int) -> tuple[int, bool]:
     if query.nothing:
         return 0, False
-    cap = SEARCH_CAP if (q or "").strip() else CAP
+    query = replace(query, args=list(query.args))
     source, _keyset = _from(query, counting=True)
-    where = ([f"t.term = {query.driver}"] if query.driver else []) + query.where
-    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
-                       f"LIMIT {query.arg(cap + 1)}) AS capped", *query.args)
+    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM {source} "
+                       f"WHERE {' AND '.join(query.conditions()) or 'TRUE'} LIMIT {query.arg(cap + 1)}) AS capped",
+                       *query.args)
     return capped(int(rows[0]["n"]), cap)
 
 
