@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
@@ -42,6 +41,7 @@ from careclub.platform.views_admin._common import (
     Form,
     as_uuid,
     error_text,
+    keyset_pages,
     me,
     page,
     unit_choices,
@@ -188,13 +188,9 @@ async def member_list(request: Request[Any, Any, Any], q: FromQuery[str | None] 
     rows, cursor = next_after(rows, PER_PAGE)
     cards = await service.cards_by_member([r["id"] for r in rows])
     clubs = await service.list_clubs()
-    query = {k: v for k, v in form.items() if v}
     return _page(request, "clubs/members.html", rows=[{**r, "cards": cards[r["id"]]} for r in rows], form=form,
                  clubs=clubs, plans=await _plan_choices(clubs, active_only=False), statuses=CARD_STATUSES,
-                 total=total, total_text=f"{total:,}" + ("+" if more else ""),
-                 newest="?" + urlencode(query) if after else None,
-                 older="?" + urlencode({**query, "after": cursor}) if cursor else None,
-                 export="?" + urlencode({**query, "format": "xlsx"}))
+                 **keyset_pages(form, after, cursor, total, more))
 
 
 # ---- enrolling a member -------------------------------------------------------------------------

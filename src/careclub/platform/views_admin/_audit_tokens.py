@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -24,6 +23,7 @@ from careclub.platform.views_admin._common import (
     as_uuid,
     clean,
     form_errors,
+    keyset_pages,
     me,
     page,
 )
@@ -59,7 +59,7 @@ async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | No
     end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
     if errors:
         return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors,
-                    total_text="0", newest=None, older=None)
+                    **keyset_pages(form, None, None, 0, False))
     filters: dict[str, Any] = {"action": form["action"] or None, "entity_type": form["entity_type"] or None,
                                "actor": form["actor"] or None, "since": start,
                                "until": end + timedelta(days=1) if end else None}  # the whole last day
@@ -68,10 +68,8 @@ async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | No
     total, more = capped(await audit.count(**filters, cap=CAP + 1))
     for row in rows:
         row["before_text"], row["after_text"] = _compact(row["before"]), _compact(row["after"])
-    query = {k: v for k, v in form.items() if v}
-    return page(request, "platform/audit.html", rows=rows, form=form, errors={}, total=total,
-                total_text=f"{total:,}" + ("+" if more else ""), newest="?" + urlencode(query) if after else None,
-                older="?" + urlencode({**query, "after": cursor}) if cursor else None)
+    return page(request, "platform/audit.html", rows=rows, form=form, errors={},
+                **keyset_pages(form, after, cursor, total, more))
 
 
 # ---- API tokens ----------------------------------------------------------------------------

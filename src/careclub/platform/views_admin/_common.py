@@ -131,6 +131,18 @@ def pager(total: int, page_no: int, base: dict[str, Any]) -> dict[str, Any]:
             "next": link(page_no + 1) if page_no < last else None}
 
 
+def keyset_pages(base: dict[str, Any], after: str | None, cursor: str | None, total: int,
+                 more: bool) -> dict[str, Any]:
+    """What a keyset list page shows around its rows (the `keyset_pager` macro and the count line):
+    the capped total as text ("10,000+"), a link back to the newest rows when this page is not the
+    first, one on to older rows when there are more, and the download of the same filtered list."""
+    query = {k: v for k, v in base.items() if v}
+    return {"total": total, "total_text": f"{total:,}" + ("+" if more else ""),
+            "newest": "?" + urlencode(query) if after else None,
+            "older": "?" + urlencode({**query, "after": cursor}) if cursor else None,
+            "export": "?" + urlencode({**query, "format": "xlsx"})}
+
+
 def unit_rows(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Units in tree order with their depth below the shallowest visible one (for indenting)."""
     if not units:
