@@ -258,13 +258,11 @@ BEGIN
         PERFORM club_tally_cards((SELECT array_agg(x::club_card) FROM old_rows x), '{}');
     ELSE
         -- only cards whose counted fields changed (a policy number or an approval id leaves them be)
-        PERFORM club_tally_cards(
-            (SELECT array_agg(o::club_card) FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.club, o.plan, o.member, o.state, o.valid_until, o.replaces, o.created_at)
-                   IS DISTINCT FROM (n.club, n.plan, n.member, n.state, n.valid_until, n.replaces, n.created_at)),
-            (SELECT array_agg(n::club_card) FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.club, o.plan, o.member, o.state, o.valid_until, o.replaces, o.created_at)
-                   IS DISTINCT FROM (n.club, n.plan, n.member, n.state, n.valid_until, n.replaces, n.created_at)));
+        PERFORM club_tally_cards(x.o, x.n) FROM (
+            SELECT array_agg(o::club_card) AS o, array_agg(n::club_card) AS n
+            FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE (o.club, o.plan, o.member, o.state, o.valid_until, o.replaces, o.created_at)
+                  IS DISTINCT FROM (n.club, n.plan, n.member, n.state, n.valid_until, n.replaces, n.created_at)) x;
     END IF;
     RETURN NULL;
 END
@@ -312,13 +310,11 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM club_tally_periods((SELECT array_agg(x::club_period) FROM old_rows x), '{}');
     ELSE
-        PERFORM club_tally_periods(
-            (SELECT array_agg(o::club_period) FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.card, o.kind, o.status, o.amount, o.paid_at, o.ends_at)
-                   IS DISTINCT FROM (n.card, n.kind, n.status, n.amount, n.paid_at, n.ends_at)),
-            (SELECT array_agg(n::club_period) FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.card, o.kind, o.status, o.amount, o.paid_at, o.ends_at)
-                   IS DISTINCT FROM (n.card, n.kind, n.status, n.amount, n.paid_at, n.ends_at)));
+        PERFORM club_tally_periods(x.o, x.n) FROM (
+            SELECT array_agg(o::club_period) AS o, array_agg(n::club_period) AS n
+            FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE (o.card, o.kind, o.status, o.amount, o.paid_at, o.ends_at)
+                  IS DISTINCT FROM (n.card, n.kind, n.status, n.amount, n.paid_at, n.ends_at)) x;
     END IF;
     RETURN NULL;
 END
@@ -339,13 +335,11 @@ BEGIN
     IF cards IS NULL THEN
         RETURN NULL;
     END IF;
-    -- out of the old branch: the same rows the cards add, with the old unit, negated
-    PERFORM club_tally_apply(array_agg(ROW(NULL, t.tenant_id, NULL, t.club, o.org_unit, t.metric, t.plan, t.merchant,
-                                           t.benefit, t.kind, t.state, t.day, -t.n, 0)::club_tally))
-    FROM club_tally_of_cards(cards) t JOIN old_rows o ON o.id = t.member;
-    PERFORM club_tally_apply(array_agg(ROW(NULL, t.tenant_id, NULL, t.club, n.org_unit, t.metric, t.plan, t.merchant,
-                                           t.benefit, t.kind, t.state, t.day, t.n, 0)::club_tally))
-    FROM club_tally_of_cards(cards) t JOIN new_rows n ON n.id = t.member;
+    -- out of the old branch and into the new one: the rows the cards add, negated with the old unit
+    PERFORM club_tally_apply(array_agg(ROW(NULL, t.tenant_id, NULL, t.club, u.unit, t.metric, t.plan, t.merchant,
+                                           t.benefit, t.kind, t.state, t.day, t.n * u.sign, 0)::club_tally))
+    FROM club_tally_of_cards(cards) t JOIN old_rows o ON o.id = t.member JOIN new_rows n ON n.id = t.member,
+         LATERAL (VALUES (o.org_unit, -1), (n.org_unit, 1)) AS u (unit, sign);
     RETURN NULL;
 END
 $$;
