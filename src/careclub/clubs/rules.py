@@ -84,7 +84,12 @@ def check_phone(phone: str) -> str:
     phone = (phone or "").strip()
     if not _PHONE.match(phone):
         raise ValidationFailed("phone must be a phone number (digits, optional +, spaces or dashes)", field="phone")
-    # one form (digits, the leading +), so a search finds a phone by equality however it was typed
+    return phone_key(phone)
+
+
+def phone_key(phone: str) -> str:
+    """The one form phones are stored in (digits, the leading +), so a search finds a phone by
+    equality however it was typed."""
     return re.sub(r"[^0-9+]", "", phone)
 
 

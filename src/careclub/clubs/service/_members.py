@@ -100,7 +100,7 @@ async def _exact_matches(q: str) -> list[uuid.UUID] | None:
     the text has no such shape (then it is a piece of a name)."""
     compact = re.sub(r"[\s\-·]", "", q).upper()
     if _NUMBER.match(q):
-        phone = re.sub(r"[^0-9+]", "", q)
+        phone = rules.phone_key(q)
         phones = {phone}
         if phone.startswith("+86"):
             phones.add(phone[3:])
