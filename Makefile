@@ -41,9 +41,15 @@ doctor: install
 bench: install
 	$(VENV)/bin/careclub bench
 
+# An error's first argument is its message: extracted like a gettext call (tests/unit/core/test_error_messages.py
+# checks every error class is listed).
+ERROR_KEYWORDS := -k AppError -k ValidationFailed -k NotFound -k Conflict -k Unauthorized -k Forbidden \
+	-k RateLimited -k BadInput -k UnsupportedFile -k CheckinRefused -k OnlinePaymentsUnavailable -k ProviderUnavailable \
+	-k OperatorRoleMissing -k PolicyProblem
+
 ## make messages: extract strings and update the zh_CN / en catalogs
 messages: install
-	$(VENV)/bin/pybabel extract --no-location --sort-output -F babel.cfg -o web/locale/messages.pot src web/templates
+	$(VENV)/bin/pybabel extract --no-location --sort-output -F babel.cfg $(ERROR_KEYWORDS) -o web/locale/messages.pot src web/templates
 	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-fuzzy-matching
 
 clean-data:

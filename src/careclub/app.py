@@ -18,6 +18,7 @@ from careclub.approvals import views as approvals_views
 from careclub.clubs import api as clubs_api
 from careclub.clubs import paying as clubs_paying
 from careclub.clubs import views as clubs_views
+from careclub.clubs import views_member_invite as clubs_views_member_invite
 from careclub.core import i18n, jobqueue
 from careclub.core import redis as redis_mod
 from careclub.core import storage as file_storage
@@ -37,6 +38,7 @@ from careclub.platform import api as platform_api
 from careclub.platform import files as platform_files
 from careclub.platform import views as platform_views
 from careclub.platform import views_admin as platform_views_admin
+from careclub.platform import views_reset as platform_views_reset
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
 from careclub.web import docs, openapi, templating
@@ -82,11 +84,13 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *platform_api.ROUTES,
             *platform_views.ROUTES,
             *platform_views_admin.ROUTES,
+            *platform_views_reset.ROUTES,
             *platform_files.ROUTES,
             *approvals_api.ROUTES,
             *approvals_views.ROUTES,
             *clubs_api.ROUTES,
             *clubs_views.ROUTES,
+            *clubs_views_member_invite.ROUTES,
             *payments_api.ROUTES,
             *payments_views.ROUTES,
             *clubs_paying.ROUTES,

@@ -63,10 +63,11 @@ class ConsoleWatch:
 
 
 @contextmanager
-def chromium(playwright: Any) -> Iterator[Any]:
-    """Debian's Chromium with this machine's flags; every page of every context it opens is watched,
-    and the test fails on any console error or uncaught exception (`ConsoleWatch`)."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def chromium(playwright: Any, extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
+    """Debian's Chromium with this machine's flags (and `extra_args`, e.g. `fake_camera(...)`); every page
+    of every context it opens is watched, and the test fails on any console error or uncaught exception
+    (`ConsoleWatch`)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
     watch = ConsoleWatch()
     new_context = browser.new_context
 

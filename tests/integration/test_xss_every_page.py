@@ -29,10 +29,11 @@ from careclub.approvals.tables import Meeting
 from careclub.clubs import service as clubs
 from careclub.core import clock, sessions
 from careclub.core.db import tenant_scope
+from careclub.core.security import digest, new_secret
 from careclub.payments import service as payments
 from careclub.platform import attachments
 from careclub.platform import service as platform
-from careclub.platform.tables import Role, User
+from careclub.platform.tables import PasswordReset, Role, User
 from careclub.platform.tenant_file import apply_text
 from tests.conftest import unique_slug
 from tests.integration.platform.pages import browser, csrf_token
@@ -304,6 +305,12 @@ async def _build(client: Any) -> World:
         secret, _ = await platform.create_invite(admin, email=f"invitee@{slug}.test", role_code="requester",
                                                  unit_id=ids["REG"], hours=24, display_name=p("invite"))
         ids["invite"] = secret
+        # a member's invitation to an account of their own (the household member has none), and a
+        # password-reset link of the clerk's (made as the form would, its secret kept only as a hash)
+        ids["member_invite"], _ = await clubs.invite_member(admin, household["id"], email="", hours=24)
+        ids["reset"] = new_secret(32)
+        await PasswordReset(user=ids["clerk"], token_hash=digest(ids["reset"]),
+                            expires_at=clock.now() + timedelta(hours=1)).save()
         role = await Role.select(Role.id).where(Role.code == "requester").first()
         assert role is not None
     return w
@@ -344,6 +351,10 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
                                   ("admin", f"/staff/{i['deputy']}", ["deputy"])],
         "/staff/invite": [("admin", "/staff/invite", ["rolename", "region"])],
         "/invite/{tenant_slug:str}/{token:str}": [(None, f"/invite/{w.slug}/{i['invite']}", [*company, "invite"])],
+        "/welcome/{tenant_slug:str}/{token:str}": [(None, f"/welcome/{w.slug}/{i['member_invite']}",
+                                                    [*company, "household"])],
+        "/password/forgot": [(None, "/password/forgot", [])],
+        "/password/reset/{tenant_slug:str}/{token:str}": [(None, f"/password/reset/{w.slug}/{i['reset']}", [*company])],
         "/roles": [("admin", "/roles", ["rolename"])],
         "/roles/{role_id:uuid}": [("admin", f"/roles/{i['role:requester']}", ["rolename", "roledesc"]),
                                   ("admin", f"/roles/{i['role:approver']}", ["builtindesc"])],
@@ -378,6 +389,10 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
         "/club/stats/{club_id:uuid}": [("admin", f"/club/stats/{i['club']}", ["club", "plan", "branch", "merchant",
                                                                               "benefit"])],
         "/club/members": [("admin", "/club/members", ["member", "household", "club", "plan", "branch"])],
+        "/club/cards": [("admin", "/club/cards", ["member", "club", "plan", "branch"])],
+        "/club/checkins": [("admin", "/club/checkins", ["member", "merchant", "benefit", "branch", "club", "plan"])],
+        "/club/merchants": [("admin", "/club/merchants", ["merchant", "merchantcat", "address", "contact", "offer",
+                                                          "club"])],
         "/club/members/new": [("admin", "/club/members/new", ["club", "plan", "region", "branch"]),
                               ("admin", f"/club/members/new?household={i['member_row']}", ["member"])],
         "/club/members/{member_id:uuid}": [
@@ -389,7 +404,7 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
             ("admin", f"/club/admin/club/{i['club']}", ["club", "clubdesc"]),
             ("admin", f"/club/admin/plan/{i['plan']}", ["plan", "club"]),
             ("admin", f"/club/admin/merchant/{i['merchant_row']}",
-             ["merchant", "merchantcat", "address", "contact", "offer", "benefit"]),
+             ["merchant", "merchantcat", "address", "contact", "offer", "benefit", "operator"]),
             ("admin", f"/club/admin/benefit/{i['benefit']}", ["benefit", "group", "merchant"])],
         # these two send the member on to the checkout (or back to the card page with an error code)
         "/club/card/{card_no:str}/pay": [("member", f"/club/card/{i['card_no']}/pay", [])],
@@ -430,6 +445,22 @@ def post_routes(app: Litestar) -> set[str]:
         for handler in getattr(route, "route_handlers", []):
             if "POST" in handler.http_methods and not route.path.startswith(("/api/", "/webhooks/")):
                 found.add(route.path)
+    return found
+
+
+MONEY_NAME = re.compile(r"^(?:\w+_)?(?:amount|fee|price|bill)(?:_\w+)?$")
+INPUT = re.compile(r"<input\b[^>]*>", re.S)
+
+
+def unmarked_money(url: str, body: str) -> list[str]:
+    """Every money input on every page takes yuan as people type it ("20", "1,314.50"): it says so with
+    `data-money` (and a decimal keyboard on a phone). Walked on every page the test opens."""
+    found = []
+    for tag in INPUT.findall(body):
+        name = re.search(r'\bname="([^"]+)"', tag)
+        if name and MONEY_NAME.match(name.group(1)) and 'type="hidden"' not in tag and \
+                ("data-money" not in tag or 'inputmode="decimal"' not in tag):
+            found.append(f"{url}: money input {name.group(1)!r} lacks data-money / inputmode=decimal: {tag[:160]}")
     return found
 
 
@@ -474,7 +505,7 @@ def check_page(problems: list[str], who: str | None, url: str, r: httpx.Response
 
 
 POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", "title", "comment", "reason",
-               "note", "policy", "category", "address", "contact_name", "contact_phone", "offer_text",
+               "invite_email", "note", "policy", "category", "address", "contact_name", "contact_phone", "offer_text",
                "offer_kind", "offer_value", "group_name", "quota", "quota_period", "merchants", "plan", "club",
                "plate", "vin", "id_number", "policy_no", "policy_ends_at", "reference", "org_unit", "parent_id",
                "kind", "role", "password", "password2", "company", "slug", "tenant", "next", "hours", "user_id",
@@ -506,6 +537,13 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
         "/staff/invite": ("admin", "/staff/invite", "/staff/invite"),
         "/invite/{tenant_slug:str}/{token:str}": (None, f"/invite/{w.slug}/{i['invite']}",
                                                   f"/invite/{w.slug}/{i['invite']}"),
+        "/welcome/{tenant_slug:str}/{token:str}": (None, f"/welcome/{w.slug}/{i['member_invite']}",
+                                                   f"/welcome/{w.slug}/{i['member_invite']}"),
+        "/password/forgot": (None, "/password/forgot", "/password/forgot"),
+        "/password/reset/{tenant_slug:str}/{token:str}": (None, f"/password/reset/{w.slug}/{i['reset']}",
+                                                          f"/password/reset/{w.slug}/{i['reset']}"),
+        "/club/members/{member_id:uuid}/invite": ("admin", f"/club/members/{i['household']}",
+                                                  f"/club/members/{i['household']}/invite"),
         "/roles": ("admin", "/roles", "/roles"),
         "/roles/{role_id:uuid}": ("admin", f"/roles/{i['role:requester']}", f"/roles/{i['role:requester']}"),
         "/tokens": ("admin", "/tokens", "/tokens"),
@@ -523,8 +561,18 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
         "/club/scan/checkin": ("merchant", "/club/scan", "/club/scan/checkin"),
         "/join/{slug:str}/{club_code:str}": (None, f"/join/{w.slug}/club", f"/join/{w.slug}/club"),
         "/club/admin/{kind:str}": ("admin", "/club/admin", f"/club/admin/{enc}"),
+        "/club/admin/keys/rotate": ("admin", "/club/admin", "/club/admin/keys/rotate"),
+        "/club/admin/keys/{kid:int}/revoke": ("admin", "/club/admin", "/club/admin/keys/2147483647/revoke"),
         "/club/admin/{kind:str}/{item_id:uuid}": ("admin", f"/club/admin/merchant/{i['merchant_row']}",
                                                   f"/club/admin/merchant/{i['merchant_row']}"),
+        "/club/merchants/{merchant_id:uuid}/operators": ("admin", f"/club/admin/merchant/{i['merchant_row']}",
+                                                         f"/club/merchants/{i['merchant_row']}/operators"),
+        "/club/merchants/{merchant_id:uuid}/operators/{user_id:uuid}/unlink": (
+            "admin", f"/club/admin/merchant/{i['merchant_row']}",
+            f"/club/merchants/{i['merchant_row']}/operators/{uuid.uuid4()}/unlink"),
+        "/club/merchants/{merchant_id:uuid}/operators/invite": (
+            "admin", f"/club/admin/merchant/{i['merchant_row']}",
+            f"/club/merchants/{i['merchant_row']}/operators/invite"),
         "/club/members/new": ("admin", "/club/members/new", "/club/members/new"),
         "/club/members/{member_id:uuid}/vehicles": ("admin", f"/club/members/{i['member_row']}",
                                                     f"/club/members/{i['member_row']}/vehicles"),
@@ -570,6 +618,7 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
                         problems.append(f"{who} GET {url}: a file must be served sandboxed ({policy!r})")
                 else:
                     check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
+                    problems += unmarked_money(url, r.text)
                 kind = r.headers.get("content-type", "")
                 if route in FILE_ROUTES:  # a kept file: only its checked type, never sniffed into a page
                     if not kind.startswith(("image/", "application/pdf")) or \

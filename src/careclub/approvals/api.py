@@ -48,7 +48,8 @@ def policy_spec(raw: dict[str, Any], field: str = "policy") -> PolicySpec:
     except msgspec.ValidationError as exc:
         text = str(exc)
         where = text.rsplit("- at `$", 1)[1].rstrip("`") if "- at `$" in text else ""
-        raise ValidationFailed(f"{field}{where}: {text.split(' - at ')[0]}", field=f"{field}{where}") from exc
+        raise ValidationFailed("%(field)s%(where)s: %(0)s", field=f"{field}{where}",
+                               params={"field": field, "where": where, "0": text.split(' - at ')[0]}) from exc
 
 
 class ApprovalController(Controller):

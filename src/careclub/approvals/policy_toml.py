@@ -66,10 +66,12 @@ def loads(text: str, *, field: str = "policy") -> PolicySpec:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationFailed(f"{field}: not valid TOML: {exc}", field=field) from exc
+        raise ValidationFailed("%(field)s: not valid TOML: %(reason)s", field=field,
+                               params={"field": field, "reason": str(exc)}) from exc
     try:
         return msgspec.convert(raw, PolicySpec)
     except msgspec.ValidationError as exc:
         message = str(exc)
         where = message.rsplit("- at `$", 1)[1].rstrip("`") if "- at `$" in message else ""
-        raise ValidationFailed(f"{field}{where}: {message.split(' - at ')[0]}", field=field) from exc
+        raise ValidationFailed("%(field)s: %(reason)s", field=field,
+                               params={"field": f"{field}{where}", "reason": message.split(" - at ")[0]}) from exc

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from careclub.core.errors import ValidationFailed
+from careclub.core.errors import FieldErrors, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.core.money import format_amount
 
 STEP_KINDS = ("single", "any_of", "countersign", "meeting", "committee", "auto")
@@ -108,32 +110,69 @@ class CompiledPolicy:
     rules: tuple[CompiledRule, ...]
 
 
-def _amount(text: str, path: str) -> int:
+class PolicyProblem(ValidationFailed):
+    """One thing wrong with a policy, at `path` (`policy.rules[2].steps[0].kind`). The message says
+    where ("policy.rules[2].steps[0].kind: must be one of …", for the API and tenant files); `short`
+    and `short_params` say the same without the where, for beside the field of a form."""
+
+    def __init__(self, short: str, *, path: str, code: str | None = None, **params: Any) -> None:
+        super().__init__("%(path)s: " + short, field=path, code=code, params={"path": path, **params})
+        self.short = short
+        self.short_params = params
+
+
+Problems = list[PolicyProblem]
+
+
+def raise_all(problems: list[ValidationFailed]) -> None:
+    """Raise every problem found, together (one alone as itself), so a form shows them all at once."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise problems[0]
+    every = FieldErrors(list(problems))
+    every.message = "; ".join(p.message for p in problems)  # each message says where already
+    every.args = (every.message,)
+    codes = {p.code for p in problems}
+    if len(codes) == 1:  # all of one kind (a policy whose steps find nobody): keep its code
+        every.code = codes.pop()
+    raise every
+
+
+def _amount(text: str, path: str, problems: Problems) -> int | None:
     from careclub.core.money import parse_amount
 
     try:
         return parse_amount(text, field=path)
-    except ValidationFailed as exc:
-        raise ValidationFailed(f"{path}: {exc.message}", field=path) from exc
+    except ValidationFailed:
+        problems.append(PolicyProblem(N_('must be a decimal string with at most two places, like "365.00"'), path=path))
+        return None
 
 
-def band_of(rule: RuleSpec, path: str) -> Band:
+def band_of(rule: RuleSpec, path: str, problems: Problems) -> Band | None:
+    """The rule's interval of fen, or None (its problems added) when its bounds are wrong."""
+    before = len(problems)
     if rule.at_least is not None and rule.above is not None:
-        raise ValidationFailed(f"{path}: give at most one of at_least and above", field=path)
+        problems.append(PolicyProblem(N_("give at most one of at_least and above"), path=path))
     if rule.up_to is not None and rule.below is not None:
-        raise ValidationFailed(f"{path}: give at most one of up_to and below", field=path)
-    lo = 0
+        problems.append(PolicyProblem(N_("give at most one of up_to and below"), path=path))
+    lo: int | None = 0
     if rule.at_least is not None:
-        lo = _amount(rule.at_least, f"{path}.at_least")
+        lo = _amount(rule.at_least, f"{path}.at_least", problems)
     elif rule.above is not None:
-        lo = _amount(rule.above, f"{path}.above") + 1
-    hi = INFINITY
+        lo = _amount(rule.above, f"{path}.above", problems)
+        lo = None if lo is None else lo + 1
+    hi: int | None = INFINITY
     if rule.up_to is not None:
-        hi = _amount(rule.up_to, f"{path}.up_to")
+        hi = _amount(rule.up_to, f"{path}.up_to", problems)
     elif rule.below is not None:
-        hi = _amount(rule.below, f"{path}.below") - 1
+        hi = _amount(rule.below, f"{path}.below", problems)
+        hi = None if hi is None else hi - 1
+    if lo is None or hi is None or len(problems) > before:
+        return None
     if hi < lo:
-        raise ValidationFailed(f"{path}: the band is empty (its lower bound lies above its upper bound)", field=path)
+        problems.append(PolicyProblem(N_("the band is empty (its lower bound lies above its upper bound)"), path=path))
+        return None
     return Band(lo, hi)
 
 
@@ -145,53 +184,60 @@ def describe_band(band: Band) -> str:
     return f"amounts {format_amount(band.lo)}–{format_amount(band.hi)}"
 
 
-def _check_approver(a: ApproverSpec, path: str) -> None:
+def approver_ok(a: ApproverSpec) -> bool:
+    """Whether the reference is well formed (a role, or a body alone): only such are looked up."""
+    if a.body is not None:
+        return not (a.role or a.at or a.unit)
+    return bool(a.role) and not (a.at is not None and a.unit is not None) and (
+        a.at is None or a.at in RELATIVE_PLACES + KIND_PLACES)
+
+
+def _check_approver(a: ApproverSpec, path: str, problems: Problems) -> None:
     if a.body is not None:
         if a.role or a.at or a.unit:
-            raise ValidationFailed(f"{path}: a body approver names only the body", field=path)
+            problems.append(PolicyProblem(N_("a body approver names only the body"), path=path))
         return
     if not a.role:
-        raise ValidationFailed(f"{path}: name a role (with at or unit) or a body", field=path)
+        problems.append(PolicyProblem(N_("name a role (with at or unit) or a body"), path=path))
     if a.at is not None and a.unit is not None:
-        raise ValidationFailed(f"{path}: give at most one of at and unit", field=path)
-    if a.at is not None and a.at not in RELATIVE_PLACES + KIND_PLACES:
-        raise ValidationFailed(f"{path}.at: must be one of {', '.join(RELATIVE_PLACES + KIND_PLACES)}",
-                               field=f"{path}.at")
+        problems.append(PolicyProblem(N_("give at most one of at and unit"), path=path))
+    elif a.at is not None and a.at not in RELATIVE_PLACES + KIND_PLACES:
+        problems.append(PolicyProblem(N_("must be one of %(choices)s"), path=f"{path}.at",
+                                      choices=", ".join(RELATIVE_PLACES + KIND_PLACES)))
 
 
-def _check_step(step: StepSpec, path: str) -> None:
+def _check_step(step: StepSpec, path: str, problems: Problems) -> None:
     if step.kind not in STEP_KINDS:
-        raise ValidationFailed(f"{path}.kind: must be one of {', '.join(STEP_KINDS)}", field=f"{path}.kind")
+        problems.append(PolicyProblem(N_("must be one of %(choices)s"), path=f"{path}.kind",
+                                      choices=", ".join(STEP_KINDS)))
     if not step.name.strip():
-        raise ValidationFailed(f"{path}.name: a step needs a name", field=f"{path}.name")
+        problems.append(PolicyProblem(N_("a step needs a name"), path=f"{path}.name"))
     if step.kind == "auto":
         if step.approvers:
-            raise ValidationFailed(f"{path}: an auto step has no approvers", field=path)
+            problems.append(PolicyProblem(N_("an auto step has no approvers"), path=f"{path}.approvers"))
         if not (step.reason or "").strip():
-            raise ValidationFailed(f"{path}.reason: an auto step records why no person is needed",
-                                   field=f"{path}.reason")
-    else:
+            problems.append(PolicyProblem(N_("an auto step records why no person is needed"), path=f"{path}.reason"))
+    elif step.kind in STEP_KINDS:
+        where = f"{path}.approvers"
         if not step.approvers:
-            raise ValidationFailed(f"{path}.approvers: a {step.kind} step needs approvers", field=f"{path}.approvers")
-        if step.kind == "single" and len(step.approvers) != 1:
-            raise ValidationFailed(f"{path}.approvers: a single step has exactly one approver (use any_of)",
-                                   field=f"{path}.approvers")
-        if step.kind == "countersign" and len(step.approvers) < 2:
-            raise ValidationFailed(f"{path}.approvers: a countersign step needs at least two signers",
-                                   field=f"{path}.approvers")
-        if step.kind in ("meeting", "committee") and (len(step.approvers) != 1 or step.approvers[0].body is None):
-            raise ValidationFailed(f"{path}.approvers: a {step.kind} step names exactly one body",
-                                   field=f"{path}.approvers")
+            problems.append(PolicyProblem(N_("a %(kind)s step needs approvers"), path=where, kind=step.kind))
+        elif step.kind == "single" and len(step.approvers) != 1:
+            problems.append(PolicyProblem(N_("a single step has exactly one approver (use any_of)"), path=where))
+        elif step.kind == "countersign" and len(step.approvers) < 2:
+            problems.append(PolicyProblem(N_("a countersign step needs at least two signers"), path=where))
+        elif step.kind in ("meeting", "committee") and (len(step.approvers) != 1 or step.approvers[0].body is None):
+            problems.append(PolicyProblem(N_("a %(kind)s step names exactly one body"), path=where, kind=step.kind))
     for i, a in enumerate(step.approvers):
-        _check_approver(a, f"{path}.approvers[{i}]")
+        _check_approver(a, f"{path}.approvers[{i}]", problems)
     for i, a in enumerate(step.escalate_to):
-        _check_approver(a, f"{path}.escalate_to[{i}]")
+        _check_approver(a, f"{path}.escalate_to[{i}]", problems)
     if step.deadline_hours is not None and step.deadline_working_days is not None:
-        raise ValidationFailed(f"{path}: give deadline_hours or deadline_working_days, not both", field=path)
+        problems.append(PolicyProblem(N_("give deadline_hours or deadline_working_days, not both"),
+                                      path=f"{path}.deadline_hours"))
     for name in ("deadline_hours", "deadline_working_days", "remind_before_hours"):
         value = getattr(step, name)
         if value is not None and not 1 <= value <= 24 * 366:
-            raise ValidationFailed(f"{path}.{name}: must be a positive whole number", field=f"{path}.{name}")
+            problems.append(PolicyProblem(N_("must be a positive whole number"), path=f"{path}.{name}"))
 
 
 def _flags(value: bool | None) -> tuple[bool, ...]:
@@ -202,49 +248,94 @@ def _plan_word(flag: bool) -> str:
     return "in-plan" if flag else "off-plan"
 
 
-def compile_policy(spec: PolicySpec, *, path: str = "policy") -> CompiledPolicy:
-    """Check a policy's shape and coverage; raise ValidationFailed naming every gap or overlap."""
+@dataclass(frozen=True)
+class Checked:
+    """What checking a policy found: the rules whose bands could be read (`broken` holds the
+    indexes of those that could not) and every problem."""
+
+    rules: tuple[CompiledRule, ...]
+    broken: frozenset[int]
+    problems: tuple[PolicyProblem, ...]
+
+
+def check_policy(spec: PolicySpec, *, path: str = "policy") -> Checked:
+    """Every problem of a policy's shape and coverage at once. Coverage (every amount from 0 up
+    matched exactly once) is judged for each category and plan flag whose rules all have readable
+    bounds: a rule whose amounts are wrong would otherwise show as a gap it does not leave."""
+    problems: Problems = []
     if not SUBJECT_TYPE.match(spec.subject_type or ""):
-        raise ValidationFailed(f"{path}.subject_type: use a snake_case name like fund_request",
-                               field=f"{path}.subject_type")
+        problems.append(PolicyProblem(N_("use a snake_case name like fund_request"), path=f"{path}.subject_type"))
     if len(set(spec.categories)) != len(spec.categories):
-        raise ValidationFailed(f"{path}.categories: a category is listed twice", field=f"{path}.categories")
+        problems.append(PolicyProblem(N_("a category is listed twice"), path=f"{path}.categories"))
     if not spec.rules:
-        raise ValidationFailed(f"{path}.rules: a policy needs at least one rule", field=f"{path}.rules")
+        problems.append(PolicyProblem(N_("a policy needs at least one rule"), path=f"{path}.rules"))
     compiled: list[CompiledRule] = []
+    broken: set[int] = set()
     for i, rule in enumerate(spec.rules):
         rpath = f"{path}.rules[{i}]"
         if rule.category is not None and rule.category not in spec.categories:
-            raise ValidationFailed(f"{rpath}.category: {rule.category!r} is not one of the policy's categories "
-                                   f"({', '.join(spec.categories) or 'none'})", field=f"{rpath}.category")
+            problems.append(PolicyProblem(N_("%(category)r is not one of the policy's categories (%(categories)s)"),
+                                          path=f"{rpath}.category", category=rule.category,
+                                          categories=", ".join(spec.categories) or "none"))
         if not rule.steps:
-            raise ValidationFailed(f"{rpath}.steps: a rule yields at least one step", field=f"{rpath}.steps")
+            problems.append(PolicyProblem(N_("a rule yields at least one step"), path=f"{rpath}.steps"))
         for j, step in enumerate(rule.steps):
-            _check_step(step, f"{rpath}.steps[{j}]")
-        compiled.append(CompiledRule(i, rule, band_of(rule, rpath)))
-    problems = coverage_problems(spec, compiled)
-    if problems:
-        raise ValidationFailed(f"{path} ({spec.subject_type}): " + "; ".join(problems), code="policy_incomplete",
-                               field=f"{path}.rules")
-    return CompiledPolicy(spec, tuple(compiled))
+            _check_step(step, f"{rpath}.steps[{j}]", problems)
+        band = band_of(rule, rpath, problems)
+        if band is None:
+            broken.add(i)
+        else:
+            compiled.append(CompiledRule(i, rule, band))
+    if spec.rules:
+        gaps = coverage_problems(spec, compiled, broken=broken, all_rules=spec.rules)
+        if gaps:
+            problems.append(PolicyProblem(N_("(%(subject_type)s) %(problems)s"), path=f"{path}.rules",
+                                          code="policy_incomplete", subject_type=spec.subject_type,
+                                          problems="; ".join(gaps)))
+    return Checked(tuple(compiled), frozenset(broken), tuple(problems))
 
 
-def coverage_problems(spec: PolicySpec, rules: list[CompiledRule]) -> list[str]:
-    """Every amount from 0 up must match exactly one general rule per category and plan flag;
-    org-unit rules (which override the general ones for their subtree) must not overlap."""
-    problems: list[str] = []
+def compile_policy(spec: PolicySpec, *, path: str = "policy") -> CompiledPolicy:
+    """Check a policy's shape and coverage; raise ValidationFailed naming every problem (each gap
+    and overlap among them)."""
+    checked = check_policy(spec, path=path)
+    raise_all(list(checked.problems))
+    return CompiledPolicy(spec, checked.rules)
+
+
+def _hits(rules: list[CompiledRule], scope: str | None, category: str | None, flag: bool) -> list[CompiledRule]:
+    return [r for r in rules if r.spec.org_unit == scope and (r.spec.category is None or r.spec.category == category)
+            and flag in _flags(r.spec.in_plan)]
+
+
+def coverage_groups(spec: PolicySpec, rules: list[CompiledRule] | list[RuleSpec]) -> list[tuple[str | None, str | None,
+                                                                                              bool]]:
+    """The (org-unit scope, category, plan flag) groups whose amounts a policy must cover: the general
+    rules' (scope None) in full, each org unit's without overlaps."""
+    specs = [r.spec if isinstance(r, CompiledRule) else r for r in rules]
     categories: list[str | None] = list(spec.categories) or [None]
-    scopes: list[str | None] = [None, *sorted({r.spec.org_unit for r in rules if r.spec.org_unit})]
-    for scope in scopes:
-        for category in categories:
-            for flag in (False, True):
-                hits = [r for r in rules if r.spec.org_unit == scope
-                        and (r.spec.category is None or r.spec.category == category)
-                        and flag in _flags(r.spec.in_plan)]
-                label = "/".join(x for x in (category, _plan_word(flag)) if x)
-                if scope is not None:
-                    label += f" at {scope}"
-                problems += _interval_problems(hits, label, require_cover=scope is None)
+    scopes: list[str | None] = [None, *sorted({r.org_unit for r in specs if r.org_unit})]
+    return [(scope, category, flag) for scope in scopes for category in categories for flag in (False, True)]
+
+
+def group_label(scope: str | None, category: str | None, flag: bool) -> str:
+    label = "/".join(x for x in (category, _plan_word(flag)) if x)
+    return label + (f" at {scope}" if scope is not None else "")
+
+
+def coverage_problems(spec: PolicySpec, rules: list[CompiledRule], *, broken: set[int] | frozenset[int] = frozenset(),
+                      all_rules: list[RuleSpec] | None = None) -> list[str]:
+    """Every amount from 0 up must match exactly one general rule per category and plan flag;
+    org-unit rules (which override the general ones for their subtree) must not overlap. A group
+    holding a rule whose bounds could not be read (`broken`) is not judged."""
+    problems: list[str] = []
+    everything = all_rules if all_rules is not None else [r.spec for r in rules]
+    for scope, category, flag in coverage_groups(spec, everything):
+        if any(i in broken and rule.org_unit == scope and (rule.category is None or rule.category == category)
+               and flag in _flags(rule.in_plan) for i, rule in enumerate(everything)):
+            continue
+        problems += _interval_problems(_hits(rules, scope, category, flag), group_label(scope, category, flag),
+                                       require_cover=scope is None)
     return problems
 
 
@@ -273,11 +364,12 @@ def normalise_category(policy: PolicySpec, category: str | None) -> str | None:
     if not policy.categories:
         return None
     if category is None:
-        raise ValidationFailed(f"category is required for {policy.subject_type}: one of "
-                               f"{', '.join(policy.categories)}", field="category")
+        raise ValidationFailed("category is required for %(subject_type)s: one of %(categories)s", field="category",
+                               params={"subject_type": policy.subject_type, "categories": ", ".join(policy.categories)})
     if category not in policy.categories:
-        raise ValidationFailed(f"category {category!r} is not one of {', '.join(policy.categories)}",
-                               field="category", code="unknown_category")
+        raise ValidationFailed("category %(category)r is not one of %(categories)s", field="category",
+                               code="unknown_category",
+                               params={"category": category, "categories": ", ".join(policy.categories)})
     return category
 
 
@@ -300,7 +392,8 @@ def match(policy: CompiledPolicy, *, amount: int | None, category: str | None, i
         if found:
             assert len(found) == 1, "compile_policy refuses overlaps"
             return found[0]
-    raise ValidationFailed(f"no rule of the {policy.spec.subject_type} policy matches this request",
+    raise ValidationFailed("no rule of the %(subject_type)s policy matches this request",
+                           params={"subject_type": policy.spec.subject_type},
                            code="no_matching_rule", field="amount")
 
 

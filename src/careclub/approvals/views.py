@@ -1,5 +1,5 @@
 """The approval pages: my approvals (inbox), a request with its timeline and decision form,
-meetings (agenda and minutes), policies (editor with a "who would approve this?" box)."""
+meetings (agenda and minutes); the policies' pages are in views_policies.py."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from careclub.approvals import policy_toml, rules, service
+from careclub.approvals import exports, rules, service
+from careclub.approvals.views_policies import policies, policy_page, policy_save
 from careclub.core import clock
-from careclub.core.errors import AppError, Forbidden, NotFound, ValidationFailed
+from careclub.core.errors import AppError, NotFound, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
-from careclub.core.money import parse_amount
+from careclub.core.money import parse_typed
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import User
@@ -26,13 +28,13 @@ from careclub.platform.views import principal_of
 Form = URLEncodedBody[dict[str, str]]
 
 NOTICES = {
-    "decided": "Your decision was recorded.",
-    "withdrawn": "The request was withdrawn.",
-    "resubmitted": "The request was sent again.",
-    "delegated": "Your delegation was saved.",
-    "minutes": "The minutes were recorded.",
-    "saved": "The policy was saved as a new version.",
-    "unchanged": "Nothing changed: the policy is the same as the current version.",
+    "decided": N_("Your decision was recorded."),
+    "withdrawn": N_("The request was withdrawn."),
+    "resubmitted": N_("The request was sent again."),
+    "delegated": N_("Your delegation was saved."),
+    "minutes": N_("The minutes were recorded."),
+    "saved": N_("The policy was saved as a new version."),
+    "unchanged": N_("Nothing changed: the policy is the same as the current version."),
 }
 
 
@@ -92,7 +94,10 @@ async def _inbox(request: Request[Any, Any, Any], *, errors: dict[str, str] | No
 
 
 @get("/approvals", opt={"permission": Perm.DASHBOARD_VIEW}, include_in_schema=False)
-async def inbox(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
+async def inbox(request: Request[Any, Any, Any], done: FromQuery[str | None] = None,
+                format: FromQuery[str | None] = None) -> Response[Any]:
+    if format == "xlsx":  # both lists, whole
+        return await exports.inbox_xlsx(_me(request))
     return await _inbox(request, notice=_notice(done))
 
 
@@ -170,7 +175,7 @@ async def resubmit(request: Request[Any, Any, Any], request_id: FromPath[uuid.UU
     try:
         extra: dict[str, Any] = {}
         if (data.get("amount") or "").strip():
-            extra["amount"] = parse_amount((data.get("amount") or "").strip(), field="amount")
+            extra["amount"] = parse_typed((data.get("amount") or "").strip(), field="amount")
         await service.resubmit(request_id=request_id, actor_id=principal.user_id, comment=data.get("comment") or "",
                                title=(data.get("title") or "").strip() or None, **extra)
     except AppError as exc:
@@ -220,60 +225,7 @@ async def minutes(request: Request[Any, Any, Any], meeting_id: FromPath[uuid.UUI
     return Redirect(f"/approvals/meetings/{meeting_id}?done=minutes", status_code=303)
 
 
-# ---- policies ------------------------------------------------------------------------------------
-
-@get("/approvals/policies", opt={"permission": Perm.APPROVALS_MANAGE}, include_in_schema=False)
-async def policies(request: Request[Any, Any, Any]) -> Template:
-    return await page(request, "approvals/policies.html", policies=await service.list_policies(),
-                bodies=await service.list_bodies())
-
-
-async def _editor(request: Request[Any, Any, Any], subject_type: str, *, text: str | None = None,
-                  errors: dict[str, str] | None = None, status_code: int = 200, notice: str | None = None,
-                  probe: dict[str, str] | None = None) -> Template:
-    policy = await service.current_policy(subject_type)
-    spec = service.spec_of(policy)
-    probe = probe or {}
-    result = None
-    if probe.get("amount") or probe.get("category") or probe.get("org_unit"):
-        try:
-            amount = parse_amount(probe["amount"], field="amount") if probe.get("amount") else None
-            result = await service.preview(subject_type=subject_type, amount=amount,
-                                           category=probe.get("category") or None,
-                                           in_plan=probe.get("in_plan") == "1", org_unit=probe.get("org_unit") or None)
-        except AppError as exc:
-            errors = {**(errors or {}), "probe": _(exc.message)}
-            status_code = max(status_code, 200)
-    return await page(request, "approvals/policy.html", status_code=status_code, policy=policy, spec=spec,
-                text=text if text is not None else policy_toml.dumps(spec), errors=errors or {}, notice=notice,
-                probe=probe, result=result)
-
-
-@get("/approvals/policies/{subject_type:str}", opt={"permission": Perm.APPROVALS_MANAGE}, include_in_schema=False)
-async def policy_page(request: Request[Any, Any, Any], subject_type: FromPath[str], done: FromQuery[str | None] = None,
-                      amount: FromQuery[str | None] = None, category: FromQuery[str | None] = None,
-                      in_plan: FromQuery[str | None] = None, org_unit: FromQuery[str | None] = None) -> Template:
-    probe = {"amount": (amount or "").strip(), "category": (category or "").strip(), "in_plan": in_plan or "",
-             "org_unit": (org_unit or "").strip()}
-    return await _editor(request, subject_type, notice=_notice(done), probe=probe)
-
-
-@post("/approvals/policies/{subject_type:str}", opt={"permission": Perm.APPROVALS_MANAGE}, include_in_schema=False)
-async def policy_save(request: Request[Any, Any, Any], subject_type: FromPath[str], data: Form) -> Response[Any]:
-    principal = _me(request)
-    text = data.get("policy") or ""
-    try:
-        if not _company_manager(principal):
-            raise Forbidden("policies are company-wide: manage approvals at the company to change them")
-        spec = policy_toml.loads(text)
-        if spec.subject_type != subject_type:
-            raise ValidationFailed("subject_type must stay the same", field="policy")
-        _row, changed = await service.apply_policy(spec, source="editor", actor_id=principal.user_id)
-    except AppError as exc:
-        return await _editor(request, subject_type, text=text, errors={"policy": exc.message},
-                             status_code=exc.status_code)
-    return Redirect(f"/approvals/policies/{subject_type}?done={'saved' if changed else 'unchanged'}", status_code=303)
-
+# ---- policies: views_policies.py -------------------------------------------------------------------
 
 # ---- notifications (the signed-in person's own) and the mail outbox (admins) ------------------------
 
@@ -337,9 +289,11 @@ async def read_all_notifications(request: Request[Any, Any, Any]) -> Response[An
 
 @get("/approvals/outbox", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
 async def outbox(request: Request[Any, Any, Any], page_no: PageNo = 1,
-                 status: FromQuery[str | None] = None) -> Template:
+                 status: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response[Any]:
     """The mail the tenant sent or would send: queued, sent, or failed with the error."""
     wanted = status if status in service.OUTBOX_STATUSES else None
+    if format == "xlsx":
+        return await exports.outbox_xlsx(wanted)
     rows, total = await service.outbox_page(status=wanted, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return await page(request, "approvals/outbox.html", rows=rows, status=wanted or "",
                       statuses=service.OUTBOX_STATUSES, smtp=bool(getattr(request.app.state.settings, "smtp_url", "")),

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
@@ -63,8 +63,8 @@ def _merchant_fields(data: schemas.MerchantCreate | schemas.MerchantUpdate, prin
     fields = dict(_fields(data, "offer_amount"))
     if data.offer_amount is not None:
         if fields.get("offer_kind") not in (None, "none", "amount"):
-            raise ValidationFailed("offer_amount is the amount of an amount offer; leave it out for a "
-                                   f"{fields['offer_kind']} offer", field="offer_amount")
+            raise ValidationFailed("offer_amount is the amount of an amount offer; leave it out for a %(offer_kind)s "
+                                   "offer", field="offer_amount", params={"offer_kind": fields["offer_kind"]})
         fields["offer_kind"] = "amount"
         fields["offer_value"] = minor_units(principal, data.offer_amount, "offer_amount")
     return fields
@@ -145,7 +145,8 @@ class ClubController(Controller):
     @get("/{club_id:uuid}/stats", opt={"permission": Perm.MEMBERS_READ})
     async def stats(self, club_id: FromPath[uuid.UUID], principal: PrincipalDep) -> schemas.ClubStats:
         """Members by status, plan and branch (your branches), new per month, renewals, lapses,
-        check-ins per merchant and benefit, and the 300-a-month five-year fee projection."""
+        check-ins per merchant and benefit, and the club's five-year fee projection (null when the club
+        has no `projected_monthly_joins`)."""
         return out(schemas.ClubStats, with_money(await service.club_stats(principal, club_id),
                                                  principal.tenant.currency, "amount", "fee", "fees"))
 
@@ -185,8 +186,24 @@ class MerchantController(Controller):
     @post("/{merchant_id:uuid}/operators", opt={"permission": Perm.CLUBS_MANAGE}, status_code=201)
     async def link(self, merchant_id: FromPath[uuid.UUID], data: JSONBody[schemas.OperatorLink]
                    ) -> schemas.MerchantOperator:
-        """Make a user (holding merchant_operator) the scanner of this merchant."""
+        """Make a person the scanner of this merchant (moving him if he scanned for another). He must
+        hold a role with the scanning permission (`merchant_operator`): else 422 `operator_role_missing`.
+        Linking him again where he is linked changes nothing."""
         return out(schemas.MerchantOperator, await service.link_operator(merchant_id, data.user_id))
+
+    @get("/{merchant_id:uuid}/operators", opt={"permission": Perm.CLUBS_MANAGE})
+    async def list_operators(self, merchant_id: FromPath[uuid.UUID]) -> schemas.MerchantOperatorList:
+        """The people who scan for this merchant, first linked first."""
+        rows = await service.list_operators(merchant_id)
+        return schemas.MerchantOperatorList(items=[out(schemas.MerchantOperatorDetail, r) for r in rows])
+
+    @delete("/{merchant_id:uuid}/operators/{user_id:uuid}", opt={"permission": Perm.CLUBS_MANAGE},
+            status_code=200)
+    async def unlink(self, merchant_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID]
+                     ) -> schemas.MerchantOperator:
+        """Stop a person scanning for this merchant (his roles stay). 404 `operator_not_found` when he
+        does not scan here."""
+        return out(schemas.MerchantOperator, await service.unlink_operator(merchant_id, user_id))
 
 
 class BenefitController(Controller):
@@ -264,14 +281,14 @@ class CardController(Controller):
     async def get_card(self, card_no: FromPath[str], principal: PrincipalDep) -> schemas.Card:
         return await _card_for(principal, card_no)
 
-    @get("/{card_no:str}/qr", opt={"permission": Perm.AUTHENTICATED})
+    @get("/{card_no:str}/qr", opt={"permission": Perm.AUTHENTICATED, "statuses": (409,)})
     async def qr(self, card_no: FromPath[str], principal: PrincipalDep) -> schemas.CardQr:
         """A fresh signed QR token and its SVG (the card's member, or staff in scope). The token is current for
         60 s (`expires_at`); a scan is still accepted up to 30 s after that, the allowance for clocks that differ."""
         issued = await service.issue_qr(principal, card_no)
         return schemas.CardQr(token=issued["token"], expires_at=issued["expires_at"], svg=issued["svg"])
 
-    @get("/{card_no:str}/static-qr", opt={"permission": Perm.MEMBERS_MANAGE})
+    @get("/{card_no:str}/static-qr", opt={"permission": Perm.MEMBERS_MANAGE, "statuses": (409,)})
     async def static_qr(self, card_no: FromPath[str], principal: PrincipalDep) -> schemas.StaticCardQr:
         """A printable static code (no expiry; capped per day by the plan) where the plan allows."""
         await service.get_card(principal, card_no, Perm.MEMBERS_MANAGE)
@@ -372,7 +389,8 @@ class SigningKeyController(Controller):
         # a member's fresh code would be refused as forged in the middle of a rotation.
         shortest = rules.MAX_LIFETIME + CLOCK_ALLOWANCE
         if not shortest <= data.overlap_seconds <= 7 * 86400:
-            raise ValidationFailed(f"overlap_seconds must be between {shortest} and 604800", field="overlap_seconds")
+            raise ValidationFailed("overlap_seconds must be between %(shortest)s and 604800", field="overlap_seconds",
+                                   params={"shortest": shortest})
         return out(schemas.KeyRotated, await service.rotate_keys(overlap=timedelta(seconds=data.overlap_seconds)))
 
     @post("/{kid:int}/revoke", opt={"permission": Perm.CLUBS_MANAGE}, status_code=200)

@@ -16,6 +16,7 @@ import msgspec
 from piccolo.table import Table
 
 from careclub.clubs import tables
+from careclub.clubs.projection import MAX_MONTHLY_JOINS
 from careclub.core.money import Money, MoneyIn32
 from careclub.core.schemas import Input, col, text
 from careclub.platform.rules import CODE
@@ -30,6 +31,9 @@ MAX_MERCHANTS = 1000
 
 
 Code = Annotated[str, col(tables.Club.code, pattern=_CODE)]
+# The club's business plan: new members a month, drawn against the actual ones; null for none.
+ProjectedJoins = Annotated[int, col(tables.Club.projected_monthly_joins, ge=0, le=MAX_MONTHLY_JOINS,
+                                    description="New members a month the club's plan expects; null for none.")]
 
 
 class ClubCreate(Input):
@@ -40,6 +44,7 @@ class ClubCreate(Input):
     card_prefix: Annotated[str, col(tables.Club.card_prefix, pattern=_CARD_PREFIX)]
     card_digits: Annotated[int, col(tables.Club.card_digits, ge=4, le=12)] = 6
     description: Annotated[str, text()] = ""
+    projected_monthly_joins: ProjectedJoins | None = None
 
 
 class ClubUpdate(Input):
@@ -50,6 +55,8 @@ class ClubUpdate(Input):
     card_prefix: Annotated[str, col(tables.Club.card_prefix, pattern=_CARD_PREFIX)] | None = None
     card_digits: Annotated[int, col(tables.Club.card_digits, ge=4, le=12)] | None = None
     active: bool | None = None
+    # null empties it (no projection); left out, it stays
+    projected_monthly_joins: ProjectedJoins | msgspec.UnsetType | None = msgspec.UNSET
 
 
 TermMonths = Annotated[int, col(tables.Plan.term_months, ge=1, le=120)]
@@ -249,6 +256,18 @@ class CheckinCreate(Input):
     idempotency_key: Annotated[str, col(tables.CheckIn.idempotency_key, min_length=1)] | None = None
 
 
+class ScanPageCheckin(Input):
+    """The scanner page's check-in: as `CheckinCreate`, but the bill amount is what the cashier typed,
+    in yuan ("100", "1,314.50"), read by `core.money.parse_typed`."""
+
+    __writes__: ClassVar[tuple[type[Table], ...]] = (tables.CheckIn,)
+
+    token: Annotated[str, text()]
+    benefit: Annotated[str, col(tables.Benefit.code)] | None = None
+    amount: Annotated[str, text(40)] | None = None
+    idempotency_key: Annotated[str, col(tables.CheckIn.idempotency_key, min_length=1)] | None = None
+
+
 class KeyRotation(Input):
     """How long the previous key keeps verifying (the API wants at least a token's life plus the
     clock allowance, at most a week)."""
@@ -268,6 +287,7 @@ class Club(msgspec.Struct):
     card_prefix: str
     card_digits: int
     active: bool
+    projected_monthly_joins: int | None
 
 
 class Plan(msgspec.Struct):
@@ -315,6 +335,22 @@ class MerchantOperator(msgspec.Struct):
     user: uuid.UUID
 
 
+class MerchantOperatorDetail(msgspec.Struct):
+    """One of a merchant's operators. `may_scan` is false once he holds no role with the scanning
+    permission any more (he stays linked, but the scanner refuses him)."""
+
+    user: uuid.UUID
+    display_name: str
+    email: str
+    is_active: bool
+    may_scan: bool
+    linked_at: datetime
+
+
+class MerchantOperatorList(msgspec.Struct):
+    items: list[MerchantOperatorDetail]
+
+
 class Benefit(msgspec.Struct):
     id: uuid.UUID
     club: uuid.UUID
@@ -357,6 +393,9 @@ class ProjectionMonth(msgspec.Struct):
 
 
 class FeeProjection(msgspec.Struct):
+    """The club's projection (`projected_monthly_joins` new members a month, nobody lapsing) at the
+    highest fee among its active plans."""
+
     monthly_new: int
     months: int
     fee: Money
@@ -387,7 +426,8 @@ class ClubStats(msgspec.Struct):
     renewal_rates: list[RenewalMonth]
     checkins_by_merchant: dict[str, int]
     checkins_by_benefit: dict[str, int]
-    projection: FeeProjection
+    # null when the club has no projection set
+    projection: FeeProjection | None
 
 
 class Vehicle(msgspec.Struct):

@@ -33,6 +33,9 @@ class Club(TenantTable, tablename="club"):
     card_digits = Integer(default=6)
     card_seq = Integer(default=0)
     active = Boolean(default=True)
+    # The club's business plan: new members a month (seed 002 part 5: 300), drawn against the actual
+    # ones on its statistics; empty for no projection.
+    projected_monthly_joins = Integer(null=True, default=None)
 
 
 class Plan(TenantTable, tablename="club_plan"):

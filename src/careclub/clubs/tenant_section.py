@@ -3,7 +3,8 @@ who scan for them), benefits, and — in demo mode only — demo members holding
 
     [[clubs]]
     code = "vip"            name = "…"            card_prefix = "TR-"       card_digits = 6
-                            description
+                            description, projected_monthly_joins (new members a month the club's
+                            business plan expects, a whole number ≥ 0; left out: no projection)
     [[clubs.plans]]         code, name, fee = "365.00", term_months, grace_days, requires_vehicle,
                             one_card_per_vehicle, policy_linked, needs_approval, auto_renew,
                             static_card, static_daily_cap, refund_rule (remove_period|keep)
@@ -97,6 +98,7 @@ class ClubSpec(Strict):
     card_prefix: str
     card_digits: int = 6
     description: str = ""
+    projected_monthly_joins: int | None = None
     plans: list[PlanSpec] = []
     merchants: list[MerchantSpec] = []
     benefits: list[BenefitSpec] = []
@@ -108,9 +110,11 @@ async def _with_path(path: str, coro: Any) -> Any:
         return await coro
     except ValidationFailed as exc:
         field = f"{path}.{exc.field}" if exc.field else path
-        raise ValidationFailed(f"{field}: {exc.message}", code="tenant_file_invalid", field=field) from exc
+        raise ValidationFailed("%(field)s: %(message)s", code="tenant_file_invalid", field=field,
+                               params={"field": field, "message": exc.message}) from exc
     except AppError as exc:
-        raise ValidationFailed(f"{path}: {exc.message}", code="tenant_file_invalid", field=path) from exc
+        raise ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field=path,
+                               params={"path": path, "message": exc.message}) from exc
 
 
 def _diff(row: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +126,8 @@ async def apply_clubs(clubs: list[ClubSpec], ctx: ApplyContext) -> None:
         path = f"clubs[{i}]"
         club = await service.club_by_code(spec.code)
         fields: dict[str, Any] = {"name": spec.name, "card_prefix": spec.card_prefix, "card_digits": spec.card_digits,
-                                  "description": spec.description}
+                                  "description": spec.description,
+                                  "projected_monthly_joins": spec.projected_monthly_joins}
         if club is None:
             club = await _with_path(path, service.create_club(code=spec.code, **fields))
             ctx.changed(f"club {spec.code} created")
@@ -188,7 +193,7 @@ async def _demo_member(club_id: Any, club_code: str, dm: DemoMemberSpec, ctx: Ap
         return
     plan = next((p for p in await service.list_plans(club_id) if p["code"] == dm.plan), None)
     if plan is None:
-        raise ValidationFailed(f"no plan {dm.plan!r} in this club", field="plan")
+        raise ValidationFailed("no plan %(plan)r in this club", field="plan", params={"plan": dm.plan})
     unit_id = await ctx.unit_id(dm.unit, path="unit")
     user_id = None
     if dm.email:

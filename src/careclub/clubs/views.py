@@ -12,13 +12,25 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from careclub.clubs import payable, rules, schemas, service, views_staff
+from careclub.clubs import (
+    dashboard,
+    payable,
+    rules,
+    schemas,
+    service,
+    views_keys,
+    views_lists,
+    views_merchants,
+    views_staff,
+)
 from careclub.clubs.tables import Benefit, BenefitMerchant, CardEvent, Club, Plan, Vehicle
 from careclub.core import ratelimit
 from careclub.core.db import bind_tenant
-from careclub.core.errors import AppError, Conflict, NotFound, RateLimited
+from careclub.core.error_messages import form_errors
+from careclub.core.errors import AppError, Conflict, NotFound, Problems, RateLimited
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
+from careclub.core.money import parse_typed
 from careclub.core.principal import Actor, Principal, set_actor
 from careclub.core.security import MIN_PASSWORD_LENGTH, check_password_strength
 from careclub.payments import service as payments
@@ -110,7 +122,18 @@ SCAN_MESSAGES = {
     "merchant_not_in_network": N_("Not valid at this merchant"),
     "quota_exhausted": N_("Benefit used up for this period"),
     "no_camera": N_("No camera available: type or paste the code"),
+    "bad_amount": N_("The bill amount is not an amount in yuan: type it like 100 or 1,314.50"),
+    "benefit_not_offered": N_("This merchant does not offer that benefit"),
+    "not_a_merchant_operator": N_("You do not scan for any merchant: ask your administrator to link you"),
+    "csrf_failed": N_("The page has expired: reload it and scan again"),
+    "not_authenticated": N_("You were signed out: sign in again and scan again"),
+    "forbidden": N_("You may not check members in"),
+    "rate_limited": N_("Too many scans at once: wait a moment and scan again"),
+    "network": N_("No connection: check the network and scan again"),
+    "error": N_("The check-in did not go through: scan again"),
 }
+# The most a bill may be (the check-in keeps it in an integer column, as the API's MoneyIn32 does).
+MAX_BILL = 999_999_999
 
 
 @get("/club/scan", opt={"permission": Perm.CHECKINS_SCAN}, include_in_schema=False)
@@ -126,9 +149,24 @@ async def scanner(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/club/scan/checkin", opt={"permission": Perm.CHECKINS_SCAN}, include_in_schema=False, status_code=201)
-async def scanner_checkin(request: Request[Any, Any, Any], data: JSONBody[schemas.CheckinCreate]) -> Response[Any]:
-    """The scanner page's check-in (session + CSRF header); the same service as the API."""
-    body = await service.check_in(_principal(request), token=data.token, benefit=data.benefit, amount=data.amount,
+async def scanner_checkin(request: Request[Any, Any, Any], data: JSONBody[schemas.ScanPageCheckin]) -> Response[Any]:
+    """The scanner page's check-in (session + CSRF header); the same service as the API. The bill amount
+    is what the cashier typed, in yuan ("100", "1,314.50"); one that is not answers `bad_amount`."""
+    from careclub.core.money import parse_typed, to_money
+
+    principal = _principal(request)
+    amount = None
+    if data.amount is not None and data.amount.strip():
+        refused = AppError("the bill amount must be an amount in yuan, like 100 or 1,314.50", code="bad_amount",
+                           status_code=422, field="amount", extra={"accepted": False, "reason": "bad_amount"})
+        try:
+            minor = parse_typed(data.amount, field="amount")
+        except AppError:
+            raise refused from None
+        if minor > MAX_BILL:
+            raise refused
+        amount = to_money(minor, principal.tenant.currency)
+    body = await service.check_in(principal, token=data.token, benefit=data.benefit, amount=amount,
                                   idempotency_key=data.idempotency_key)
     return Response(body, status_code=201)
 
@@ -184,7 +222,14 @@ def _message(exc: AppError) -> str:
         "vehicle_taken": _("This vehicle is registered already."),
         "vehicle_has_card": _("This vehicle already has a card in this club."),
     }
-    return known.get(exc.code) or _(exc.message)
+    if exc.code in CLOSED_TO_APPLICATIONS:  # the company's approval set-up, not the visitor's input
+        return _("This plan cannot take applications at the moment. Please try again later or contact the club.")
+    return known.get(exc.code) or error_text(exc)
+
+
+# Why a plan that needs approval could take no application: its policy is missing or finds nobody.
+CLOSED_TO_APPLICATIONS = ("approval_policy_missing", "approval_policy_not_found", "no_approver", "no_matching_rule",
+                          "unknown_category")
 
 
 async def _check_join(form: dict[str, str], passwords: tuple[str, str], plan: dict[str, Any], *,
@@ -253,7 +298,7 @@ async def join_submit(request: Request[Any, Any, Any], slug: FromPath[str], club
     try:
         plan = next((p for p in plans if str(p["id"]) == form["plan"]), None)
         if plan is None:
-            raise AppError(_("choose a plan"), code="validation_failed", status_code=422, field="plan")
+            raise AppError("choose a plan", code="validation_failed", status_code=422, field="plan")
         account = principal is None and (plan["needs_approval"] or bool(form["email"] or passwords[0]))
         errors = await _check_join(form, passwords, plan, account=account)
         if errors:
@@ -296,8 +341,15 @@ def _int(form: dict[str, str], key: str, default: int = 0) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise AppError(f"{key} must be a whole number", code="validation_failed", status_code=422,
-                       field=key) from None
+        raise AppError("%(key)s must be a whole number", code="validation_failed", status_code=422,
+                       field=key, params={"key": key}) from None
+
+
+def _chosen_club(form: dict[str, str]) -> uuid.UUID:
+    try:
+        return uuid.UUID(form.get("club", ""))
+    except ValueError:
+        raise AppError("choose a club", code="validation_failed", status_code=422, field="club") from None
 
 
 def _flag(form: dict[str, str], key: str) -> bool:
@@ -307,51 +359,56 @@ def _flag(form: dict[str, str], key: str) -> bool:
 @post("/club/admin/{kind:str}", opt={"permission": Perm.CLUBS_MANAGE}, include_in_schema=False)
 async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
                        data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
-    """The admin page's small forms: a club, a plan, a merchant or a benefit."""
-    from careclub.core.money import parse_amount
-
+    """The admin page's small forms: a club, a plan, a merchant or a benefit. What the page itself reads
+    (amounts in yuan, whole numbers) is checked all together before the service sees the rest."""
     form = {k: (v or "").strip() for k, v in data.items() if k != "_csrf_token"}
+    if kind not in ("club", "plan", "merchant", "benefit"):
+        raise NotFound("no such form", code="not_found")
+    problems = Problems()
     try:
         if kind == "club":
             await service.create_club(code=form.get("code", ""), name=form.get("name", ""),
                                       card_prefix=form.get("card_prefix", ""))
         else:
-            try:
-                club_id = uuid.UUID(form.get("club", ""))
-            except ValueError:
-                raise AppError("choose a club", code="validation_failed", status_code=422, field="club") from None
+            club_id = problems.check(_chosen_club, form)
             if kind == "plan":
+                fee = problems.check(parse_typed, form.get("fee") or "0", field="fee")
+                numbers = {name: problems.check(_int, form, name, default)
+                           for name, default in (("term_months", 12), ("grace_days", 0), ("static_daily_cap", 0))}
+                problems.done()
                 await service.create_plan(club_id, code=form.get("code", ""), name=form.get("name", ""),
-                                          fee=parse_amount(form.get("fee") or "0", field="fee"),
-                                          term_months=_int(form, "term_months", 12),
-                                          grace_days=_int(form, "grace_days"),
+                                          fee=fee, term_months=numbers["term_months"],
+                                          grace_days=numbers["grace_days"],
                                           requires_vehicle=_flag(form, "requires_vehicle"),
                                           needs_approval=_flag(form, "needs_approval"),
                                           static_card=_flag(form, "static_card"),
-                                          static_daily_cap=_int(form, "static_daily_cap"),
+                                          static_daily_cap=numbers["static_daily_cap"],
                                           refund_rule=form.get("refund_rule") or "remove_period")
             elif kind == "merchant":
+                value = problems.check(views_staff.offer_value, form)
+                problems.done()
                 await service.create_merchant(club_id, code=form.get("code", ""), name=form.get("name", ""),
                                               category=form.get("category", ""), address=form.get("address", ""),
                                               offer_kind=form.get("offer_kind") or "none",
-                                              offer_value=views_staff.offer_value(form),
-                                              offer_text=form.get("offer_text", ""))
-            elif kind == "benefit":
+                                              offer_value=value, offer_text=form.get("offer_text", ""))
+            else:
+                quota = problems.check(_int, form, "quota")
+                problems.done()
                 await service.create_benefit(club_id, code=form.get("code", ""), name=form.get("name", ""),
-                                             group_name=form.get("group_name", ""), quota=_int(form, "quota"),
+                                             group_name=form.get("group_name", ""), quota=quota,
                                              quota_period=form.get("quota_period") or "year",
                                              merchants=[m.strip() for m in form.get("merchants", "").split(",")
                                                         if m.strip()])
-            else:
-                raise NotFound("no such form", code="not_found")
     except AppError as exc:
         return await _admin_page(request, status_code=exc.status_code,
-                                 errors={"kind": kind, "field": exc.field, "message": _(exc.message)}, form=form)
-    return Redirect("/club/admin", status_code=303)
+                                 errors={"kind": kind, "fields": views_staff.with_policy_link(
+                                     exc, form_errors(exc, tuple(form)))}, form=form)
+    return Redirect(f"/club/admin?done={kind}", status_code=303)
 
 
 async def _admin_page(request: Request[Any, Any, Any], *, status_code: int = 200, errors: dict[str, Any] | None = None,
-                      form: dict[str, str] | None = None, notice: str | None = None) -> Template:
+                      form: dict[str, str] | None = None, notice: str | None = None,
+                      key_error: str | None = None) -> Template:
     clubs = []
     for club in await service.list_clubs():
         clubs.append({**club, "plans": await service.list_plans(club["id"]),
@@ -360,15 +417,17 @@ async def _admin_page(request: Request[Any, Any, Any], *, status_code: int = 200
     return page(request, "clubs/admin.html", status_code=status_code, clubs=clubs, keys=await service.list_keys(),
                 tenant_slug=_principal(request).tenant.slug, errors=errors or {}, form=form or {}, notice=notice,
                 offer_kinds=views_staff.OFFER_KINDS, quota_periods=views_staff.QUOTA_PERIODS, word=views_staff.word,
-                key_status=key_status)
+                key_status=key_status, key_error=key_error, overlap_minutes=views_keys.OVERLAP_MINUTES)
 
 
 @get("/club/stats/{club_id:uuid}", opt={"permission": Perm.MEMBERS_READ}, include_in_schema=False)
 async def stats_page(request: Request[Any, Any, Any], club_id: FromPath[uuid.UUID]) -> Template:
-    stats = await service.club_stats(_principal(request), club_id)
-    return page(request, "clubs/stats.html", stats=stats, chart=trusted_svg(service.chart_svg(stats)),
-                status_label=views_staff.status_label)
+    principal = _principal(request)
+    stats = await service.club_stats(principal, club_id)
+    figures = dashboard.stats_figures(principal, stats, await service.list_merchants(club_id))
+    return page(request, "clubs/stats.html", stats=stats, figures=figures)
 
 
 ROUTES = [my_card, my_card_qr, scanner, scanner_checkin, join_form, join_submit, admin_overview, admin_create,
-          stats_page, *views_staff.ROUTES]
+          stats_page, *views_staff.ROUTES, *views_lists.ROUTES, *views_merchants.ROUTES,
+          *views_keys.ROUTES]

@@ -22,13 +22,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from careclub.clubs import payable, rules, service
+from careclub.clubs.projection import parse_monthly_joins
 from careclub.clubs.service._members import CARD_STATUSES
 from careclub.core import clock
 from careclub.core.db import current_transaction
-from careclub.core.errors import AppError, NotFound, ValidationFailed
+from careclub.core.error_messages import CODE_MESSAGES, error_text, form_errors
+from careclub.core.errors import AppError, NotFound, Problems, ValidationFailed, each_error
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped, parse_amount, parse_typed
+from careclub.core.money import format_grouped, parse_typed
 from careclub.core.paging import decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.payments import rules as payment_rules
@@ -40,7 +42,6 @@ from careclub.platform.views_admin._common import (
     PER_PAGE,
     Form,
     as_uuid,
-    error_text,
     keyset_pages,
     me,
     page,
@@ -60,6 +61,7 @@ EVENT_LABELS = {"created": N_("created"), "activated": N_("activated"), "activat
                 "approved": N_("approved")}
 DONE_TEXTS = {"enrolled": N_("The member is enrolled."), "vehicle": N_("The vehicle is added."),
               "card": N_("The card is issued."), "activate": N_("The card is active."),
+              "application": N_("The application is sent for approval: the card becomes valid once it is approved."),
               "suspend": N_("The card is suspended."), "resume": N_("The card is active again."),
               "cancel": N_("The card is cancelled."), "reissue": N_("A new card replaces the lost one."),
               "renew": N_("A renewal period is open for payment."),
@@ -96,8 +98,22 @@ def _page(request: Request[Any, Any, Any], template: str, status_code: int = 200
 
 
 def _errors(exc: AppError, fields: tuple[str, ...]) -> dict[str, str]:
-    field = FIELD_MAP.get(exc.field or "", exc.field)
-    return {field if field in fields else "form": error_text(exc)}
+    return with_policy_link(exc, form_errors(exc, fields, rename=FIELD_MAP))
+
+
+def with_policy_link(exc: AppError, errors: dict[str, str]) -> dict[str, str]:
+    """A plan that needs approval refused for want of the applications' approval policy: the form
+    also links to the page where it is set up (`policy_link`)."""
+    missing = [e for e in each_error(exc) if e.code == "approval_policy_missing"]
+    if missing:
+        errors["policy_link"] = service.APPLICATION_POLICY_PAGE
+        # The link says where; the words need not name the bare address the service's message carries.
+        bare = {error_text(e) for e in missing}
+        plain = _(CODE_MESSAGES["approval_policy_missing"])
+        for key, text in errors.items():
+            if text in bare:
+                errors[key] = plain
+    return errors
 
 
 async def _guarded(action: Callable[[], Awaitable[Any]]) -> tuple[Any, AppError | None]:
@@ -120,7 +136,7 @@ def _int(value: str, field: str, default: int = 0) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValidationFailed(f"{field} must be a whole number", field=field) from None
+        raise ValidationFailed("%(field)s must be a whole number", field=field, params={"field": field}) from None
 
 
 def _flag(form: dict[str, str], key: str) -> bool:
@@ -135,7 +151,7 @@ def _date_end(value: str, field: str, principal: Principal) -> datetime | None:
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
-        raise ValidationFailed(f"{field} must be a date (YYYY-MM-DD)", field=field) from None
+        raise ValidationFailed("%(field)s must be a date (YYYY-MM-DD)", field=field, params={"field": field}) from None
     return day.replace(hour=23, minute=59, second=59, tzinfo=ZoneInfo(principal.tenant.timezone))
 
 
@@ -223,8 +239,12 @@ async def member_new(request: Request[Any, Any, Any], household: FromQuery[str |
 async def member_create(request: Request[Any, Any, Any], data: Form) -> Any:
     principal = me(request)
     form = {k: (data.get(k) or "").strip() for k in ENROL_FIELDS}
+    # the member's own account: an invitation made with the enrolment (mailed when an address is given)
+    form.update(invite="on" if data.get("invite") else "", invite_email=(data.get("invite_email") or "").strip())
 
     async def enrol() -> dict[str, Any]:
+        if form["invite"] and form["invite_email"]:
+            await platform_service.check_member_email(form["invite_email"], field="invite_email")
         plan_id = as_uuid(form["plan"])
         if plan_id is None:
             raise ValidationFailed("choose a plan", field="plan")
@@ -243,7 +263,12 @@ async def member_create(request: Request[Any, Any, Any], data: Form) -> Any:
 
     member, exc = await _guarded(enrol)
     if exc is not None:
-        return await _enrol_page(request, form, _errors(exc, ENROL_FIELDS), status_code=exc.status_code)
+        return await _enrol_page(request, form, _errors(exc, (*ENROL_FIELDS, "invite_email")),
+                                 status_code=exc.status_code)
+    if form["invite"]:
+        from careclub.clubs.views_member_invite import invite_after_enrolment  # that module builds on this one
+
+        return await invite_after_enrolment(request, member["id"], form["invite_email"])
     return Redirect(f"/club/members/{member['id']}?done=enrolled", status_code=303)
 
 
@@ -251,15 +276,18 @@ async def member_create(request: Request[Any, Any, Any], data: Form) -> Any:
 
 async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, status_code: int = 200,
                   errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
-                  notice: str | None = None, revealed: str | None = None) -> Template:
+                  notice: str | None = None, revealed: str | None = None,
+                  invitation: dict[str, Any] | None = None) -> Template:
     principal = me(request)
     member = await service.get_member(principal, member_id)
     plans = {p["id"]: p for p in await service.list_plans(member["club"])}
     cards = []
     for card in await service.list_cards(principal, member_id):
-        cards.append({**card, "plan_row": plans.get(card["plan"]["id"], {}),
-                      "events": await service.card_events(principal, card["card_no"]),
-                      "periods": await service.list_periods(principal, card["card_no"])})
+        events = await service.card_events(principal, card["card_no"])
+        cards.append({**card, "plan_row": plans.get(card["plan"]["id"], {}), "events": events,
+                      "periods": await service.list_periods(principal, card["card_no"]),
+                      "waiting_approval": bool(card["approval_request"]) and card["state"] == "pending"
+                      and not any(e["kind"] == "approved" for e in events)})
     cards.reverse()  # newest first
     head = None
     if member["household"]:
@@ -278,7 +306,8 @@ async def _detail(request: Request[Any, Any, Any], member_id: uuid.UUID, *, stat
                  head=head, household=[h for h in household if h["id"] != member_id], errors=errors or {},
                  form=form or {}, notice=notice, units=units, edit=edit, revealed=revealed,
                  may_reveal=await service.may_reveal_id_number(principal, member_id),
-                 offline_methods=payment_rules.OFFLINE_METHODS, method_label=method_label)
+                 offline_methods=payment_rules.OFFLINE_METHODS, method_label=method_label,
+                 account=await service.account_of(member), invitation=invitation)
 
 
 
@@ -342,7 +371,8 @@ async def member_add_card(request: Request[Any, Any, Any], member_id: FromPath[u
         if exc.field in card_fields:
             exc.field = card_fields[exc.field]
         return await _detail(request, member_id, status_code=exc.status_code, errors=_errors(exc, fields), form=form)
-    return Redirect(f"/club/members/{member_id}?done=card", status_code=303)
+    waiting = _result["status"] == "pending" and _result["approval_request"]
+    return Redirect(f"/club/members/{member_id}?done={'application' if waiting else 'card'}", status_code=303)
 
 
 async def _own_card(principal: Principal, member_id: uuid.UUID, card_no: str) -> dict[str, Any]:
@@ -498,6 +528,9 @@ def offer_value(form: dict[str, str]) -> int:
     return _int(form.get("offer_value", ""), "offer_value")
 
 
+EDIT_BOXES = ("active", "needs_approval", "auto_renew", "static_card", "is_open")  # absent from a post when unticked
+
+
 async def _edit_page(request: Request[Any, Any, Any], kind: str, item_id: uuid.UUID, *, status_code: int = 200,
                      errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Template:
     item, club = await _admin_item(kind, item_id)
@@ -505,15 +538,17 @@ async def _edit_page(request: Request[Any, Any, Any], kind: str, item_id: uuid.U
     if kind == "merchant":
         benefits = await service.list_benefits(club["id"])
         ctx["benefits"] = [{**b, "honoured": item["code"] in b["merchants"]} for b in benefits]
+        from careclub.clubs.views_merchants import operators_section  # who scans here (views_merchants.py)
+        ctx["ops"] = await operators_section(request, item)
     if kind == "benefit":
         ctx["merchants"] = await service.list_merchants(club["id"])
     values = dict(item)
     if kind == "plan":
-        values["fee"] = f"{item['fee'] / 100:.2f}"
+        values["fee"] = format_grouped(item["fee"])
     if kind == "merchant" and item["offer_kind"] == "amount":  # people read and type yuan, never fen
         values["offer_value"] = format_grouped(item["offer_value"])
     if form is not None:  # an unticked box is absent from the post
-        for box in ("active", "needs_approval", "auto_renew", "static_card", "is_open"):
+        for box in EDIT_BOXES:
             values[box] = form.get(box) == "on"
         values.update(form)
     return _page(request, "clubs/admin_edit.html", status_code=status_code, kind=kind, item=item, club=club,
@@ -541,17 +576,21 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
         if kind == "club":
             return await service.update_club(item_id, name=form.get("name", ""),
                                              description=form.get("description", ""),
-                                             card_prefix=form.get("card_prefix", ""), active=_flag(form, "active"))
+                                             card_prefix=form.get("card_prefix", ""), active=_flag(form, "active"),
+                                             projected_monthly_joins=parse_monthly_joins(
+                                                 form.get("projected_monthly_joins")))
         if kind == "plan":
-            return await service.update_plan(item_id, name=form.get("name", ""),
-                                             fee=parse_amount(form.get("fee") or "0", field="fee"),
-                                             term_months=_int(form.get("term_months", ""), "term_months", 12),
-                                             grace_days=_int(form.get("grace_days", ""), "grace_days"),
+            problems = Problems()  # what the page reads, all checked before any is refused
+            fee = problems.check(parse_typed, form.get("fee") or "0", field="fee")
+            numbers = {name: problems.check(_int, form.get(name, ""), name, default)
+                       for name, default in (("term_months", 12), ("grace_days", 0), ("static_daily_cap", 0))}
+            problems.done()
+            return await service.update_plan(item_id, name=form.get("name", ""), fee=fee,
+                                             term_months=numbers["term_months"], grace_days=numbers["grace_days"],
                                              needs_approval=_flag(form, "needs_approval"),
                                              auto_renew=_flag(form, "auto_renew"),
                                              static_card=_flag(form, "static_card"),
-                                             static_daily_cap=_int(form.get("static_daily_cap", ""),
-                                                                   "static_daily_cap"),
+                                             static_daily_cap=numbers["static_daily_cap"],
                                              refund_rule=form.get("refund_rule") or None,
                                              active=_flag(form, "active"))
         if kind == "merchant":
@@ -579,7 +618,7 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
     if exc is not None:
         shown: dict[str, Any] = dict(form)
         return await _edit_page(request, kind, item_id, status_code=exc.status_code,
-                                errors={"field": exc.field or "", "message": error_text(exc)}, form=shown)
+                                errors=with_policy_link(exc, form_errors(exc, (*form, *EDIT_BOXES))), form=shown)
     return Redirect(f"/club/admin?done={kind}#{kind}-{item_id}", status_code=303)
 
 

@@ -173,14 +173,16 @@ def _fit(column: Column, value: Any) -> None:
     name = column._meta.name
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValidationFailed(f"{name} contains the NUL character, which text may not hold", field=name,
-                                   code="nul_character")
+            raise ValidationFailed("%(name)s contains the NUL character, which text may not hold", field=name,
+                                   code="nul_character", params={"name": name})
         if isinstance(column, Varchar) and column.length is not None and len(value) > column.length:
-            raise ValidationFailed(f"{name} must be at most {column.length} characters", field=name, code="too_long")
+            raise ValidationFailed("%(name)s must be at most %(length)s characters", field=name, code="too_long",
+                                   params={"name": name, "length": column.length})
     elif isinstance(value, int) and not isinstance(value, bool) and isinstance(column, Integer):
         lo, hi = int_range(column)
         if not lo <= value <= hi:
-            raise ValidationFailed(f"{name} must be between {lo} and {hi}", field=name, code="out_of_range")
+            raise ValidationFailed("%(name)s must be between %(lo)s and %(hi)s", field=name, code="out_of_range",
+                                   params={"name": name, "lo": lo, "hi": hi})
 
 
 class Bounded(Table):

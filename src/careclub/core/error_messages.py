@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from careclub.core.errors import AppError, each_error
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 
@@ -57,6 +58,9 @@ CODE_MESSAGES: dict[str, str] = {
     "invite_not_found": N_("This invitation link is not valid."),
     "invite_used": N_("This invitation has been used already."),
     "invite_expired": N_("This invitation has expired; ask for a new one."),
+    "reset_link_not_found": N_("This password-reset link is not valid. Ask for a new one."),
+    "reset_link_used": N_("This password-reset link has been used already. Ask for a new one if you need to."),
+    "reset_link_expired": N_("This password-reset link has expired; ask for a new one."),
     "password_too_short": N_("The password must be at least 10 characters long."),
     "password_too_common": N_("This password is one of the most common ones and easy to guess; choose another."),
     # payments
@@ -75,6 +79,7 @@ CODE_MESSAGES: dict[str, str] = {
     "card_closed": N_("This card is cancelled or replaced: a payment cannot renew it."),
     "club_not_found": N_("No such club."),
     "club_code_taken": N_("A club with this code exists already."),
+    "projection_invalid": N_("Projected new members a month must be a whole number, 0 or more, or empty."),
     "plan_not_found": N_("No such plan."),
     "plan_code_taken": N_("A plan with this code exists already."),
     "merchant_not_found": N_("No such merchant."),
@@ -83,7 +88,9 @@ CODE_MESSAGES: dict[str, str] = {
     "benefit_code_taken": N_("A benefit with this code exists already."),
     "benefit_not_offered": N_("This merchant does not offer that benefit."),
     "member_not_found": N_("No such member."),
+    "member_has_account": N_("This member has an account already."),
     "card_not_found": N_("No such card."),
+    "awaiting_approval": N_("This card waits for its application's approval; the decision activates it."),
     "card_state_conflict": N_("The card's state does not allow this. Reload the page and check the card."),
     "card_inactive": N_("This card is not active, so it has no QR code."),
     "static_card_not_allowed": N_("This plan has no printable static card."),
@@ -93,11 +100,19 @@ CODE_MESSAGES: dict[str, str] = {
     "period_not_found": N_("No such membership period."),
     "sign_in_to_apply": N_("Applications for this plan need approval: sign in (or register) as a member to apply."),
     "key_busy": N_("The signing key is being created; try again in a moment."),
+    "signing_key_not_found": N_("No such signing key."),
     "not_a_merchant_operator": N_("You are not the operator of a merchant."),
+    "operator_role_missing": N_("This person holds no role that may scan member cards: grant the merchant operator "
+                                "role first."),
+    "operator_not_found": N_("This person is not an operator of this merchant."),
+    "bad_amount": N_("The bill amount must be an amount in yuan, like 100 or 1,314.50."),
+    "invite_action_unknown": N_("This invitation cannot be honoured any more; ask for a new one."),
     # approvals
     "approval_request_not_found": N_("No such approval request."),
     "approval_step_not_found": N_("No such step in this request."),
     "approval_policy_not_found": N_("No such approval policy."),
+    "approval_policy_missing": N_("Plans that need approval need an approval policy for member applications first. "
+                                  "An administrator sets it up under Approval policies."),
     "policy_incomplete": N_("The approval policy does not cover every case; complete it and save again."),
     "policy_without_approver": N_("Some steps of the approval policy have nobody to approve them."),
     "policy_changed_concurrently": N_("Someone saved this policy at the same moment; reload and try again."),
@@ -161,3 +176,45 @@ def page_message(status: int, code: str, message: str) -> PageMessage:
         # No translation (an English reader, or a catalog not updated yet): the original is the most precise.
         return PageMessage(message or text, None)
     return PageMessage(text, message or None)
+
+
+# Wording by code beside a form field, where the page wording would read wrongly next to a field.
+FIELD_CODE_MESSAGES: dict[str, str] = {
+    "forbidden": N_("You cannot grant permissions you do not hold."),
+}
+
+
+def error_text(exc: AppError) -> str:
+    """One error in the reader's language, for beside a field or above a form.
+
+    A template with params: the template translated, then filled in (what someone typed is never looked
+    up in the catalog). A constant message: its translation. Otherwise the code's wording when it has a
+    translation, else the English message."""
+    if exc.params:
+        try:
+            return _(exc.template) % exc.params
+        except (KeyError, ValueError, TypeError):  # a translation that lost or broke a placeholder
+            return exc.message
+    translated = _(exc.message) if exc.message else ""
+    if exc.message and translated != exc.message:
+        return translated
+    if exc.message and not _LATIN.search(exc.message):  # raised already translated
+        return exc.message
+    generic = FIELD_CODE_MESSAGES.get(exc.code) or (CODE_MESSAGES.get(exc.code)
+                                                    if exc.code not in ("validation_failed", "bad_request") else None)
+    if generic and _(generic) != generic:
+        return _(generic)
+    return exc.message
+
+
+def form_errors(exc: AppError, fields: tuple[str, ...] | None = None,
+                rename: dict[str, str] | None = None) -> dict[str, str]:
+    """Every error of `exc` under the field it names (renamed by `rename`) when that field is on the form
+    (`fields`; None: any field), the others together above the form under "form"."""
+    out: dict[str, str] = {}
+    for error in each_error(exc):
+        name = (rename or {}).get(error.field or "", error.field)
+        key = name if name and (fields is None or name in fields) else "form"
+        text = error_text(error)
+        out[key] = f"{out[key]} {text}" if key in out and text not in out[key] else text
+    return out

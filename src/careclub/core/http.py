@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 
 from careclub.core import i18n
 from careclub.core.error_messages import page_message
-from careclub.core.errors import AppError, RateLimited, Unauthorized
+from careclub.core.errors import AppError, FieldErrors, RateLimited, Unauthorized
 from careclub.core.logging import request_id
 from careclub.core.middleware import choose_locale
 from careclub.core.principal import principal_in
@@ -74,6 +74,12 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if isinstance(exc, Unauthorized) and request.url.path.startswith("/api/"):
         headers = {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, FieldErrors) and _wants_json(request):
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message, "field": exc.field,
+                                "fields": [{"field": e.field, "code": e.code, "message": e.message}
+                                           for e in exc.errors]}
+        return Response({"error": body, **(exc.extra or {})}, status_code=exc.status_code, headers=headers,
+                        media_type=MediaType.JSON)
     return error_response(request, exc.status_code, exc.code, exc.message, field=exc.field, headers=headers,
                           extra=exc.extra or None)
 

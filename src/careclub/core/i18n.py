@@ -47,6 +47,8 @@ def current_locale() -> str:
 def gettext(message: str) -> str:
     """`message` in the request's language. Always a plain `str`, never `Markup`: a message that
     carries someone's text (an error naming what they typed) is escaped wherever a page prints it."""
+    if not _catalogs:  # before the app's start-up loaded them (a job, a script, a test without the lifespan)
+        load()
     catalog = _catalogs.get(_current.get())
     return str(catalog.gettext(message) if catalog else message)
 
@@ -66,6 +68,8 @@ def N_(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    if not _catalogs:
+        load()
     catalog = _catalogs.get(_current.get())
     if catalog:
         return str(catalog.ngettext(singular, plural, n))

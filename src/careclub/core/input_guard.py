@@ -38,8 +38,8 @@ class BadInput(AppError):
 
 
 def _nul_error(where: str) -> ValidationFailed:
-    return ValidationFailed(f"{where} contains the NUL character (\\u0000), which text may not hold",
-                            code="nul_character", field=where)
+    return ValidationFailed("%(where)s contains the NUL character (\\u0000), which text may not hold",
+                            code="nul_character", field=where, params={"where": where})
 
 
 def _find(value: Any, path: str, depth: int) -> tuple[str, str] | None:
@@ -75,19 +75,22 @@ def check_json(body: bytes) -> None:
     try:
         value = msgspec.json.decode(body)
     except RecursionError:
-        raise BadInput(f"the JSON body is nested deeper than {MAX_DEPTH} levels", code="too_deeply_nested") from None
+        raise BadInput("the JSON body is nested deeper than %(MAX_DEPTH)s levels", code="too_deeply_nested",
+                       params={"MAX_DEPTH": MAX_DEPTH}) from None
     except msgspec.DecodeError as exc:
         if surrogate:
             # msgspec words this "Input data was truncated", which sends people looking for a cut-off body.
             raise BadInput("the JSON body holds a lone UTF-16 surrogate escape (\\ud800–\\udfff without its pair), "
                            "which is not text", code="invalid_json") from None
-        raise BadInput(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+        raise BadInput("the request body is not valid JSON: %(exc)s", code="invalid_json",
+                       params={"exc": exc}) from None
     found = _find(value, "", 0)
     if found is None:
         return
     kind, where = found
     if kind == "depth":
-        raise BadInput(f"the JSON body is nested deeper than {MAX_DEPTH} levels", code="too_deeply_nested")
+        raise BadInput("the JSON body is nested deeper than %(MAX_DEPTH)s levels", code="too_deeply_nested",
+                       params={"MAX_DEPTH": MAX_DEPTH})
     raise _nul_error(where or "body")
 
 
@@ -120,7 +123,8 @@ def check_types(scope: Scope, body: bytes) -> None:
         found = _AT.search(text)
         field = (found.group(1) if found else "") or "body"
         message = _AT.sub("", text)
-        raise ValidationFailed(f"invalid input: {field}: {message}", field=field) from None
+        raise ValidationFailed("invalid input: %(field)s: %(message)s", field=field,
+                               params={"field": field, "message": message}) from None
     except msgspec.DecodeError:
         return  # not JSON at all: Litestar's own answer (400) says so
 
@@ -152,8 +156,8 @@ async def _read(receive: Receive) -> tuple[bytes, list[ReceiveMessage]]:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            raise AppError(f"the request body is larger than {MAX_BODY} bytes", code="payload_too_large",
-                           status_code=413)
+            raise AppError("the request body is larger than %(MAX_BODY)s bytes", code="payload_too_large",
+                           status_code=413, params={"MAX_BODY": MAX_BODY})
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), []

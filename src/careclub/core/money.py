@@ -41,17 +41,26 @@ def parse_amount(text: str, *, field: str = "amount") -> int:
     """'365.00' -> 36500. Refuses floats' friends: exponents, signs, more than two places."""
     if not isinstance(text, str) or not _AMOUNT.match(text):
         raise ValidationFailed(
-            f"{field} must be a decimal string with at most two places, like \"365.00\"", field=field
-        )
+            '%(field)s must be a decimal string with at most two places, like "365.00"', field=field,
+            params={"field": field})
     whole, _, frac = text.partition(".")
     return int(whole) * 100 + int((frac + "00")[:2])
+
+
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 
 
 def parse_typed(text: str, *, field: str = "amount") -> int:
     """What a person types on a page, in yuan: "20", "20.5", "1,314,000.00", "¥ 365" -> minor units.
     Pages never ask for fen; the API takes the strict form above."""
-    cleaned = (text or "").strip().replace(",", "").replace("，", "").replace(" ", "")
+    cleaned = (text or "").strip().replace("，", ",").replace(" ", "")
     cleaned = cleaned.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
+    # Commas only between groups of three ("1,314,000.00"): "5,00" is not five yuan, nor five hundred.
+    grouped = "," not in cleaned or _GROUPED.match(cleaned) is not None
+    cleaned = cleaned.replace(",", "")
+    if not grouped or not _AMOUNT.match(cleaned):
+        raise ValidationFailed("%(field)s must be an amount in yuan with at most two decimal places, like 20 or "
+                               "1,314.50", field=field, params={"field": field})
     return parse_amount(cleaned, field=field)
 
 
@@ -74,7 +83,8 @@ def to_money(minor: int, currency: str) -> Money:
 
 def from_money(value: Money, *, currency: str, field: str = "amount") -> int:
     if value.currency != currency:
-        raise ValidationFailed(f"{field}.currency must be {currency}", field=f"{field}.currency")
+        raise ValidationFailed("%(field)s.currency must be %(currency)s", field=f"{field}.currency",
+                               params={"field": field, "currency": currency})
     return parse_amount(value.amount, field=f"{field}.amount")
 
 

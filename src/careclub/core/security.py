@@ -41,8 +41,9 @@ _COMMON = frozenset(
 
 def check_password_strength(password: str, *, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"password must be at least {MIN_PASSWORD_LENGTH} characters long",
-                               code="password_too_short", field=field)
+        raise ValidationFailed("password must be at least %(MIN_PASSWORD_LENGTH)s characters long",
+                               code="password_too_short", field=field,
+                               params={"MIN_PASSWORD_LENGTH": MIN_PASSWORD_LENGTH})
     lowered = password.lower()
     if lowered in _COMMON or len(set(lowered)) <= 2:
         raise ValidationFailed("this password is one of the most common ones and easy to guess; "

@@ -184,7 +184,7 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> schemas.WebhookRece
     try:
         event = gateway().verify(body, request.headers.get("stripe-signature"))
     except BadSignature as exc:
-        raise AppError(str(exc), code="bad_signature", status_code=400) from None
+        raise AppError("%(reason)s", code="bad_signature", status_code=400, params={"reason": str(exc)}) from None
     return schemas.WebhookReceipt(received=True, outcome=await service.receive(event, _queue_inbox))
 
 

@@ -87,8 +87,8 @@ class Gateway:
             return await coro
         except stripe.StripeError as exc:
             log.warning("stripe %s failed: %s", what, exc)
-            raise ProviderUnavailable(f"the payment provider refused or did not answer ({what}): "
-                                      f"{exc.user_message or exc.__class__.__name__}") from exc
+            raise ProviderUnavailable("the payment provider refused or did not answer (%(what)s): %(why)s",
+                                      params={"what": what, "why": exc.user_message or exc.__class__.__name__}) from exc
 
     async def create_checkout(self, account: str, *, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         session = await self._call("checkout", self.client.v1.checkout.sessions.create_async(
@@ -174,7 +174,8 @@ class Gateway:
             r = await http.post(link[len(base):] or "/", content=b"",
                                 headers={"content-type": "application/x-www-form-urlencoded"})
         if r.status_code >= 400:
-            raise ProviderUnavailable(f"the sandbox refused to complete onboarding ({r.status_code})")
+            raise ProviderUnavailable("the sandbox refused to complete onboarding (%(status_code)s)",
+                                      params={"status_code": r.status_code})
 
     # ---- webhooks ------------------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ def can_move(current: str, to: str) -> bool:
 
 def check_move(current: str, to: str) -> None:
     if not can_move(current, to):
-        raise Conflict(f"a {current} payment cannot become {to}", code="payment_state_conflict")
+        raise Conflict("a %(current)s payment cannot become %(to)s", code="payment_state_conflict",
+                       params={"current": current, "to": to})
 
 
 def application_fee(amount: int, bps: int) -> int:

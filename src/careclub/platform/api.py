@@ -59,7 +59,8 @@ def time_param(value: str | None, field: str) -> datetime | None:
     try:
         return msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed(f"invalid input: {field}: {exc}", field=field) from None
+        raise ValidationFailed("invalid input: %(field)s: %(exc)s", field=field,
+                               params={"field": field, "exc": exc}) from None
 
 
 def minor_units(principal: Principal, value: Money | None, field: str) -> int | None:

@@ -75,8 +75,8 @@ def check(data: bytes) -> Checked:
     if not data:
         raise AppError("the file is empty", code="validation_failed", status_code=422, field="file")
     if len(data) > MAX_BYTES:
-        raise AppError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", code="payload_too_large",
-                       status_code=413, field="file")
+        raise AppError("the file is larger than %(value)s MB", code="payload_too_large",
+                       status_code=413, field="file", params={"value": MAX_BYTES // (1024 * 1024)})
     if data.startswith(b"\xff\xd8\xff"):
         return _image(data, "jpeg")
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -59,7 +59,7 @@ def _filters(*, action: str | None, entity_type: str | None, entity_id: str | No
     if entity_id:
         where.append(AuditEntry.entity_id == entity_id)
     if actor:
-        where.append(AuditEntry.actor_name.ilike(f"%{actor}%"))
+        where.append(AuditEntry.actor_name.ilike("%" + like_escape(actor) + "%"))
     if since:
         where.append(AuditEntry.created_at >= since)
     if until:

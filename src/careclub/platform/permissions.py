@@ -85,7 +85,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         raise Unauthorized("sign in first: missing, expired or revoked credentials",
                            code="not_authenticated")
     if needed != Perm.AUTHENTICATED and not principal.can(needed):
-        raise Forbidden(f"your roles do not include the permission {needed}", code="forbidden")
+        raise Forbidden("your roles do not include the permission %(needed)s", code="forbidden",
+                        params={"needed": needed})
 
 
 def check_every_route_is_guarded(app: Any, exempt_prefixes: tuple[str, ...]) -> None:

@@ -8,6 +8,7 @@ from careclub.platform.tables import (
     AuditEntry,
     Invite,
     OrgUnit,
+    PasswordReset,
     Role,
     RoleGrant,
     Tenant,
@@ -17,7 +18,8 @@ from careclub.platform.tables import (
 APP_CONFIG = AppConfig(
     app_name="platform",
     migrations_folder_path=str(Path(__file__).resolve().parents[3] / "migrations" / "platform"),
-    table_classes=[Tenant, OrgUnit, User, Role, RoleGrant, ApiToken, Invite, AuditEntry, Attachment],
+    table_classes=[Tenant, OrgUnit, User, Role, RoleGrant, ApiToken, Invite, AuditEntry, Attachment,
+                   PasswordReset],
     migration_dependencies=[],
     commands=[],
 )

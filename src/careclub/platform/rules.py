@@ -26,41 +26,46 @@ def check_slug(slug: str) -> str:
         raise ValidationFailed("slug must be 3–48 lowercase letters, digits or hyphens, starting with "
                                "a letter", field="slug")
     if slug in RESERVED_SLUGS:
-        raise ValidationFailed(f"the slug {slug!r} is reserved", field="slug", code="slug_reserved")
+        raise ValidationFailed("the slug %(slug)r is reserved", field="slug", code="slug_reserved",
+                               params={"slug": slug})
     return slug
 
 
 def check_email(email: str, *, field: str = "email") -> str:
     email = (email or "").strip().lower()
     if len(email) > 254 or not EMAIL.match(email):
-        raise ValidationFailed(f"{field} is not a valid email address", field=field)
+        raise ValidationFailed("%(field)s is not a valid email address", field=field, params={"field": field})
     return email
 
 
 def check_text(value: str, field: str, *, max_len: int = 200, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationFailed(f"{field} is required", field=field)
+        raise ValidationFailed("%(field)s is required", field=field, params={"field": field})
     if len(value) > max_len:
-        raise ValidationFailed(f"{field} must be at most {max_len} characters", field=field)
+        raise ValidationFailed("%(field)s must be at most %(max_len)s characters", field=field,
+                               params={"field": field, "max_len": max_len})
     return value
 
 
 def check_code(code: str, field: str = "code") -> str:
     if not CODE.match(code or ""):
-        raise ValidationFailed(f"{field} must be 1–64 letters, digits, '_', '.' or '-'", field=field)
+        raise ValidationFailed("%(field)s must be 1–64 letters, digits, '_', '.' or '-'", field=field,
+                               params={"field": field})
     return code
 
 
 def check_unit_kind(kind: str) -> str:
     if kind not in UNIT_KINDS:
-        raise ValidationFailed(f"kind must be one of {', '.join(UNIT_KINDS)}", field="kind")
+        raise ValidationFailed("kind must be one of %(choices)s", field="kind",
+                               params={"choices": ', '.join(UNIT_KINDS)})
     return kind
 
 
 def check_locale(locale: str | None, field: str = "locale") -> str | None:
     if locale is not None and locale not in LOCALES:
-        raise ValidationFailed(f"{field} must be one of {', '.join(LOCALES)}", field=field)
+        raise ValidationFailed("%(field)s must be one of %(choices)s", field=field,
+                               params={"field": field, "choices": ', '.join(LOCALES)})
     return locale
 
 
@@ -68,7 +73,8 @@ def check_permissions(perms: list[str]) -> list[str]:
     known = {p.value for p in Perm} - {Perm.AUTHENTICATED.value}
     unknown = sorted(set(perms) - known)
     if unknown:
-        raise ValidationFailed(f"unknown permissions: {', '.join(unknown)}", field="permissions")
+        raise ValidationFailed("unknown permissions: %(choices)s", field="permissions",
+                               params={"choices": ', '.join(unknown)})
     return sorted(set(perms))
 
 

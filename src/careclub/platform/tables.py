@@ -96,6 +96,9 @@ class Invite(TenantTable, tablename="invite"):
     invited_by = ForeignKey(User, null=True)
     expires_at = Timestamptz()
     accepted_at = Timestamptz(null=True, default=None)
+    # What accepting also does, registered by a domain (service/_invite_actions.py): e.g.
+    # {"action": "club_merchant_operator", "merchant": "<id>"} links the new person to that merchant.
+    on_accept = JSONB(null=True, default=None)
 
 
 class AuditEntry(TenantTable, tablename="audit_entry"):
@@ -123,3 +126,12 @@ class Attachment(TenantTable, tablename="attachment"):
     size = Integer()
     sha256 = Varchar(length=64)
     uploaded_by = UUID(null=True, default=None)
+
+
+class PasswordReset(TenantTable, tablename="password_reset"):
+    """A "forgot password" link: one use, short-lived. Only the SHA-256 of its secret is kept."""
+
+    user = ForeignKey(User)
+    token_hash = Varchar(length=64)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -108,8 +108,8 @@ class ApplyContext:
     async def unit_id(self, code: str, *, path: str) -> Any:
         row = await service.unit_by_code(code)
         if row is None:
-            raise ValidationFailed(f"{path}: no org unit with code {code!r}", field=path,
-                                   code="tenant_file_invalid")
+            raise ValidationFailed("%(path)s: no org unit with code %(code)r", field=path,
+                                   code="tenant_file_invalid", params={"path": path, "code": code})
         return row["id"]
 
 
@@ -181,8 +181,10 @@ def _describe(exc: msgspec.ValidationError, prefix: str = "") -> tuple[str, str]
 
 
 def _invalid(source: str, why: str, path: str | None) -> ValidationFailed:
-    return ValidationFailed(f"{source}: {why}" + (f" at `{path}`" if path else ""), code="tenant_file_invalid",
-                            field=path or None)
+    if path:
+        return ValidationFailed("%(source)s: %(why)s at `%(path)s`", code="tenant_file_invalid", field=path,
+                                params={"source": source, "why": why, "path": path})
+    return ValidationFailed("%(source)s: %(why)s", code="tenant_file_invalid", params={"source": source, "why": why})
 
 
 def parse(text: str, *, source: str = "tenant file") -> ParsedFile:
@@ -292,8 +294,8 @@ async def _apply_identity(t: TenantIdentity, ctx_changes: list[str]) -> tuple[Te
     existing = await service.tenant_by_slug(t.slug)
     if existing is None:
         if await Tenant.exists().where(Tenant.slug == t.slug):
-            raise ValidationFailed(f"tenant {t.slug!r} exists but is not active", field="tenant.slug",
-                                   code="tenant_file_invalid")
+            raise ValidationFailed("tenant %(slug)r exists but is not active", field="tenant.slug",
+                                   code="tenant_file_invalid", params={"slug": t.slug})
         info, _root = await service.create_tenant(company=t.name, slug=t.slug, currency=t.currency,
                                                   timezone=t.timezone, locale=t.locale)
         ctx_changes.append(f"tenant {t.slug} created")
@@ -323,9 +325,10 @@ async def _apply_units(units: list[OrgUnitSpec], ctx: ApplyContext) -> None:
             ctx.changed(f"org unit {u.code} created")
             continue
         if row["parent"] != parent_id:
-            raise ValidationFailed(f"org_units[{i}].parent: moving unit {u.code!r} to another parent is not "
+            raise ValidationFailed("org_units[%(i)s].parent: moving unit %(code)r to another parent is not "
                                    "supported by tenant files; move it on the Organisation page",
-                                   field=f"org_units[{i}].parent", code="tenant_file_invalid")
+                                   field=f"org_units[{i}].parent", code="tenant_file_invalid",
+                                   params={"i": i, "code": u.code})
         if row["name"] != u.name or row["kind"] != u.kind:
             await service.update_unit(None, row["id"], name=u.name, kind=u.kind)
             ctx.changed(f"org unit {u.code} updated")
@@ -339,8 +342,8 @@ async def _apply_roles(roles: list[RoleSpec], ctx: ApplyContext) -> None:
             await service.create_role(code=r.code, name=r.name, permissions=r.permissions, description=r.description)
             ctx.changed(f"role {r.code} created")
         elif row["builtin"]:
-            raise ValidationFailed(f"roles: {r.code!r} is a built-in role; choose another code", field="roles",
-                                   code="tenant_file_invalid")
+            raise ValidationFailed("roles: %(code)r is a built-in role; choose another code", field="roles",
+                                   code="tenant_file_invalid", params={"code": r.code})
         elif (row["name"], sorted(row["permissions"]), row["description"]) != (
                 r.name, sorted(set(r.permissions)), r.description):
             await service.update_role(row["id"], name=r.name, permissions=r.permissions, description=r.description)
@@ -413,5 +416,6 @@ async def apply_file(path: Path, *, demo: bool) -> ApplyReport:
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     except OSError as exc:
-        raise ValidationFailed(f"{path}: cannot read the file: {exc.strerror}", code="tenant_file_invalid") from exc
+        raise ValidationFailed("%(path)s: cannot read the file: %(strerror)s", code="tenant_file_invalid",
+                               params={"path": path, "strerror": exc.strerror}) from exc
     return await apply_text(text, demo=demo, source=str(path))

@@ -11,10 +11,10 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from careclub.core import i18n, sessions
+from careclub.core.error_messages import error_text, form_errors
 from careclub.core.errors import AppError
-from careclub.core.i18n import gettext as _
 from careclub.core.principal import Principal, principal_in
-from careclub.platform import service
+from careclub.platform import landing, onboarding, service
 from careclub.platform.api import client_address
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import User
@@ -80,8 +80,9 @@ async def start_session(
 
 @get("/", opt={"public": True}, include_in_schema=False)
 async def home(request: Request[Any, Any, Any]) -> Template | Redirect:
-    if principal_of(request):
-        return Redirect("/dashboard")
+    principal = principal_of(request)
+    if principal:
+        return Redirect(landing.home_of(principal))
     return page(request, "platform/home.html")
 
 
@@ -110,7 +111,7 @@ async def signup_submit(request: Request[Any, Any, Any], data: URLEncodedBody[di
             "platform/signup.html",
             status_code=exc.status_code,
             form=form,
-            errors={exc.field or "form": _(exc.message)},
+            errors=form_errors(exc, ("company", "slug", "email", "display_name", "password")),
         )
     return await start_session(request, settings, info.id, user_id, "/dashboard")
 
@@ -141,12 +142,14 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
     except AppError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
         response = page(
-            request, "platform/login.html", status_code=exc.status_code, form=form, errors={"form": _(exc.message)}
+            request, "platform/login.html", status_code=exc.status_code, form=form, errors={"form": error_text(exc)}
         )
         if headers:
             response.headers.update(headers)
         return response
-    return await start_session(request, settings, tenant.id, user_id, form["next"])
+    principal = await service.load_principal(tenant, user_id)
+    target = landing.after_sign_in(request.app, principal, form["next"]) if principal else "/dashboard"
+    return await start_session(request, settings, tenant.id, user_id, target)
 
 
 @post("/logout", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
@@ -183,7 +186,9 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
     if principal.can(Perm.STAFF_READ):
         _rows, counts["people"] = await service.list_staff(principal, limit=1)
     counts["roles"] = len(await service.list_roles()) if principal.can(Perm.STAFF_READ) else 0
-    return page(request, "platform/dashboard.html", counts=counts)
+    from careclub.clubs import dashboard as clubs  # clubs' pages import this module: imported when first asked
+    return page(request, "platform/dashboard.html", counts=counts, checklist=await onboarding.checklist(principal),
+                club_panels=await clubs.club_panels(principal))
 
 
 ROUTES: list[Any] = [home, signup_form, signup_submit, login_form, login_submit, logout, switch_language, dashboard]

@@ -26,8 +26,9 @@ ERROR = "Error"
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Every refusal. `code` is stable snake_case to branch on; `message` is English for people; "
-                   "`field` names the input at fault when there is one. Some operations add their own keys "
-                   "beside `error` (a check-in refusal adds `accepted` and `reason`).",
+                   "`field` names the input at fault when there is one; when several inputs are at fault, `fields` "
+                   "lists each (`field`, `code`, `message`) so a form can show them all at once. Some operations add "
+                   "their own keys beside `error` (a check-in refusal adds `accepted` and `reason`).",
     "required": ["error"],
     "properties": {
         "error": {
@@ -37,6 +38,16 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "code": {"type": "string", "examples": ["validation_failed"]},
                 "message": {"type": "string"},
                 "field": {"type": "string"},
+                "fields": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "code", "message"],
+                        "properties": {"field": {"type": "string"}, "code": {"type": "string"},
+                                       "message": {"type": "string"}},
+                        "additionalProperties": False,
+                    },
+                },
             },
             "additionalProperties": False,
         },

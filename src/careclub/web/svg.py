@@ -1,4 +1,4 @@
-"""SVG drawn on the server (the card's QR code, the stats chart) as markup a page may embed.
+"""SVG drawn on the server (the card's QR code) as markup a page may embed.
 
 A template never marks text safe itself (`| safe`); an SVG reaches it as `Markup` only through
 `trusted_svg()`, which checks the whole document against a small allowlist first: known drawing

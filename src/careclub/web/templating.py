@@ -11,8 +11,8 @@ HTML without escaping it first.
   (`_("Welcome, %(name)s.", name=…)`) are escaped by Markup's `%`.
 - `csrf_field()` is the form's hidden CSRF input, built with escaping (Litestar's `csrf_input` is a
   plain string that would need `| safe`).
-- No template uses `| safe`; the two server-drawn SVGs (QR code, stats chart) reach templates as
-  `Markup` made where they are drawn, from numbers and a signed token only.
+- No template uses `| safe`; the server-drawn QR code SVG reaches templates as `Markup` made where
+  it is drawn, from a signed token only. Charts reach them as data (`tojson` into a JSON data block).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 
 from careclub import __version__
 from careclub.core import clock, i18n
-from careclub.core.money import format_amount
+from careclub.core.money import format_grouped
 from careclub.core.security_headers import meta_policy
 from careclub.platform.permissions import Perm
 
@@ -43,7 +43,7 @@ def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def _money(minor: int | None, currency: str = "") -> str:
     if minor is None:
         return ""
-    return f"{format_amount(minor)} {currency}".strip()
+    return f"{format_grouped(minor)} {currency}".strip()
 
 
 def _gettext(message: str) -> Markup:

@@ -263,3 +263,58 @@ async def test_a_term_whose_grace_ran_out_an_hour_ago_has_lapsed_and_one_an_hour
     assert sum(r["renewed"] for r in rates) == 0, rates
     assert sum(r["lapsed"] for r in rates) == 2, rates
     assert await tally_differences(owner, t["tenant_id"]) == []
+
+
+def _loader_module() -> Any:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from careclub.settings import PROJECT_ROOT
+
+    name = "careclub_bench_scale_load_test"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(PROJECT_ROOT) / "bench" / "_scale_load.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+async def test_the_bench_loaders_bare_rebuild_leaves_the_table_as_the_schema_has_it(
+        client: Any, owner: asyncpg.Connection) -> None:
+    """`careclub bench scale` rebuilds the search terms with the table's indexes and keys dropped and made
+    again after: the same rows, the same indexes and constraints (the keys validated), the policy forced."""
+    w = await club_world(client)
+    for i, (name, phone) in enumerate((("王小明", "13800001111"), ("李华", "13900002222"))):
+        m = await _member(client, w["t"], w["club"]["id"], name, phone)
+        await ok(await client.post(f"/api/v1/members/{m['id']}/vehicles", headers=w["t"]["headers"],
+                                   json={"plate": f"粤B1234{i}"}), 201)
+    other = await club_world(client)
+    await _member(client, other["t"], other["club"]["id"], "张三", "13700003333")
+    shape = ("SELECT (SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
+             "WHERE indrelid = 'club_member_term'::regclass) AS indexes, "
+             "(SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated ORDER BY 1) "
+             "FROM pg_constraint WHERE conrelid = 'club_member_term'::regclass) AS constraints, "
+             "(SELECT array_agg(relforcerowsecurity ORDER BY relname) FROM pg_class "
+             "WHERE relname IN ('club_member_term', 'club_member')) AS forced")
+    terms = "SELECT member, term FROM club_member_term ORDER BY 1, 2"
+
+    async def rows(tenant: str) -> list[Any]:
+        async with owner.transaction():
+            await owner.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+            return [tuple(r) for r in await owner.fetch(terms)]
+
+    before, theirs = await owner.fetchrow(shape), await rows(other["t"]["tenant_id"])
+    mine = await rows(w["t"]["tenant_id"])
+    assert mine and theirs
+    await owner.execute("SELECT set_config('app.tenant_id', $1, false)", w["t"]["tenant_id"])
+    try:
+        made = await _loader_module().Loader._rebuild_bare(owner, "club_member_terms_rebuild", "club_member_term",
+                                                          ["club_member"])
+    finally:
+        await owner.execute("RESET app.tenant_id")
+    assert made == len([r for r in mine if not r[1].startswith("=")])
+    assert await owner.fetchrow(shape) == before
+    assert await rows(w["t"]["tenant_id"]) == mine and await rows(other["t"]["tenant_id"]) == theirs

@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from tests.conftest import PASSWORD, signup
 from tests.integration.clubs.helpers import as_owner, club_world, ok, root_unit
+from tests.integration.clubs.test_plan_needs_policy import application_policy
 from tests.integration.platform.pages import browser, csrf_token, login, submit
 
 
@@ -308,6 +309,7 @@ async def test_admin_edit_forms_show_up_in_the_api(app: Litestar, client: Any) -
         r = await _post(admin, vip, vip, name="VIP gold", fee="12.345", term_months="12", grace_days="3",
                         static_daily_cap="2", active="on")
         assert r.status_code == 422 and 'data-testid="admin-error"' in r.text and 'value="VIP gold"' in r.text
+        await application_policy(client, t, role="tenant_admin")  # a plan needs approval only with one
         r = await _post(admin, vip, vip, name="VIP gold", fee="400.00", term_months="24", grace_days="3",
                         static_daily_cap="2", needs_approval="on", active="on")
         assert r.status_code == 303, r.text

@@ -89,7 +89,8 @@ async def outbox_page(*, status: str | None = None, limit: int = 25, offset: int
     elif status == "queued":
         where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error == ""]
     elif status:
-        raise ValidationFailed(f"status must be one of {', '.join(OUTBOX_STATUSES)}", field="status")
+        raise ValidationFailed("status must be one of %(choices)s", field="status",
+                               params={"choices": ', '.join(OUTBOX_STATUSES)})
     columns = [OutboxEmail.id, OutboxEmail.to_email, OutboxEmail.subject, OutboxEmail.sent_at, OutboxEmail.error,
                OutboxEmail.attempts, OutboxEmail.last_attempt_at, OutboxEmail.created_at]
     query = OutboxEmail.select(*columns, *([OutboxEmail.body] if with_body else []))

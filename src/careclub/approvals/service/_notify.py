@@ -33,6 +33,12 @@ async def notify(user_ids: list[uuid.UUID], kind: str, title: str, *, params: di
         await OutboxEmail(to_email=p["email"], subject=subject, body=f"{text}\n\n{link}".strip()).save()
 
 
+async def queue_email(to_email: str, subject: str, body: str) -> None:
+    """Mail to someone who may have no account yet (an invitation, a password-reset link), already
+    written in the reader's language: kept in the outbox, sent by `send_outbox` when SMTP is set."""
+    await OutboxEmail(to_email=to_email, subject=subject[:300], body=body).save()
+
+
 async def local_time(value: datetime) -> str:
     """A time as the company's people read it (in its time zone), for text kept and read later."""
     company = await get_tenant(current_tenant_id())

@@ -14,9 +14,10 @@ from careclub.approvals.service._people import Org, Person, Unit, describe, exis
 from careclub.approvals.tables import ApprovalBody, ApprovalPolicy
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.platform import audit
 from careclub.platform import rules as platform_rules
-from careclub.platform.tables import User
+from careclub.platform.tables import OrgUnit, Role, User
 
 BODY_KINDS = ("meeting", "committee")
 
@@ -35,8 +36,8 @@ async def current_policy(subject_type: str) -> dict[str, Any]:
     row = await ApprovalPolicy.select().where(ApprovalPolicy.subject_type == subject_type,
                                               ApprovalPolicy.is_current.eq(True)).first()
     if row is None:
-        raise NotFound(f"no approval policy for subject type {subject_type!r}", code="approval_policy_not_found",
-                       field="subject_type")
+        raise NotFound("no approval policy for subject type %(subject_type)r", code="approval_policy_not_found",
+                       field="subject_type", params={"subject_type": subject_type})
     return row
 
 
@@ -67,8 +68,8 @@ async def _member_ids(emails: list[str], path: str) -> list[uuid.UUID]:
         address = platform_rules.check_email(email, field=f"{path}.members[{i}]")
         row = await User.select(User.id).where(User.email == address).first()
         if row is None:
-            raise ValidationFailed(f"{path}.members[{i}]: nobody with the email {address}",
-                                   field=f"{path}.members[{i}]")
+            raise ValidationFailed("%(path)s: nobody with the email %(email)s", field=f"{path}.members[{i}]",
+                                   params={"path": f"{path}.members[{i}]", "email": address})
         ids.append(row["id"])
     return ids
 
@@ -76,14 +77,17 @@ async def _member_ids(emails: list[str], path: str) -> list[uuid.UUID]:
 def check_body(spec: BodySpec, path: str) -> None:
     platform_rules.check_code(spec.code, f"{path}.code")
     if spec.kind not in BODY_KINDS:
-        raise ValidationFailed(f"{path}.kind: must be meeting or committee", field=f"{path}.kind")
+        raise ValidationFailed("%(path)s: must be meeting or committee", field=f"{path}.kind",
+                               params={"path": f"{path}.kind"})
     if spec.kind == "meeting" and not (spec.meeting_day and 1 <= spec.meeting_day <= 28):
-        raise ValidationFailed(f"{path}.meeting_day: a meeting body is held on a day 1–28 of each month",
-                               field=f"{path}.meeting_day")
+        raise ValidationFailed("%(path)s: a meeting body is held on a day 1–28 of each month",
+                               field=f"{path}.meeting_day", params={"path": f"{path}.meeting_day"})
     if spec.kind == "committee" and spec.meeting_day is not None:
-        raise ValidationFailed(f"{path}.meeting_day: a committee has no monthly meeting", field=f"{path}.meeting_day")
+        raise ValidationFailed("%(path)s: a committee has no monthly meeting", field=f"{path}.meeting_day",
+                               params={"path": f"{path}.meeting_day"})
     if not spec.members:
-        raise ValidationFailed(f"{path}.members: a body needs at least one member", field=f"{path}.members")
+        raise ValidationFailed("%(path)s: a body needs at least one member", field=f"{path}.members",
+                               params={"path": f"{path}.members"})
 
 
 async def apply_body(spec: BodySpec, *, path: str = "body") -> str | None:
@@ -109,28 +113,68 @@ async def apply_body(spec: BodySpec, *, path: str = "body") -> str | None:
 
 # ---- policies -----------------------------------------------------------------------------------
 
+async def approver_problems(spec: PolicySpec, org: Org, *, path: str = "policy") -> list[rules.PolicyProblem]:
+    """Every step can find at least one approver among the tenant's real staff: one problem per
+    reference that finds nobody (well-formed references only; `rules` reports the others)."""
+    problems: list[rules.PolicyProblem] = []
+    for i, rule in enumerate(spec.rules):
+        if rule.org_unit and rule.org_unit not in org.by_code:
+            problems.append(rules.PolicyProblem(N_("no org unit with code %(unit)r"),
+                                                path=f"{path}.rules[{i}].org_unit", code="policy_without_approver",
+                                                unit=rule.org_unit))
+        for j, step in enumerate(rule.steps):
+            for group in ("approvers", "escalate_to"):
+                for k, a in enumerate(getattr(step, group)):
+                    where = f"{path}.rules[{i}].steps[{j}].{group}[{k}]"
+                    if not rules.approver_ok(a):
+                        continue
+                    if a.unit and a.unit not in org.by_code:
+                        problems.append(rules.PolicyProblem(N_("no org unit with code %(unit)r"), path=where,
+                                                            code="policy_without_approver", unit=a.unit))
+                    elif a.body and not await exists_anywhere(a, org):
+                        problems.append(rules.PolicyProblem(
+                            N_("nobody is %(who)s (no such body, or no member) (step %(step)s)"), path=where,
+                            code="policy_without_approver", who=describe(a), step=step.name))
+                    elif not await exists_anywhere(a, org):
+                        problems.append(rules.PolicyProblem(
+                            N_("nobody is %(who)s (step %(step)s)"), path=where, code="policy_without_approver",
+                            who=describe(a), step=step.name))
+    return problems
+
+
 async def check_approvers(compiled: CompiledPolicy, org: Org, *, path: str = "policy") -> None:
-    """Every step can find at least one approver among the tenant's real staff."""
-    problems = []
-    for rule in compiled.rules:
-        if rule.spec.org_unit and rule.spec.org_unit not in org.by_code:
-            problems.append(f"{path}.rules[{rule.index}].org_unit: no org unit with code {rule.spec.org_unit!r}")
-        for j, step in enumerate(rule.spec.steps):
-            for a in [*step.approvers, *step.escalate_to]:
-                if a.unit and a.unit not in org.by_code:
-                    problems.append(f"{path}.rules[{rule.index}].steps[{j}]: no org unit with code {a.unit!r}")
-                elif not await exists_anywhere(a, org):
-                    problems.append(f"{path}.rules[{rule.index}].steps[{j}] ({step.name}): nobody is "
-                                    f"{describe(a)}" + (" (no such body)" if a.body else ""))
-    if problems:
-        raise ValidationFailed("; ".join(dict.fromkeys(problems)), code="policy_without_approver",
-                               field=f"{path}.rules")
+    rules.raise_all(list(await approver_problems(compiled.spec, org, path=path)))
+
+
+async def policy_problems(spec: PolicySpec, *, path: str = "policy") -> rules.Checked:
+    """Everything wrong with a policy, all at once: its shape and coverage (`rules.check_policy`) and
+    the steps that find nobody. The one validator of every way a policy is saved (editor form, TOML,
+    API, tenant file); the form's "check" shows what it finds without saving."""
+    checked = rules.check_policy(spec, path=path)
+    found = await approver_problems(spec, await Org.load(), path=path)
+    return rules.Checked(checked.rules, checked.broken, checked.problems + tuple(found))
 
 
 async def validate_policy(spec: PolicySpec, *, path: str = "policy") -> CompiledPolicy:
-    compiled = rules.compile_policy(spec, path=path)
-    await check_approvers(compiled, await Org.load(), path=path)
-    return compiled
+    checked = await policy_problems(spec, path=path)
+    rules.raise_all(list(checked.problems))
+    return CompiledPolicy(spec, checked.rules)
+
+
+async def policy_covers(subject_type: str, *, category: str | None = None, in_plan: bool = True) -> bool:
+    """Whether the subject type has a current policy that gives every request of this category and
+    plan flag a rule (a policy with categories gives none to a request without one)."""
+    row = await ApprovalPolicy.select(ApprovalPolicy.spec).where(ApprovalPolicy.subject_type == subject_type,
+                                                                 ApprovalPolicy.is_current.eq(True)).first()
+    if row is None:
+        return False
+    try:
+        compiled = rules.compile_policy(spec_of(row))
+        rules.normalise_category(compiled.spec, category)
+    except ValidationFailed:
+        return False
+    return any(r.spec.org_unit is None and in_plan in ((True, False) if r.spec.in_plan is None else (r.spec.in_plan,))
+               for r in compiled.rules)
 
 
 async def apply_policy(spec: PolicySpec, *, source: str = "api", actor_id: uuid.UUID | None = None,
@@ -168,6 +212,15 @@ async def apply_policy(spec: PolicySpec, *, source: str = "api", actor_id: uuid.
                        before={"version": locked[0]["version"]} if locked else None,
                        after={"subject_type": spec.subject_type, "version": version, "spec": wanted})
     return await policy_version(row.id), True
+
+
+async def editor_choices() -> dict[str, list[dict[str, Any]]]:
+    """What the policy form offers: the tenant's roles, org units (in tree order) and bodies."""
+    roles = await Role.select(Role.code, Role.name, Role.builtin).order_by(Role.builtin, ascending=False).order_by(
+        Role.code)
+    units = await OrgUnit.select(OrgUnit.code, OrgUnit.name, OrgUnit.path).order_by(OrgUnit.path)
+    bodies = await ApprovalBody.select(ApprovalBody.code, ApprovalBody.name).order_by(ApprovalBody.code)
+    return {"roles": roles, "units": units, "bodies": bodies}
 
 
 # ---- chains -------------------------------------------------------------------------------------

@@ -139,12 +139,14 @@ async def _create_steps(request_id: uuid.UUID, round_no: int,
                         steps: list[tuple[StepSpec, list[dict[str, Any]]]]) -> None:
     for position, (spec, slots) in enumerate(steps):
         if spec.kind != "auto" and not any(s["user_ids"] for s in slots):
-            raise ValidationFailed(f"step {position + 1} ({spec.name}) finds no approver for this org unit",
-                                   code="no_approver", field="org_unit")
+            raise ValidationFailed("step %(value)s (%(name)s) finds no approver for this org unit",
+                                   code="no_approver", field="org_unit",
+                                   params={"value": position + 1, "name": spec.name})
         if spec.kind == "countersign" and not all(s["user_ids"] for s in slots):
             empty = next(s["label"] for s in slots if not s["user_ids"])
-            raise ValidationFailed(f"step {position + 1} ({spec.name}): nobody is {empty}", code="no_approver",
-                                   field="org_unit")
+            raise ValidationFailed("step %(value)s (%(name)s): nobody is %(empty)s", code="no_approver",
+                                   field="org_unit",
+                                   params={"value": position + 1, "name": spec.name, "empty": empty})
         body_id = None
         if spec.approvers and spec.approvers[0].body:
             body = await ApprovalBody.select(ApprovalBody.id).where(ApprovalBody.code == spec.approvers[0].body).first()
@@ -229,8 +231,9 @@ async def open_request(*, subject_type: str, subject_id: str, amount: int | None
                        attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Open a request on the subject type's current policy and start its first step."""
     if subject_type not in _SUBJECTS:
-        raise ValidationFailed(f"subject type {subject_type!r} is not registered with the approval core",
-                               code="unknown_subject_type", field="subject_type")
+        raise ValidationFailed("subject type %(subject_type)r is not registered with the approval core",
+                               code="unknown_subject_type", field="subject_type",
+                               params={"subject_type": subject_type})
     title = (title or "").strip()
     if not title or len(title) > 300:
         raise ValidationFailed("title is required (at most 300 characters)", field="title")
@@ -282,7 +285,8 @@ async def decide(*, request_id: uuid.UUID, step_id: uuid.UUID, decision: str, co
                  meeting_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Decide the active step `step_id`: approve, reject or return it to the requester."""
     if decision not in rules.DECISIONS:
-        raise ValidationFailed(f"decision must be one of {', '.join(rules.DECISIONS)}", field="decision")
+        raise ValidationFailed("decision must be one of %(choices)s", field="decision",
+                               params={"choices": ', '.join(rules.DECISIONS)})
     comment = (comment or "").strip()
     if len(comment) > 4000:
         raise ValidationFailed("comment must be at most 4000 characters", field="comment")
@@ -293,9 +297,11 @@ async def decide(*, request_id: uuid.UUID, step_id: uuid.UUID, decision: str, co
     if step is None:
         raise NotFound("no such step in this request", code="approval_step_not_found", field="step_id")
     if req["status"] != "in_review":
-        raise Conflict(f"this request is {req['status']}, not in review", code="request_not_in_review")
+        raise Conflict("this request is %(status)s, not in review", code="request_not_in_review",
+                       params={"status": req['status']})
     if step["status"] != "active":
-        raise Conflict(f"this step is {step['status']} already", code="step_already_decided")
+        raise Conflict("this step is %(status)s already", code="step_already_decided",
+                       params={"status": step['status']})
     on_behalf: uuid.UUID | None = None
     if meeting_id is not None:
         if step["meeting"] != meeting_id:
@@ -360,7 +366,8 @@ async def withdraw(*, request_id: uuid.UUID, actor_id: uuid.UUID, reason: str = 
     if req["requester_id"] != actor_id:
         raise Forbidden("only the requester may withdraw a request", code="not_requester")
     if req["status"] not in OPEN:
-        raise Conflict(f"this request is {req['status']} and cannot be withdrawn", code="request_closed")
+        raise Conflict("this request is %(status)s and cannot be withdrawn", code="request_closed",
+                       params={"status": req['status']})
     await _event(request_id, "withdrawn", {"reason": reason.strip()})
     await _end(req, "withdrawn", reason.strip())
     return request_dict(await _reload(request_id))
@@ -376,8 +383,8 @@ async def resubmit(*, request_id: uuid.UUID, actor_id: uuid.UUID, comment: str =
     if req["requester_id"] != actor_id:
         raise Forbidden("only the requester may resubmit a request", code="not_requester")
     if req["status"] != "returned":
-        raise Conflict(f"only a returned request can be resubmitted; this one is {req['status']}",
-                       code="request_not_returned")
+        raise Conflict("only a returned request can be resubmitted; this one is %(status)s",
+                       code="request_not_returned", params={"status": req['status']})
     new_amount = req["amount"] if amount is _UNSET else amount
     if new_amount is not None and new_amount < 0:
         raise ValidationFailed("amount must not be negative", field="amount")

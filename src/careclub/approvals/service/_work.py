@@ -177,9 +177,11 @@ async def record_minutes(*, meeting_id: uuid.UUID, actor_id: uuid.UUID, actor_na
         try:
             step_id = uuid.UUID(str(item.get("step_id")))
         except ValueError:
-            raise ValidationFailed(f"items[{n}].step_id is not an id", field=f"items[{n}].step_id") from None
+            raise ValidationFailed("items[%(n)s].step_id is not an id", field=f"items[{n}].step_id",
+                                   params={"n": n}) from None
         if step_id not in on_agenda or step_id in seen:
-            raise ValidationFailed(f"items[{n}] is not an open item of this meeting", field=f"items[{n}].step_id")
+            raise ValidationFailed("items[%(n)s] is not an open item of this meeting", field=f"items[{n}].step_id",
+                                   params={"n": n})
         seen.add(step_id)
         await decide(request_id=on_agenda[step_id]["request_id"], step_id=step_id,
                      decision=str(item.get("decision") or ""), comment=str(item.get("comment") or ""),

@@ -17,6 +17,15 @@ from careclub.clubs.service._keys import (
     revoke_key,
     rotate_keys,
 )
+from careclub.clubs.service._lists import (
+    card_list,
+    card_page,
+    checkin_list,
+    checkin_page,
+    merchant_list,
+    merchant_page,
+)
+from careclub.clubs.service._member_accounts import account_of, invite_member
 from careclub.clubs.service._members import (
     add_vehicle,
     apply,
@@ -46,7 +55,18 @@ from careclub.clubs.service._members import (
     revoke_period,
     update_member,
 )
+from careclub.clubs.service._operators import (
+    invite_on_accept,
+    link_operator,
+    list_operators,
+    merchant_of_operator,
+    operator_candidates,
+    pending_operator_invites,
+    unlink_operator,
+)
 from careclub.clubs.service._setup import (
+    APPLICATION_POLICY_PAGE,
+    APPLICATION_SUBJECT,
     benefit_by_code,
     club_by_code,
     create_benefit,
@@ -57,32 +77,36 @@ from careclub.clubs.service._setup import (
     get_club,
     get_merchant,
     get_plan,
-    link_operator,
     list_benefits,
     list_clubs,
     list_merchants,
     list_plans,
-    merchant_of_operator,
     update_benefit,
     update_club,
     update_merchant,
     update_plan,
 )
-from careclub.clubs.service._stats import chart_svg, club_stats, projection
+from careclub.clubs.service._stats import club_stats, projection
 
 __all__ = [
+    "APPLICATION_POLICY_PAGE",
+    "APPLICATION_SUBJECT",
     "CheckinRefused",
+    "account_of",
     "add_vehicle",
     "apply",
     "benefit_by_code",
     "benefits_left",
     "card_events",
+    "card_list",
     "card_out",
+    "card_page",
     "cards_by_member",
     "cards_of_user",
     "change_state",
-    "chart_svg",
     "check_in",
+    "checkin_list",
+    "checkin_page",
     "club_by_code",
     "club_stats",
     "create_benefit",
@@ -98,6 +122,8 @@ __all__ = [
     "get_merchant",
     "get_period",
     "get_plan",
+    "invite_member",
+    "invite_on_accept",
     "issue_qr",
     "keys_housekeeping",
     "link_operator",
@@ -108,6 +134,7 @@ __all__ = [
     "list_keys",
     "list_members",
     "list_merchants",
+    "list_operators",
     "list_periods",
     "list_plans",
     "local_day",
@@ -115,11 +142,15 @@ __all__ = [
     "may_reveal_id_number",
     "member_for_user",
     "member_page",
+    "merchant_list",
     "merchant_of_operator",
+    "merchant_page",
     "on_application_approved",
     "on_application_closed",
     "open_period",
+    "operator_candidates",
     "operator_merchant",
+    "pending_operator_invites",
     "projection",
     "prune_nonces",
     "reissue",
@@ -129,6 +160,7 @@ __all__ = [
     "revoke_key",
     "revoke_period",
     "rotate_keys",
+    "unlink_operator",
     "update_benefit",
     "update_club",
     "update_member",
@@ -142,7 +174,7 @@ def _register_with_approvals() -> None:
         from careclub.approvals import service as approvals
     except ImportError:  # pragma: no cover - the approval core ships with the app
         return
-    approvals.register_subject("member_application", on_approved=on_application_approved,
+    approvals.register_subject(APPLICATION_SUBJECT, on_approved=on_application_approved,
                                on_rejected=on_application_closed, on_withdrawn=on_application_closed)
 
 

@@ -245,7 +245,8 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
     if amount is not None:
         amount_minor = parse_amount(getattr(amount, "amount", None) or "", field="amount.amount")
         if getattr(amount, "currency", None) != tenant.currency:
-            raise ValidationFailed(f"amount.currency must be {tenant.currency}", field="amount.currency")
+            raise ValidationFailed("amount.currency must be %(currency)s", field="amount.currency",
+                                   params={"currency": tenant.currency})
 
     try:
         claims, payload, signature = rules.decode_token(token)
@@ -291,8 +292,8 @@ async def _check_in(principal: Principal, *, token: str, benefit_code: str | Non
             await _fast(redis().delete(nonce_key), 0)
         if card["merchant_id"] is None:
             raise Forbidden("you are not the operator of a merchant", code="not_a_merchant_operator")
-        raise ValidationFailed(f"this merchant does not offer the benefit {benefit_code!r}",
-                               code="benefit_not_offered", field="benefit")
+        raise ValidationFailed("this merchant does not offer the benefit %(benefit_code)r",
+                               code="benefit_not_offered", field="benefit", params={"benefit_code": benefit_code})
     merchant = {"id": card["merchant_id"], "club": card["merchant_club"], "name": card["merchant_name"],
                 "code": card["merchant_code"], "offer_kind": card["offer_kind"], "offer_value": card["offer_value"],
                 "offer_text": card["offer_text"], "is_open": card["is_open"]}

@@ -200,7 +200,8 @@ async def issue_qr(principal: Principal | None, card_no: str, *, static: bool = 
     now = clock.now()
     status = rules.card_status(card["state"], card["valid_until"], card["plan.grace_days"], now)
     if status not in ("active", "in_grace"):
-        raise Conflict(f"this card is {status}: no QR code", code="card_inactive", extra={"status": status})
+        raise Conflict("this card is %(status)s: no QR code", code="card_inactive", extra={"status": status},
+                       params={"status": status})
     if static and not card["plan.static_card"]:
         raise Conflict("this plan has no printable static card", code="static_card_not_allowed")
     key = await active_key()

@@ -8,6 +8,7 @@ member's branch.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -17,11 +18,11 @@ from typing import Any
 import asyncpg
 
 from careclub.clubs import crypto, rules
-from careclub.clubs.service._setup import get_club, get_plan
+from careclub.clubs.service._setup import APPLICATION_SUBJECT, get_club, get_plan, require_application_policy
 from careclub.clubs.tables import CardEvent, Member, MemberCard, MembershipPeriod, Vehicle
 from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch, like_escape
-from careclub.core.errors import Conflict, NotFound, ValidationFailed
+from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
 from careclub.core.paging import CAP, capped
 from careclub.core.principal import Principal, current_actor
 from careclub.platform import audit
@@ -146,7 +147,8 @@ async def _member_query(principal: Principal, *, club_id: uuid.UUID | None, q: s
                            f"AND c.plan = {query.arg(plan_id)})")
     if card_status:
         if card_status not in CARD_STATUSES:
-            raise ValidationFailed(f"card_status must be one of {', '.join(CARD_STATUSES)}", field="card_status")
+            raise ValidationFailed("card_status must be one of %(choices)s", field="card_status",
+                                   params={"choices": ', '.join(CARD_STATUSES)})
         query.where.append(f"EXISTS (SELECT 1 FROM club_card c JOIN club_plan p ON p.id = c.plan "
                            f"WHERE c.member = m.id AND {_status_sql(card_status, query)})")
     q = (q or "").strip()
@@ -318,14 +320,17 @@ async def create_member(principal: Principal | None, club_id: uuid.UUID, *, name
                         id_number: str | None = None, org_unit: uuid.UUID | None = None,
                         user_id: uuid.UUID | None = None, household: uuid.UUID | None = None) -> dict[str, Any]:
     await get_club(club_id)
-    name = prules.check_text(name, "name", max_len=120)
-    phone = rules.check_phone(phone)
-    unit_id = await _unit_for(principal, org_unit)
-    enc, hint = None, ""
+    problems = Problems()  # every field's problem at once
+    name = problems.check(prules.check_text, name, "name", max_len=120)
+    phone = problems.check(rules.check_phone, phone)
     if id_number:
         id_number = id_number.strip()
         if not 4 <= len(id_number) <= 32:
-            raise ValidationFailed("id_number must be 4–32 characters", field="id_number")
+            problems.add(ValidationFailed("id_number must be 4–32 characters", field="id_number"))
+    problems.done()
+    unit_id = await _unit_for(principal, org_unit)
+    enc, hint = None, ""
+    if id_number:
         enc = crypto.encrypt(id_number.encode(), tenant_id=current_tenant_id(), purpose=PURPOSE_ID_NUMBER)
         hint = rules.mask_id_number(id_number)
     if user_id is not None and not await User.exists().where(User.id == user_id):
@@ -370,12 +375,14 @@ async def add_vehicle(principal: Principal | None, member_id: uuid.UUID, *, plat
     if vin and len(vin) != 17:
         raise ValidationFailed("vin must be 17 characters", field="vin")
     if await Vehicle.exists().where(Vehicle.plate == plate):
-        raise Conflict(f"the vehicle {plate} is registered already", code="vehicle_taken", field="plate")
+        raise Conflict("the vehicle %(plate)s is registered already", code="vehicle_taken", field="plate",
+                       params={"plate": plate})
     v = Vehicle(member=member_id, plate=plate, vin=vin)
     try:
         await v.save()
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"the vehicle {plate} is registered already", code="vehicle_taken", field="plate") from exc
+        raise Conflict("the vehicle %(plate)s is registered already", code="vehicle_taken", field="plate",
+                       params={"plate": plate}) from exc
     await audit.record("club_vehicle.create", "club_vehicle", v.id, after={"member": member_id, "plate": plate,
                                                                            "vin": vin})
     return {"id": v.id, "plate": plate, "vin": vin}
@@ -462,7 +469,10 @@ async def enrol(principal: Principal | None, member_id: uuid.UUID, *, plan_id: u
                 policy_ends_at: datetime | None = None, via: str = "staff",
                 card_no: str | None = None) -> dict[str, Any]:
     """Give a member a card on a plan. Free plans without approval activate at once; paid
-    plans wait for their first period to be paid; approval plans wait for the approval."""
+    plans wait for their first period to be paid; approval plans wait for the approval, whether
+    the member applied (`via="application"`) or staff enrolled him (`"staff"`): both open the same
+    approval request, so staff cannot skip the company's approval. Tenant files' demo members
+    (`"tenant-file"`) are issued as they are written."""
     member = await get_member(principal, member_id, Perm.MEMBERS_MANAGE if via == "staff" else Perm.SELF_SERVICE)
     plan = await get_plan(plan_id)
     if plan["club"] != member["club"]:
@@ -479,6 +489,9 @@ async def enrol(principal: Principal | None, member_id: uuid.UUID, *, plan_id: u
     if plan["policy_linked"] and (not policy_no or policy_ends_at is None):
         raise ValidationFailed("this plan's cards follow an insurance policy: give policy_no and policy_ends_at",
                                field="policy_no")
+    asks_approval = plan["needs_approval"] and via in APPROVAL_VIA
+    if asks_approval:  # before anything is written: no policy, no application
+        await require_application_policy(field="plan_id")
     if plan["one_card_per_vehicle"] and vehicle_id is not None:
         live = await MemberCard.exists().where(MemberCard.vehicle == vehicle_id, MemberCard.club == member["club"],
                                                MemberCard.state.is_in(["pending", "active", "suspended"]))
@@ -493,10 +506,13 @@ async def enrol(principal: Principal | None, member_id: uuid.UUID, *, plan_id: u
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("this vehicle already has a card in this club (one car, one member)",
                        code="vehicle_has_card", field="vehicle_id") from exc
-    await _event(card.id, "created", plan=plan["code"], via=via)
+    # A policy-linked card waiting for approval keeps its policy's end with its creation: once
+    # approved it runs until then (`on_application_approved`).
+    await _event(card.id, "created", plan=plan["code"], via=via,
+                 **({"policy_ends_at": policy_ends_at} if asks_approval and plan["policy_linked"] else {}))
     await audit.record("club_card.create", "club_card", card.id,
                        after={"card_no": number, "member": member_id, "plan": plan["code"], "via": via})
-    if plan["needs_approval"] and via == "application":
+    if asks_approval:
         await _open_approval(card.id, member, plan)
     elif plan["policy_linked"]:
         assert policy_ends_at is not None
@@ -506,6 +522,9 @@ async def enrol(principal: Principal | None, member_id: uuid.UUID, *, plan_id: u
     else:
         await open_period(None, number, kind="join")
     return card_out(await get_card(None, number))
+
+
+APPROVAL_VIA = ("application", "staff")
 
 
 async def _open_approval(card_id: uuid.UUID, member: dict[str, Any], plan: dict[str, Any]) -> None:
@@ -518,7 +537,7 @@ async def _open_approval(card_id: uuid.UUID, member: dict[str, Any], plan: dict[
         raise Conflict("this plan's applications need approval: sign in (or register) as a member to apply",
                        code="sign_in_to_apply")
     req = await approvals.open_request(
-        subject_type="member_application", subject_id=str(card_id), amount=plan["fee"], category=None,
+        subject_type=APPLICATION_SUBJECT, subject_id=str(card_id), amount=plan["fee"], category=None,
         in_plan=True, org_unit_id=member["org_unit"], title=f"{member['name']}: {plan['name']}",
         requester_id=requester)
     await MemberCard.update({MemberCard.approval_request_id: req["id"]}).where(MemberCard.id == card_id)
@@ -538,15 +557,28 @@ async def _activate(card_id: uuid.UUID, *, until: datetime, reason: str) -> None
 async def on_application_approved(request: dict[str, Any]) -> None:
     """Approval core callback: a free plan activates now; a paid one opens its first period."""
     card = await MemberCard.select(MemberCard.id, MemberCard.card_no, MemberCard.state, MemberCard.plan.fee,
-                                   MemberCard.plan.term_months).where(
+                                   MemberCard.plan.term_months, MemberCard.plan.policy_linked).where(
         MemberCard.id == uuid.UUID(str(request["subject_id"]))).first()
     if card is None or card["state"] != "pending":
         return
     await _event(card["id"], "approved", request=request.get("id"))
-    if card["plan.fee"] == 0:
+    policy_end = await _policy_end(card["id"]) if card["plan.policy_linked"] else None
+    if policy_end is not None:  # a policy-linked card runs until its policy ends
+        await _activate(card["id"], until=policy_end, reason="approved")
+    elif card["plan.fee"] == 0:
         await _activate(card["id"], until=rules.add_months(clock.now(), card["plan.term_months"]), reason="approved")
     else:
         await open_period(None, card["card_no"], kind="join")
+
+
+async def _policy_end(card_id: uuid.UUID) -> datetime | None:
+    row = await CardEvent.select(CardEvent.detail).where(CardEvent.card == card_id,
+                                                          CardEvent.kind == "created").first()
+    detail = row["detail"] if row else None
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    value = (detail or {}).get("policy_ends_at")
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 async def on_application_closed(request: dict[str, Any]) -> None:
@@ -567,7 +599,11 @@ async def change_state(principal: Principal | None, card_no: str, action: str, *
     if action not in allowed:
         raise ValidationFailed("action must be activate, suspend, resume or cancel", field="action")
     if card["state"] not in allowed[action]:
-        raise Conflict(f"a {card['state']} card cannot be {action}d", code="card_state_conflict")
+        raise Conflict("a %(state)s card cannot be %(action)sd", code="card_state_conflict",
+                       params={"state": card['state'], "action": action})
+    if action == "activate" and card.get("approval_request_id"):
+        # The application's decision activates (or cancels) it: staff cannot skip the company's approval.
+        raise Conflict("this card waits for its application's approval", code="awaiting_approval")
     new_state = {"suspend": "suspended", "resume": "active", "cancel": "cancelled", "activate": "active"}[action]
     # Conditional on the state read: of two racing changes only one lands.
     changed = await MemberCard.update({MemberCard.state: new_state}).where(
@@ -588,7 +624,8 @@ async def reissue(principal: Principal | None, card_no: str, *, reason: str = "l
     changed = await MemberCard.update({MemberCard.state: "replaced"}).where(
         MemberCard.id == card["id"], MemberCard.state.is_in(["active", "suspended"])).returning(MemberCard.id)
     if not changed:
-        raise Conflict(f"a {card['state']} card cannot be reissued", code="card_state_conflict")
+        raise Conflict("a %(state)s card cannot be reissued", code="card_state_conflict",
+                       params={"state": card['state']})
     number = await _next_card_no(card["club"])
     new = MemberCard(club=card["club"], plan=card["plan"], member=card["member"], vehicle=card["vehicle"],
                      card_no=number, state=card["state"], valid_from=card["valid_from"],
@@ -609,7 +646,8 @@ async def renew_policy(principal: Principal | None, card_no: str, *, policy_no: 
     if not card["plan.policy_linked"]:
         raise ValidationFailed("this card's plan does not follow a policy", field="policy_no")
     if card["state"] not in ("active", "pending"):
-        raise Conflict(f"a {card['state']} card cannot be renewed", code="card_state_conflict")
+        raise Conflict("a %(state)s card cannot be renewed", code="card_state_conflict",
+                       params={"state": card['state']})
     until = max(policy_ends_at, card["valid_until"]) if card["valid_until"] else policy_ends_at
     await MemberCard.update({MemberCard.valid_until: until, MemberCard.policy_no: policy_no.strip(),
                              MemberCard.state: "active",
@@ -681,8 +719,9 @@ async def mark_period_paid(period_id: uuid.UUID, *, method: str, reference: str 
     if locked[0]["state"] in ("cancelled", "replaced"):
         # A closed card is never extended. A payment that arrives anyway is the caller's to refund
         # (or, for a card reissued after a loss, to record on the new card's period).
-        raise Conflict(f"the card {card['card_no']} is {rules.card_status(locked[0]['state'], None, 0, clock.now())}: "
-                       "a payment cannot renew it", code="card_closed")
+        raise Conflict("the card %(card_no)s is %(card_status)s: a payment cannot renew it", code="card_closed",
+                       params={"card_no": card["card_no"],
+                               "card_status": rules.card_status(locked[0]["state"], None, 0, clock.now())})
     claimed = await MembershipPeriod.update({MembershipPeriod.status: "paid", MembershipPeriod.paid_at: clock.now(),
                                              MembershipPeriod.payment_method: method,
                                              MembershipPeriod.payment_ref: reference}).where(

@@ -6,15 +6,18 @@ import uuid
 from typing import Any
 
 import asyncpg
+from msgspec import UNSET, UnsetType
 
 from careclub.clubs import rules
-from careclub.clubs.tables import Benefit, BenefitMerchant, Club, Merchant, MerchantOperator, Plan
+from careclub.clubs.projection import check_monthly_joins
+from careclub.clubs.tables import Benefit, BenefitMerchant, Club, Merchant, Plan
+from careclub.core.db import fetch
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
 from careclub.platform import audit
 from careclub.platform import rules as prules
-from careclub.platform.tables import User
 
-CLUB_FIELDS = (Club.id, Club.code, Club.name, Club.description, Club.card_prefix, Club.card_digits, Club.active)
+CLUB_FIELDS = (Club.id, Club.code, Club.name, Club.description, Club.card_prefix, Club.card_digits, Club.active,
+               Club.projected_monthly_joins)
 PLAN_FIELDS = (Plan.id, Plan.club, Plan.code, Plan.name, Plan.fee, Plan.term_months, Plan.grace_days,
                Plan.requires_vehicle, Plan.one_card_per_vehicle, Plan.policy_linked, Plan.needs_approval,
                Plan.auto_renew, Plan.static_card, Plan.static_daily_cap, Plan.refund_rule, Plan.active)
@@ -25,11 +28,12 @@ BENEFIT_FIELDS = (Benefit.id, Benefit.club, Benefit.code, Benefit.name, Benefit.
                   Benefit.quota_period, Benefit.active)
 
 
-async def _unique(coro: Any, message: str, code: str, field: str) -> Any:
+async def _unique(coro: Any, taken: Conflict) -> Any:
+    """Saves, answering `taken` when the unique index refuses."""
     try:
         return await coro
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(message, code=code, field=field) from exc
+        raise taken from exc
 
 
 # ---- clubs ----------------------------------------------------------------------------------
@@ -50,22 +54,37 @@ async def club_by_code(code: str) -> dict[str, Any] | None:
 
 
 async def create_club(*, code: str, name: str, card_prefix: str, card_digits: int = 6,
-                      description: str = "") -> dict[str, Any]:
+                      description: str = "", projected_monthly_joins: int | None = None) -> dict[str, Any]:
     code, name = prules.check_code(code), prules.check_text(name, "name")
+    projected_monthly_joins = check_monthly_joins(projected_monthly_joins)
     rules.check_card_prefix(card_prefix)
     if not 4 <= card_digits <= 12:
         raise ValidationFailed("card_digits must be between 4 and 12", field="card_digits")
     if await Club.exists().where(Club.code == code):
-        raise Conflict(f"a club with code {code!r} exists already", code="club_code_taken", field="code")
-    club = Club(code=code, name=name, card_prefix=card_prefix, card_digits=card_digits, description=description)
-    await _unique(club.save(), f"a club with code {code!r} exists already", "club_code_taken", "code")
-    await audit.record("club.create", "club", club.id, after={"code": code, "name": name, "card_prefix": card_prefix})
+        raise Conflict("a club with code %(code)r exists already", code="club_code_taken", field="code",
+                       params={"code": code})
+    club = Club(code=code, name=name, card_prefix=card_prefix, card_digits=card_digits, description=description,
+                projected_monthly_joins=projected_monthly_joins)
+    await _unique(club.save(), Conflict("a club with code %(code)r exists already",
+                                        code="club_code_taken", field="code", params={"code": code}))
+    await audit.record("club.create", "club", club.id, after={"code": code, "name": name, "card_prefix": card_prefix,
+                                                              "projected_monthly_joins": projected_monthly_joins})
     return await get_club(club.id)
 
 
-async def update_club(club_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+async def update_club(club_id: uuid.UUID, *, projected_monthly_joins: int | UnsetType | None = UNSET,
+                      **fields: Any) -> dict[str, Any]:
+    """Changes the fields given (None leaves one as it is), except the projection, which None empties
+    (left out, it stays)."""
+    # Two edits of one club queue on its row, so each audit entry's `before` is what the one before left
+    # (raw SQL for FOR UPDATE).
+    await fetch("SELECT id FROM club WHERE id = $1 FOR UPDATE", club_id)
     club = await get_club(club_id)
     changes = {k: v for k, v in fields.items() if v is not None and club.get(k) != v}
+    if projected_monthly_joins is not UNSET:
+        projected = check_monthly_joins(projected_monthly_joins)
+        if projected != club["projected_monthly_joins"]:
+            changes["projected_monthly_joins"] = projected
     if "name" in changes:
         changes["name"] = prules.check_text(changes["name"], "name")
     if "card_prefix" in changes:
@@ -91,7 +110,8 @@ def _check_plan(values: dict[str, Any]) -> None:
     if values.get("static_daily_cap", 0) < 0:
         raise ValidationFailed("static_daily_cap cannot be negative", field="static_daily_cap")
     if values.get("refund_rule", "remove_period") not in rules.REFUND_RULES:
-        raise ValidationFailed(f"refund_rule must be one of {', '.join(rules.REFUND_RULES)}", field="refund_rule")
+        raise ValidationFailed("refund_rule must be one of %(choices)s", field="refund_rule",
+                               params={"choices": ', '.join(rules.REFUND_RULES)})
     if values.get("one_card_per_vehicle") and not values.get("requires_vehicle"):
         raise ValidationFailed("one card per vehicle needs requires_vehicle", field="one_card_per_vehicle")
 
@@ -108,14 +128,40 @@ async def get_plan(plan_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
+# Applications on a plan that needs approval go to the approval core under this subject type; its
+# policy is edited on this page.
+APPLICATION_SUBJECT = "member_application"
+APPLICATION_POLICY_PAGE = "/approvals/policies/member_application"
+
+
+async def require_application_policy(field: str = "needs_approval") -> None:
+    """Refuse (409 `approval_policy_missing`) unless a current approval policy gives every member
+    application a rule: without one, a plan that needs approval could take no application."""
+    from careclub.approvals import service as approvals
+
+    if not await approvals.policy_covers(APPLICATION_SUBJECT, category=None, in_plan=True):
+        raise Conflict("no approval policy covers member applications: set one up at %(page)s first",
+                       code="approval_policy_missing", field=field, params={"page": APPLICATION_POLICY_PAGE})
+
+
+async def _check_needs_approval(values: dict[str, Any]) -> None:
+    """A plan that takes members (active) and needs approval needs the applications' policy. An
+    inactive plan takes no applications, so one can still be switched off when its policy is gone."""
+    if values.get("needs_approval") and values.get("active", True):
+        await require_application_policy()
+
+
 async def create_plan(club_id: uuid.UUID, *, code: str, name: str, **values: Any) -> dict[str, Any]:
     await get_club(club_id)
     code, name = prules.check_code(code), prules.check_text(name, "name")
     _check_plan(values)
+    await _check_needs_approval(values)
     if await Plan.exists().where(Plan.club == club_id, Plan.code == code):
-        raise Conflict(f"a plan with code {code!r} exists already", code="plan_code_taken", field="code")
+        raise Conflict("a plan with code %(code)r exists already", code="plan_code_taken", field="code",
+                       params={"code": code})
     plan = Plan(club=club_id, code=code, name=name, **values)
-    await _unique(plan.save(), f"a plan with code {code!r} exists already", "plan_code_taken", "code")
+    await _unique(plan.save(), Conflict("a plan with code %(code)r exists already",
+                                        code="plan_code_taken", field="code", params={"code": code}))
     await audit.record("club_plan.create", "club_plan", plan.id, after={"club": club_id, "code": code, **values})
     return await get_plan(plan.id)
 
@@ -125,6 +171,7 @@ async def update_plan(plan_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
     changes = {k: v for k, v in fields.items() if v is not None and plan.get(k) != v}
     _check_plan({**plan, **changes})
     if changes:
+        await _check_needs_approval({**plan, **changes})
         await Plan.update({getattr(Plan, k): v for k, v in changes.items()}).where(Plan.id == plan_id)
         await audit.record("club_plan.update", "club_plan", plan_id, before={k: plan[k] for k in changes},
                            after=changes)
@@ -135,7 +182,8 @@ async def update_plan(plan_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
 
 def _check_offer(kind: str, value: int) -> None:
     if kind not in rules.OFFER_KINDS:
-        raise ValidationFailed(f"offer_kind must be one of {', '.join(rules.OFFER_KINDS)}", field="offer_kind")
+        raise ValidationFailed("offer_kind must be one of %(choices)s", field="offer_kind",
+                               params={"choices": ', '.join(rules.OFFER_KINDS)})
     if kind == "percent" and not 0 < value <= 100:
         raise ValidationFailed("a percent offer needs offer_value between 1 and 100", field="offer_value")
     if kind == "amount" and value <= 0:
@@ -162,9 +210,11 @@ async def create_merchant(club_id: uuid.UUID, *, code: str, name: str, offer_kin
     code, name = prules.check_code(code), prules.check_text(name, "name")
     _check_offer(offer_kind, offer_value)
     if await Merchant.exists().where(Merchant.club == club_id, Merchant.code == code):
-        raise Conflict(f"a merchant with code {code!r} exists already", code="merchant_code_taken", field="code")
+        raise Conflict("a merchant with code %(code)r exists already", code="merchant_code_taken", field="code",
+                       params={"code": code})
     m = Merchant(club=club_id, code=code, name=name, offer_kind=offer_kind, offer_value=offer_value, **values)
-    await _unique(m.save(), f"a merchant with code {code!r} exists already", "merchant_code_taken", "code")
+    await _unique(m.save(), Conflict("a merchant with code %(code)r exists already",
+                                     code="merchant_code_taken", field="code", params={"code": code}))
     await audit.record("club_merchant.create", "club_merchant", m.id,
                        after={"club": club_id, "code": code, "name": name, "offer_kind": offer_kind,
                               "offer_value": offer_value, **values})
@@ -182,36 +232,14 @@ async def update_merchant(merchant_id: uuid.UUID, **fields: Any) -> dict[str, An
     return await get_merchant(merchant_id)
 
 
-async def link_operator(merchant_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
-    """Make a user the operator of one merchant (moving him if he served another)."""
-    await get_merchant(merchant_id)
-    if not await User.exists().where(User.id == user_id):
-        raise NotFound("no such person", code="user_not_found", field="user_id")
-    existing = await MerchantOperator.select().where(MerchantOperator.user == user_id).first()
-    if existing and existing["merchant"] == merchant_id:
-        return {"merchant": merchant_id, "user": user_id}
-    if existing:
-        await MerchantOperator.delete().where(MerchantOperator.id == existing["id"])
-    await _unique(MerchantOperator(merchant=merchant_id, user=user_id).save(), "already linked",
-                  "operator_linked", "user_id")
-    await audit.record("club_merchant.operator", "club_merchant", merchant_id,
-                       before={"user": user_id, "merchant": existing["merchant"]} if existing else None,
-                       after={"user": user_id, "merchant": merchant_id})
-    return {"merchant": merchant_id, "user": user_id}
-
-
-async def merchant_of_operator(user_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await MerchantOperator.select(MerchantOperator.merchant).where(MerchantOperator.user == user_id).first()
-    return await get_merchant(row["merchant"]) if row else None
-
-
 # ---- benefits -------------------------------------------------------------------------------
 
 def _check_benefit(quota: int, quota_period: str) -> None:
     if quota < 0:
         raise ValidationFailed("quota cannot be negative (0 = unlimited)", field="quota")
     if quota_period not in rules.QUOTA_PERIODS:
-        raise ValidationFailed(f"quota_period must be one of {', '.join(rules.QUOTA_PERIODS)}", field="quota_period")
+        raise ValidationFailed("quota_period must be one of %(choices)s", field="quota_period",
+                               params={"choices": ', '.join(rules.QUOTA_PERIODS)})
 
 
 async def list_benefits(club_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -242,7 +270,8 @@ async def _set_benefit_merchants(benefit_id: uuid.UUID, club_id: uuid.UUID, code
     for code in codes:
         m = await Merchant.select(Merchant.id).where(Merchant.club == club_id, Merchant.code == code).first()
         if m is None:
-            raise ValidationFailed(f"no merchant with code {code!r} in this club", field="merchants")
+            raise ValidationFailed("no merchant with code %(code)r in this club", field="merchants",
+                                   params={"code": code})
         wanted[m["id"]] = code
     have = {r["merchant"]: r["id"] for r in await BenefitMerchant.select().where(BenefitMerchant.benefit == benefit_id)}
     for mid in set(have) - set(wanted):
@@ -258,9 +287,11 @@ async def create_benefit(club_id: uuid.UUID, *, code: str, name: str, group_name
     code, name = prules.check_code(code), prules.check_text(name, "name")
     _check_benefit(quota, quota_period)
     if await Benefit.exists().where(Benefit.club == club_id, Benefit.code == code):
-        raise Conflict(f"a benefit with code {code!r} exists already", code="benefit_code_taken", field="code")
+        raise Conflict("a benefit with code %(code)r exists already", code="benefit_code_taken", field="code",
+                       params={"code": code})
     b = Benefit(club=club_id, code=code, name=name, group_name=group_name, quota=quota, quota_period=quota_period)
-    await _unique(b.save(), f"a benefit with code {code!r} exists already", "benefit_code_taken", "code")
+    await _unique(b.save(), Conflict("a benefit with code %(code)r exists already",
+                                     code="benefit_code_taken", field="code", params={"code": code}))
     await _set_benefit_merchants(b.id, club_id, merchants or [])
     await audit.record("club_benefit.create", "club_benefit", b.id,
                        after={"club": club_id, "code": code, "quota": quota, "quota_period": quota_period,

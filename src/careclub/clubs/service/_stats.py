@@ -1,7 +1,8 @@
 """Club statistics: members by status, plan and branch; new members per month; renewals and
-lapses; check-ins per merchant and benefit; the membership-fee projection of seed 002 part 5
-(300 new members a month for five years) beside the actual figures. Read-only aggregates
-(raw SQL: Piccolo cannot express these GROUP BYs)."""
+lapses; check-ins per merchant and benefit; the club's membership-fee projection (its own
+`projected_monthly_joins` for five years, as seed 002 part 5 plans 300 a month; none when it is
+empty) beside the actual figures. Read-only aggregates (raw SQL: Piccolo cannot express these
+GROUP BYs)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,10 @@ from careclub.core.principal import Principal
 from careclub.platform import service as platform_service
 from careclub.platform.permissions import Perm
 
-PROJECTION_MONTHLY = 300
 PROJECTION_MONTHS = 60
 
 
-def projection(fee: int, *, monthly: int = PROJECTION_MONTHLY, months: int = PROJECTION_MONTHS
-               ) -> list[dict[str, int]]:
+def projection(fee: int, *, monthly: int, months: int = PROJECTION_MONTHS) -> list[dict[str, int]]:
     """Month by month: cumulative members (no one lapses) and the fees collected that month (new
     members pay on joining, everyone pays again on each anniversary)."""
     out = []
@@ -218,33 +217,8 @@ async def club_stats(principal: Principal | None, club_id: uuid.UUID) -> dict[st
                            for r in fees],
         "checkins_by_merchant": {r["name"]: r["n"] for r in checkins_by_merchant},
         "checkins_by_benefit": {r["name"]: r["n"] for r in checkins_by_benefit},
-        "projection": {"monthly_new": PROJECTION_MONTHLY, "months": PROJECTION_MONTHS, "fee": fee,
-                       "series": projection(fee)},
+        "projection": None if (monthly := club["projected_monthly_joins"]) is None else {
+            "monthly_new": monthly, "months": PROJECTION_MONTHS, "fee": fee,
+            "series": projection(fee, monthly=monthly)},
     }
 
-
-def chart_svg(stats: dict[str, Any], *, width: int = 360, height: int = 200) -> str:
-    """Projected cumulative members (line) beside the actual ones (dots), month by month from the
-    club's first member: a small server-drawn SVG, no script."""
-    series = stats["projection"]["series"]
-    actual = stats["new_per_month"]
-    months = max(len(series), len(actual), 1)
-    top = max([p["members"] for p in series] + [a["members"] for a in actual] + [1])
-    pad = 28
-
-    def x(i: int) -> float:
-        return pad + (width - pad - 6) * i / max(months - 1, 1)
-
-    def y(v: int) -> float:
-        return height - pad - (height - pad - 8) * v / top
-
-    proj = " ".join(f"{x(i):.1f},{y(p['members']):.1f}" for i, p in enumerate(series))
-    dots = "".join(f'<circle cx="{x(i):.1f}" cy="{y(a["members"]):.1f}" r="2.5" fill="#c5221f"/>'
-                   for i, a in enumerate(actual))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-            f'class="club-chart"><line x1="{pad}" y1="{height - pad}" x2="{width}" y2="{height - pad}" '
-            f'stroke="#999"/><line x1="{pad}" y1="0" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
-            f'<text x="2" y="12" font-size="10">{top}</text>'
-            f'<text x="{pad}" y="{height - 10}" font-size="10">1</text>'
-            f'<text x="{width - 24}" y="{height - 10}" font-size="10">{months}</text>'
-            f'<polyline fill="none" stroke="#1a73e8" stroke-width="2" points="{proj}"/>{dots}</svg>')

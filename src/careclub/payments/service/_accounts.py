@@ -53,7 +53,8 @@ async def update_settings(*, methods: list[str] | None = None, renewal_reminder_
     if methods is not None:
         unknown = [m for m in methods if m not in rules.ONLINE_METHODS]
         if unknown or not methods:
-            raise ValidationFailed(f"methods must be some of {', '.join(rules.ONLINE_METHODS)}", field="methods")
+            raise ValidationFailed("methods must be some of %(choices)s", field="methods",
+                                   params={"choices": ', '.join(rules.ONLINE_METHODS)})
         changes[PaymentSettings.methods] = ",".join(m for m in rules.ONLINE_METHODS if m in methods)
     if renewal_reminder_days is not None:
         if not 0 <= renewal_reminder_days <= 60:

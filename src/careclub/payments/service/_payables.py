@@ -54,8 +54,8 @@ def payable_kind(kind: str) -> PayableKind:
 
     found = _KINDS.get(kind)
     if found is None:
-        raise ValidationFailed(f"payable_kind must be one of {', '.join(sorted(_KINDS)) or 'nothing yet'}",
-                               field="payable_kind")
+        raise ValidationFailed("payable_kind must be one of %(value)s",
+                               field="payable_kind", params={"value": ', '.join(sorted(_KINDS)) or 'nothing yet'})
     return found
 
 

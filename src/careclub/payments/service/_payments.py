@@ -313,7 +313,8 @@ async def record_offline(principal: Principal, kind: str, payable_id: uuid.UUID,
                          note: str = "") -> dict[str, Any]:
     """Cash, a bank transfer or a WeChat/Alipay transfer taken by finance: it settles the payable at once."""
     if method not in rules.OFFLINE_METHODS:
-        raise ValidationFailed(f"method must be one of {', '.join(rules.OFFLINE_METHODS)}", field="method")
+        raise ValidationFailed("method must be one of %(choices)s", field="method",
+                               params={"choices": ', '.join(rules.OFFLINE_METHODS)})
     if not reference.strip():
         raise ValidationFailed("reference is required: the receipt or transfer number", field="reference")
     payable = await payable_kind(kind).describe(principal, payable_id)

@@ -21,14 +21,15 @@ async def refund(principal: Principal, payment_id: uuid.UUID, *, amount: int | N
     await get_payment(principal, payment_id)  # 404 outside the caller's scope
     row = await _locked(payment_id)
     if row["status"] not in rules.SETTLED:
-        raise Conflict(f"a {row['status']} payment cannot be refunded", code="payment_state_conflict")
+        raise Conflict("a %(status)s payment cannot be refunded", code="payment_state_conflict",
+                       params={"status": row['status']})
     pending = sum(r["amount"] for r in await Refund.select(Refund.amount).where(
         Refund.payment == payment_id, Refund.status == "pending"))
     left = row["amount"] - row["refunded_amount"] - pending
     amount = left if amount is None else amount
     if not 0 < amount <= left:
-        raise ValidationFailed(f"amount must be between 0.01 and what is left to refund ({left / 100:.2f})",
-                               field="amount")
+        raise ValidationFailed("amount must be between 0.01 and what is left to refund (%(value).2f)",
+                               field="amount", params={"value": left / 100})
     if not reason.strip():
         raise ValidationFailed("reason is required", field="reason")
     made = Refund(payment=payment_id, amount=amount, reason=reason.strip(), requested_by=principal.user_id)

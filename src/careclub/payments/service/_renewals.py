@@ -45,7 +45,7 @@ async def start_auto_renewal(principal: Principal | None, kind: str, payable_id:
                              locale: str = "zh_CN") -> dict[str, Any]:
     """A subscription checkout whose first charge pays `payable_id`; answers the payment and its URL."""
     if payable_kind(kind).renew is None:
-        raise ValidationFailed(f"{kind} does not renew automatically", field="payable_kind")
+        raise ValidationFailed("%(kind)s does not renew automatically", field="payable_kind", params={"kind": kind})
     payable = await payable_kind(kind).describe(principal, payable_id)
     if payable.settled:
         raise Conflict("this is paid already", code="already_paid")

@@ -15,6 +15,15 @@ from careclub.platform.service._accounts import (
     tenant_by_slug,
     token_tenant,
 )
+from careclub.platform.service._invite_actions import on_accept_value, pending_invites, register_invite_action
+from careclub.platform.service._member_access import (
+    MEMBER_ACCOUNT,
+    accept_member_invite,
+    check_member_email,
+    find_member_invite,
+    invite_member,
+    open_member_invite,
+)
 from careclub.platform.service._org import (
     accept_invite,
     create_invite,
@@ -42,10 +51,14 @@ from careclub.platform.service._org import (
     update_staff,
     update_unit,
 )
+from careclub.platform.service._recovery import open_reset_link, request_password_reset, reset_password
 
 __all__ = [
+    "MEMBER_ACCOUNT",
     "accept_invite",
+    "accept_member_invite",
     "authenticate",
+    "check_member_email",
     "create_invite",
     "create_role",
     "create_staff",
@@ -55,6 +68,7 @@ __all__ = [
     "delete_unit",
     "ensure_builtin_roles",
     "find_invite",
+    "find_member_invite",
     "forget_tenant",
     "get_role",
     "get_staff",
@@ -62,6 +76,7 @@ __all__ = [
     "get_unit",
     "grant_role",
     "grants_of",
+    "invite_member",
     "issue_token",
     "list_invites",
     "list_roles",
@@ -69,7 +84,14 @@ __all__ = [
     "list_tokens",
     "list_units",
     "load_principal",
+    "on_accept_value",
+    "open_member_invite",
+    "open_reset_link",
+    "pending_invites",
     "principal_from_token",
+    "register_invite_action",
+    "request_password_reset",
+    "reset_password",
     "revoke_grant",
     "revoke_token",
     "role_by_code",

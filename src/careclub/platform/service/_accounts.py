@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from datetime import timedelta
@@ -12,7 +13,7 @@ import asyncpg
 
 from careclub.core import clock, ratelimit
 from careclub.core.db import bind_tenant, fetch, mark_bound
-from careclub.core.errors import Conflict, NotFound, RateLimited, Unauthorized
+from careclub.core.errors import AppError, Conflict, NotFound, Problems, RateLimited, Unauthorized
 from careclub.core.principal import Actor, Principal, TenantInfo, set_actor
 from careclub.core.security import (
     burn_verify,
@@ -81,18 +82,29 @@ async def ensure_builtin_roles() -> dict[str, uuid.UUID]:
     return ids
 
 
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict("the slug %(slug)r is already taken", code="slug_taken", field="slug", params={"slug": slug})
+
+
+async def _free_slug(slug: str | None) -> str | None:
+    if slug is not None and await Tenant.exists().where(Tenant.slug == slug):
+        raise _slug_taken(slug)
+    return slug
+
+
 async def create_tenant(*, company: str, slug: str, currency: str = "CNY", timezone: str = "Asia/Shanghai",
                         locale: str = "zh_CN") -> tuple[TenantInfo, uuid.UUID]:
     """A new tenant with its company root unit and built-in roles; binds the transaction to it."""
-    company = rules.check_text(company, "company")
-    slug = rules.check_slug(slug)
-    if await Tenant.exists().where(Tenant.slug == slug):
-        raise Conflict(f"the slug {slug!r} is already taken", code="slug_taken", field="slug")
+    problems = Problems()
+    company = problems.check(rules.check_text, company, "company")
+    slug = problems.check(rules.check_slug, slug)
+    problems.done()
+    await _free_slug(slug)
     tenant = Tenant(slug=slug, name=company, currency=currency, timezone=timezone, locale=locale)
     try:
         await tenant.save()
     except asyncpg.UniqueViolationError as exc:  # a concurrent sign-up won the slug
-        raise Conflict(f"the slug {slug!r} is already taken", code="slug_taken", field="slug") from exc
+        raise _slug_taken(slug) from exc
     await bind_tenant(tenant.id)
     info = TenantInfo(tenant.id, slug, company, currency, timezone, locale)
     root = OrgUnit(code="HQ", name=company, kind="company", parent=None)
@@ -105,8 +117,16 @@ async def create_tenant(*, company: str, slug: str, currency: str = "CNY", timez
 
 async def signup(settings: Settings, *, company: str, slug: str, email: str, password: str,
                  display_name: str = "", locale: str = "zh_CN") -> tuple[TenantInfo, str, uuid.UUID]:
-    email = rules.check_email(email)
-    check_password_strength(password)
+    problems = Problems()  # every field's problem at once, the company's and slug's too
+    problems.check(rules.check_text, company, "company")
+    slug_ok = problems.check(rules.check_slug, slug)
+    email = problems.check(rules.check_email, email)
+    problems.check(check_password_strength, password)
+    try:
+        await _free_slug(slug_ok)
+    except AppError as exc:
+        problems.add(exc)
+    problems.done()
     set_actor(Actor(None, f"sign-up: {email}"))  # the account does not exist yet; the trail still names who
     info, root_id = await create_tenant(company=company, slug=slug, locale=rules.check_locale(locale) or "zh_CN")
     admin_role = await Role.select(Role.id).where(Role.code == "tenant_admin").first()
@@ -202,7 +222,8 @@ async def authenticate(settings: Settings, *, tenant_slug: str, email: str, pass
                        (addr_key, settings.login_failures_per_address)):
         count, ttl = await ratelimit.peek(key)
         if count >= limit:
-            raise RateLimited(f"too many failed sign-in attempts; try again in {ttl} seconds", retry_after=ttl)
+            raise RateLimited("too many failed sign-in attempts; try again in %(minutes)s minute(s)", retry_after=ttl,
+                              params={"minutes": max(1, math.ceil(ttl / 60))})
     tenant = await tenant_by_slug(tenant_slug) if tenant_slug else None
     user = None
     if tenant is not None:

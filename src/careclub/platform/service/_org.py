@@ -15,11 +15,12 @@ from piccolo.columns.combination import Or
 
 from careclub.core import clock, sessions
 from careclub.core.db import like_escape
-from careclub.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from careclub.core.errors import Conflict, Forbidden, NotFound, Problems, ValidationFailed
 from careclub.core.principal import Principal
 from careclub.core.security import check_password_strength, digest, hash_password, new_secret
 from careclub.platform import audit, rules
 from careclub.platform.permissions import Perm
+from careclub.platform.service._invite_actions import run_on_accept
 from careclub.platform.tables import Invite, OrgUnit, Role, RoleGrant, User
 
 UNIT_FIELDS = (OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind, OrgUnit.parent, OrgUnit.path)
@@ -80,14 +81,15 @@ async def create_unit(principal: Principal | None, *, code: str, name: str, kind
     if kind == "company":
         raise ValidationFailed("only the root unit is a company", field="kind")
     if await OrgUnit.exists().where(OrgUnit.code == code):
-        raise Conflict(f"an org unit with code {code!r} exists already", code="org_unit_code_taken", field="code")
+        raise Conflict("an org unit with code %(code)r exists already", code="org_unit_code_taken", field="code",
+                       params={"code": code})
     unit = OrgUnit(code=code, name=name, kind=kind, parent=parent["id"])
     unit.path = rules.child_path(parent["path"], unit.id)
     try:
         await unit.save()
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"an org unit with code {code!r} exists already", code="org_unit_code_taken",
-                       field="code") from exc
+        raise Conflict("an org unit with code %(code)r exists already", code="org_unit_code_taken",
+                       field="code", params={"code": code}) from exc
     after = {"code": code, "name": name, "kind": kind, "parent": parent["id"]}
     await audit.record("org_unit.create", "org_unit", unit.id, after=after)
     return {"id": unit.id, "path": unit.path, **after}
@@ -144,7 +146,7 @@ async def get_role(role_id: uuid.UUID) -> dict[str, Any]:
 async def role_by_code(code: str) -> dict[str, Any]:
     row = await Role.select().where(Role.code == code).first()
     if row is None:
-        raise NotFound(f"no role with code {code!r}", code="role_not_found", field="role")
+        raise NotFound("no role with code %(code)r", code="role_not_found", field="role", params={"code": code})
     return row
 
 
@@ -152,7 +154,8 @@ async def create_role(*, code: str, name: str, permissions: list[str], descripti
     code, name = rules.check_code(code), rules.check_text(name, "name", max_len=120)
     perms = rules.check_permissions(permissions)
     if await Role.exists().where(Role.code == code):
-        raise Conflict(f"a role with code {code!r} exists already", code="role_code_taken", field="code")
+        raise Conflict("a role with code %(code)r exists already", code="role_code_taken", field="code",
+                       params={"code": code})
     role = Role(code=code, name=name, description=description, permissions=perms, builtin=False)
     await role.save()
     await audit.record("role.create", "role", role.id, after={"code": code, "name": name, "permissions": perms})
@@ -229,25 +232,30 @@ async def grants_of(user_id: uuid.UUID) -> list[dict[str, Any]]:
 async def create_staff(principal: Principal | None, *, email: str, display_name: str, unit_id: uuid.UUID,
                        roles: list[str], password: str | None = None, phone: str | None = None,
                        kind: str = "staff", locale: str | None = None, demo: bool = False) -> dict[str, Any]:
-    email = rules.check_email(email)
-    display_name = rules.check_text(display_name, "display_name", max_len=120)
+    problems = Problems()  # every field's problem at once
+    email = problems.check(rules.check_email, email)
+    display_name = problems.check(rules.check_text, display_name, "display_name", max_len=120)
     if kind not in rules.USER_KINDS:
-        raise ValidationFailed(f"kind must be one of {', '.join(rules.USER_KINDS)}", field="kind")
+        problems.add(ValidationFailed("kind must be one of %(choices)s", field="kind",
+                                      params={"choices": ', '.join(rules.USER_KINDS)}))
+    if password is not None:
+        problems.check(check_password_strength, password)
+    if email and await User.exists().where(User.email == email):
+        problems.add(Conflict("someone with the email %(email)s exists already", code="email_taken", field="email",
+                              params={"email": email}))
+    problems.done()
     unit = (await get_unit(principal, unit_id, Perm.STAFF_MANAGE) if principal
             else await OrgUnit.select(*UNIT_FIELDS).where(OrgUnit.id == unit_id).first())
     if unit is None:
         raise NotFound("no such org unit", code="org_unit_not_found", field="org_unit")
-    if password is not None:
-        check_password_strength(password)
-    if await User.exists().where(User.email == email):
-        raise Conflict(f"someone with the email {email} exists already", code="email_taken", field="email")
     user = User(email=email, display_name=display_name, phone=phone, kind=kind, org_unit=unit["id"],
                 locale=rules.check_locale(locale), demo=demo,
                 password_hash=hash_password(password) if password else None)
     try:
         await user.save()
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"someone with the email {email} exists already", code="email_taken", field="email") from exc
+        raise Conflict("someone with the email %(email)s exists already", code="email_taken", field="email",
+                       params={"email": email}) from exc
     await audit.record("user.create", "user", user.id,
                        after={"email": email, "display_name": display_name, "kind": kind, "org_unit": unit["id"]})
     for code in roles:
@@ -306,7 +314,8 @@ async def grant_role(principal: Principal | None, user_id: uuid.UUID, role_code:
         # granter's at that unit.
         lacking = [p for p in role["permissions"] if not principal.covers(p, unit["path"])]
         if lacking and not principal.covers(Perm.ROLES_MANAGE, unit["path"]):
-            raise Forbidden(f"you cannot grant permissions you do not hold: {', '.join(lacking)}")
+            raise Forbidden("you cannot grant permissions you do not hold: %(choices)s",
+                            params={"choices": ', '.join(lacking)})
     existing = await RoleGrant.select(RoleGrant.id).where(
         RoleGrant.user == user_id, RoleGrant.role == role["id"], RoleGrant.org_unit == unit_id).first()
     if existing:
@@ -334,36 +343,48 @@ async def revoke_grant(principal: Principal, user_id: uuid.UUID, grant_id: uuid.
 # ---- invitations ----------------------------------------------------------------------------
 
 async def create_invite(principal: Principal, *, email: str, role_code: str, unit_id: uuid.UUID,
-                        hours: int, display_name: str = "") -> tuple[str, dict[str, Any]]:
+                        hours: int, display_name: str = "", on_accept: dict[str, Any] | None = None,
+                        ) -> tuple[str, dict[str, Any]]:
+    """`on_accept`: what accepting also does (`on_accept_value(...)`, service/_invite_actions.py)."""
     email = rules.check_email(email)
     role = await role_by_code(role_code)
     unit = await get_unit(principal, unit_id, Perm.STAFF_MANAGE)
     if await User.exists().where(User.email == email):
-        raise Conflict(f"someone with the email {email} exists already", code="email_taken", field="email")
+        raise Conflict("someone with the email %(email)s exists already", code="email_taken", field="email",
+                       params={"email": email})
     secret = new_secret(24)
     invite = Invite(email=email, display_name=display_name.strip(), role=role["id"], org_unit=unit["id"],
                     token_hash=digest(secret), invited_by=principal.user_id,
-                    expires_at=clock.now() + timedelta(hours=hours))
+                    expires_at=clock.now() + timedelta(hours=hours), on_accept=on_accept)
     await invite.save()
     await audit.record("invite.create", "invite", invite.id,
-                       after={"email": email, "role": role_code, "org_unit": unit["id"]})
+                       after={"email": email, "role": role_code, "org_unit": unit["id"],
+                              **({"on_accept": on_accept} if on_accept else {})})
     return secret, {"id": invite.id, "email": email, "role": role_code, "org_unit": unit["id"],
                     "expires_at": invite.expires_at}
 
 
 async def list_invites(principal: Principal) -> list[dict[str, Any]]:
-    """Invitations to the units where the reader manages staff."""
-    return await Invite.select(Invite.id, Invite.email, Invite.role.code, Invite.org_unit, Invite.org_unit.name,
-                               Invite.expires_at, Invite.accepted_at, Invite.created_at).where(
+    """Invitations to the units where the reader manages staff (members' own are on their pages)."""
+    rows = await Invite.select(Invite.id, Invite.email, Invite.role.code, Invite.org_unit, Invite.org_unit.name,
+                               Invite.expires_at, Invite.accepted_at, Invite.created_at, Invite.on_accept).where(
         _in_scope(Invite.org_unit.path, principal.scope(Perm.STAFF_MANAGE))).order_by(Invite.created_at,
                                                                                        ascending=False)
+    return [{k: v for k, v in row.items() if k != "on_accept"} for row in rows
+            if not _is_member_invite(row["on_accept"])]
+
+
+def _is_member_invite(on_accept: Any) -> bool:
+    from careclub.platform.service._member_access import is_member_invite  # that module builds on this one
+
+    return is_member_invite(on_accept)
 
 
 async def find_invite(secret: str) -> dict[str, Any]:
     row = await Invite.select(Invite.id, Invite.email, Invite.display_name, Invite.role, Invite.role.code,
-                              Invite.org_unit, Invite.expires_at, Invite.accepted_at).where(
+                              Invite.org_unit, Invite.expires_at, Invite.accepted_at, Invite.on_accept).where(
         Invite.token_hash == digest(secret)).first()
-    if row is None:
+    if row is None or _is_member_invite(row["on_accept"]):  # a member's: accepted on its own page (/welcome)
         raise NotFound("this invitation link is not valid", code="invite_not_found")
     if row["accepted_at"] is not None:
         raise Conflict("this invitation has been used already", code="invite_used")
@@ -383,6 +404,7 @@ async def accept_invite(secret: str, *, display_name: str, password: str) -> uui
         raise Conflict("this invitation has been used already", code="invite_used")
     user = await create_staff(None, email=invite["email"], display_name=display_name or invite["display_name"],
                               unit_id=invite["org_unit"], roles=[invite["role.code"]], password=password)
+    await run_on_accept(invite["on_accept"], user["id"])  # in this transaction: all or nothing
     await audit.record("invite.accept", "invite", invite["id"], after={"user": user["id"]})
     return user["id"]
 

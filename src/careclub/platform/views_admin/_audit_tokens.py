@@ -12,11 +12,15 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from careclub.core import clock
 from careclub.core.errors import AppError
+from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.paging import CAP, capped, decode_cursor, next_after
+from careclub.core.principal import Principal
 from careclub.platform import audit, rules, service
 from careclub.platform.permissions import Perm
+from careclub.platform.views_admin import _audit_words as words
 from careclub.platform.views_admin._common import (
     PER_PAGE,
     Form,
@@ -27,6 +31,7 @@ from careclub.platform.views_admin._common import (
     me,
     page,
 )
+from careclub.web import exports
 
 # ---- audit log -----------------------------------------------------------------------------
 
@@ -46,29 +51,51 @@ def _local_day(text: str, zone: str, field: str, errors: dict[str, str]) -> date
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
 
 
+def _audit_export(principal: Principal) -> list[exports.Column]:
+    return [
+        exports.Column(N_("Time"), lambda e: e["created_at"], 18),
+        exports.Column(N_("Who"), lambda e: words.actor(e, principal)[0], 16),
+        exports.Column(N_("What happened"), lambda e: e["text"], 48),
+        exports.Column(N_("Record type"), lambda e: e["kind_label"]),
+        exports.Column(N_("Changes"), lambda e: "\n".join(words.change_text(c) for c in e["changes"]), 60),
+        exports.Column(N_("Action code"), lambda e: e["action"], 24),
+        exports.Column(N_("Record id"), lambda e: e["entity_id"], 38),
+    ]
+
+
 @get("/audit", opt={"permission": Perm.AUDIT_READ}, include_in_schema=False)
 async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | None] = None,
                      entity_type: FromQuery[str | None] = None, actor: FromQuery[str | None] = None,
                      since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
-                     after: FromQuery[str | None] = None) -> Template:
+                     after: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response[Any]:
+    """The trail newest first, in words (who did what to which record, the changes field by field);
+    `?format=xlsx` downloads the whole filtered trail the same way."""
     principal = me(request)
     form = {"action": (action or "").strip()[:64], "entity_type": (entity_type or "").strip()[:64],
             "actor": (actor or "").strip()[:160], "since": (since or "").strip(), "until": (until or "").strip()}
     errors: dict[str, str] = {}
     start = _local_day(form["since"], principal.tenant.timezone, "since", errors)
     end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
+    kinds = words.kind_choices()
     if errors:
-        return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors,
+        return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors, kinds=kinds,
                     **keyset_pages(form, None, None, 0, False))
     filters: dict[str, Any] = {"action": form["action"] or None, "entity_type": form["entity_type"] or None,
                                "actor": form["actor"] or None, "since": start,
                                "until": end + timedelta(days=1) if end else None}  # the whole last day
+    if format == "xlsx":
+        async def read(after: Any, limit: int) -> list[dict[str, Any]]:
+            return await words.describe(await audit.browse(**filters, after=after, limit=limit), principal)
+
+        return await exports.xlsx(f"audit-{clock.local(clock.now()):%Y%m%d}.xlsx", str(_("Audit log")),
+                                  _audit_export(principal), exports.keyset_batches(read))
     rows = await audit.browse(**filters, after=decode_cursor(after), limit=PER_PAGE + 1)
     rows, cursor = next_after(rows, PER_PAGE)
     total, more = capped(await audit.count(**filters, cap=CAP + 1))
+    rows = await words.describe(rows, principal)
     for row in rows:
         row["before_text"], row["after_text"] = _compact(row["before"]), _compact(row["after"])
-    return page(request, "platform/audit.html", rows=rows, form=form, errors={},
+    return page(request, "platform/audit.html", rows=rows, form=form, errors={}, kinds=kinds,
                 **keyset_pages(form, after, cursor, total, more))
 
 

@@ -10,7 +10,8 @@ from litestar import Request
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from careclub.core.error_messages import CODE_MESSAGES
+from careclub.core.error_messages import error_text as error_text  # re-exported for the views
+from careclub.core.error_messages import form_errors as _form_errors
 from careclub.core.errors import AppError
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
@@ -24,15 +25,6 @@ Form = URLEncodedBody[dict[str, str]]
 PageNo = Annotated[int, QueryParameter(name="page", ge=1, le=100_000)]
 PER_PAGE = 25
 
-
-# Wording by error code beside a form field, for service messages that carry variable parts (and so
-# have no catalog entry of their own): the error pages' table (core/error_messages.py), with the two
-# codes whose page wording would read wrongly next to a field.
-ERROR_TEXTS = {
-    **CODE_MESSAGES,
-    "forbidden": N_("You cannot grant permissions you do not hold."),
-    "validation_failed": N_("Please check this value."),
-}
 
 # Messages the services raise word for word; listed so that extraction keeps their translations.
 SERVICE_MESSAGES = [
@@ -87,19 +79,9 @@ PERM_LABELS = {
 }
 
 
-def error_text(exc: AppError) -> str:
-    translated = _(exc.message)
-    if translated != exc.message:
-        return translated
-    generic = ERROR_TEXTS.get(exc.code)
-    if generic and _(generic) != generic:
-        return _(generic)
-    return exc.message
-
-
 def form_errors(exc: AppError, fields: tuple[str, ...]) -> dict[str, str]:
-    """The error under the field it names when that field is on the form, else above the form."""
-    return {exc.field if exc.field in fields else "form": error_text(exc)}
+    """Each error under the field it names when that field is on the form, else above the form."""
+    return _form_errors(exc, fields)
 
 
 def me(request: Request[Any, Any, Any]) -> Principal:

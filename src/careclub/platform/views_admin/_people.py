@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from careclub.core.db import bind_tenant
 from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import gettext as _
-from careclub.platform import rules, service
+from careclub.platform import landing, rules, service
 from careclub.platform.permissions import Perm
 from careclub.platform.views import start_session
 from careclub.platform.views_admin._common import (
@@ -30,6 +30,7 @@ from careclub.platform.views_admin._common import (
     role_choices,
     unit_choices,
 )
+from careclub.platform.views_admin._exports import staff_xlsx
 from careclub.settings import Settings
 
 # ---- people --------------------------------------------------------------------------------
@@ -42,9 +43,11 @@ GRANT_FORM = ("role", "org_unit")
 @get("/staff", opt={"permission": Perm.STAFF_READ}, include_in_schema=False)
 async def staff_list(request: Request[Any, Any, Any], q: FromQuery[str | None] = None,
                      kind: FromQuery[str | None] = None, unit: FromQuery[str | None] = None,
-                     page_no: PageNo = 1) -> Template:
+                     page_no: PageNo = 1, format: FromQuery[str | None] = None) -> Response[Any]:
     kind = kind if kind in rules.USER_KINDS else None
     q = (q or "").strip()[:100] or None
+    if format == "xlsx":  # the whole filtered list
+        return await staff_xlsx(me(request), q=q, kind=kind, unit_id=as_uuid(unit))
     rows, total = await service.list_staff(me(request), q=q, kind=kind, unit_id=as_uuid(unit), limit=PER_PAGE,
                                            offset=(page_no - 1) * PER_PAGE)
     return page(request, "platform/staff.html", rows=rows, form={"q": q or "", "kind": kind or ""},
@@ -239,4 +242,7 @@ async def invite_accept(request: Request[Any, Any, Any], tenant_slug: FromPath[s
         return page(request, "platform/invite_accept.html", status_code=exc.status_code, invite=invite,
                     company=tenant.name, problem=None, form=form,
                     errors=form_errors(exc, ("display_name", "password", "password2")))
-    return await start_session(request, settings, tenant.id, user_id, "/dashboard")
+    # Their roles' own page: a merchant operator lands on the scanner, staff on the dashboard.
+    principal = await service.load_principal(tenant, user_id)
+    return await start_session(request, settings, tenant.id, user_id,
+                               landing.home_of(principal) if principal else "/dashboard")
