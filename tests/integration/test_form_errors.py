@@ -86,3 +86,21 @@ async def test_staff_and_member_forms_show_every_problem_at_once(app: Litestar, 
         assert {"name", "phone", "id_number"} <= set(errors), errors
         assert not any(re.search(r"[A-Za-z]{3}", text) for text in errors.values()), errors
         assert 'value="12"' in r.text  # what was typed stays
+
+
+async def test_org_unit_and_role_forms_show_every_problem_at_once(app: Litestar, client: Any) -> None:
+    from tests.conftest import PASSWORD, signup
+    from tests.integration.platform.pages import login
+
+    t = await signup(client)
+    async with browser(app, lang="en") as c:
+        await login(c, t["slug"], t["email"], PASSWORD)
+        from tests.integration.clubs.helpers import root_unit
+
+        root = (await root_unit(client, t))["id"]
+        r = await submit(c, "/org", code="bad code!", name="", kind="nonsense", parent_id=root)
+        assert r.status_code == 422, r.text[:300]
+        assert {"code", "name", "kind"} <= set(field_errors(r.text)), field_errors(r.text)
+        r = await submit(c, "/roles", code="bad code!", name="", description="")
+        assert r.status_code == 422, r.text[:300]
+        assert {"code", "name"} <= set(field_errors(r.text)), field_errors(r.text)

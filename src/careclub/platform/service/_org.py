@@ -73,7 +73,10 @@ async def root_unit() -> dict[str, Any]:
 
 async def create_unit(principal: Principal | None, *, code: str, name: str, kind: str,
                       parent_id: uuid.UUID) -> dict[str, Any]:
-    code, name, kind = rules.check_code(code), rules.check_text(name, "name"), rules.check_unit_kind(kind)
+    problems = Problems()  # every field's problem at once
+    code, name, kind = (problems.check(rules.check_code, code), problems.check(rules.check_text, name, "name"),
+                        problems.check(rules.check_unit_kind, kind))
+    problems.done()
     parent = (await get_unit(principal, parent_id, Perm.ORG_MANAGE) if principal
               else await OrgUnit.select(*UNIT_FIELDS).where(OrgUnit.id == parent_id).first())
     if parent is None:
@@ -151,8 +154,10 @@ async def role_by_code(code: str) -> dict[str, Any]:
 
 
 async def create_role(*, code: str, name: str, permissions: list[str], description: str = "") -> dict[str, Any]:
-    code, name = rules.check_code(code), rules.check_text(name, "name", max_len=120)
-    perms = rules.check_permissions(permissions)
+    problems = Problems()
+    code, name = problems.check(rules.check_code, code), problems.check(rules.check_text, name, "name", max_len=120)
+    perms = problems.check(rules.check_permissions, permissions)
+    problems.done()
     if await Role.exists().where(Role.code == code):
         raise Conflict("a role with code %(code)r exists already", code="role_code_taken", field="code",
                        params={"code": code})
