@@ -5,8 +5,10 @@ screen, where screenshots go, and a watch that fails the test on any error the b
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from careclub.settings import PROJECT_ROOT
@@ -14,6 +16,8 @@ from careclub.settings import PROJECT_ROOT
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
+DEMO_SLUG = "tianren-car-club"  # tenants/tianren-car-club.toml, applied with demo=True (its demo people)
+DEMO_PASSWORD = "careclub-demo-2026"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -90,3 +94,49 @@ def chromium(playwright: Any, extra_args: tuple[str, ...] = ()) -> Iterator[Any]
     finally:
         browser.close()
     watch.check()
+
+
+def artifacts(name: str) -> Path:
+    """The folder under test-artifacts/ a test's screenshots go to (made if missing)."""
+    shots = ARTIFACTS / name
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def off_the_loop(drive: Callable[..., Any], *args: Any, timeout: float = 300) -> Any:
+    """`drive(*args)` in a thread of its own: Playwright's sync API refuses to run inside the event loop
+    the (async) test and its fixtures run in."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(drive, *args).result(timeout=timeout)
+
+
+def fits_width(page: Any) -> bool:
+    """The page does not scroll sideways."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def sign_in(page: Any, base: str, email: str, target: str, *, slug: str = DEMO_SLUG,
+            password: str = DEMO_PASSWORD) -> None:
+    """Signs in through the login form (`/login?next=target`) and waits until `target` is open."""
+    page.goto(f"{base}/login?next={target}")
+    page.fill("#f-tenant", slug)
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}{target}")
+
+
+def signed_in_page(browser: Any, base: str, email: str, target: str, *, slug: str = DEMO_SLUG,
+                   password: str = DEMO_PASSWORD, lang: str | None = None, viewport: dict[str, int] | None = None,
+                   init_script: str | None = None, **options: Any) -> Any:
+    """A page of a new browser context (a phone's screen unless `viewport` says otherwise; `options` go to
+    `browser.new_context`, e.g. `locale="zh-CN"`), signed in as `email` and showing `target`. `lang` sets
+    the site's language cookie first; `init_script` runs before every page's own scripts."""
+    context = browser.new_context(viewport=viewport or PHONE, **options)
+    if lang:
+        context.add_cookies([{"name": "lang", "value": lang, "url": base}])
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    sign_in(page, base, email, target, slug=slug, password=password)
+    return page

@@ -1,4 +1,4 @@
-"""`live_server`: the real app served over HTTP for the browser tests."""
+"""`live_server`: the real app served over HTTP for the browser tests; `tianren`: the demo tenant they use."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from careclub.settings import Settings
-from tests.e2e.browser import CHROMIUM
+from careclub.platform.tenant_file import apply_text
+from careclub.settings import PROJECT_ROOT, Settings
+from tests.e2e.browser import CHROMIUM, DEMO_SLUG
 from tests.live import serve
 
 
@@ -27,3 +28,9 @@ def live_server(settings: Settings, infra: Any) -> Iterator[str]:
     need_chromium()
     with serve(settings, infra) as url:
         yield url
+
+
+@pytest.fixture
+async def tianren(client: Any) -> None:
+    """The tianren car club's example tenant with its demo people (password `DEMO_PASSWORD`)."""
+    await apply_text((PROJECT_ROOT / "tenants" / f"{DEMO_SLUG}.toml").read_text(encoding="utf-8"), demo=True)

@@ -5,40 +5,17 @@ sees a big green answer; the same code again is red (`replayed`), garbage is red
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from careclub.platform.tenant_file import apply_text
-from careclub.settings import PROJECT_ROOT
-from tests.e2e.browser import ARTIFACTS, PHONE, chromium
+from tests.e2e.browser import DEMO_SLUG as SLUG
+from tests.e2e.browser import artifacts, chromium, fits_width, off_the_loop, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
-SLUG = "tianren-car-club"
-PASSWORD = "careclub-demo-2026"
-
-
-@pytest.fixture
-async def tianren(client: Any) -> None:
-    await apply_text((PROJECT_ROOT / "tenants" / f"{SLUG}.toml").read_text(encoding="utf-8"), demo=True)
-
-
-def _login(page: Any, base: str, email: str, target: str) -> None:
-    page.goto(f"{base}/login?next={target}")
-    page.fill("#f-tenant", SLUG)
-    page.fill("#f-email", email)
-    page.fill("#f-password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}{target}")
-
-
-def _fits(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def _drive(base: str, shots: Path) -> None:
@@ -46,15 +23,14 @@ def _drive(base: str, shots: Path) -> None:
 
     with sync_playwright() as p:
         with chromium(p) as browser:
-            member = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-            _login(member, base, f"member@{SLUG}.example", "/club/card")
+            member = signed_in_page(browser, base, f"member@{SLUG}.example", "/club/card", locale="en-US")
             card = member.locator("section.club-card[data-card='TR-000001']")
             expect(card).to_be_visible()
             expect(card).to_have_class(re.compile(r"\bstatus-active\b"))
             expect(card.locator("[data-testid=qr] svg")).to_be_visible()
             expect(card).to_contain_text("VIP")
             expect(card.locator(".club-benefits")).to_contain_text("/ 4")
-            assert _fits(member)
+            assert fits_width(member)
             member.screenshot(path=str(shots / "01-member-card.png"), full_page=True)
             token = card.locator("[data-testid=qr-token]").input_value()
             assert token.startswith("CC1:")
@@ -62,9 +38,8 @@ def _drive(base: str, shots: Path) -> None:
             fresh = member.request.get(f"{base}/club/card/TR-000001/qr.json", headers={"Accept": "application/json"})
             assert fresh.ok and fresh.json()["token"] != token
 
-            scanner = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-            _login(scanner, base, f"merchant@{SLUG}.example", "/club/scan")
-            assert _fits(scanner)
+            scanner = signed_in_page(browser, base, f"merchant@{SLUG}.example", "/club/scan", locale="en-US")
+            assert fits_width(scanner)
             scanner.fill("#scan-token", token)
             scanner.fill("#scan-amount", "100.00")
             scanner.click("#scan-submit")
@@ -94,8 +69,6 @@ def _drive(base: str, shots: Path) -> None:
 
 
 def test_member_card_page_and_scanner_typing_the_code(tianren: None, live_server: str) -> None:
-    shots = ARTIFACTS / "e2e-clubs"
-    shots.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_drive, live_server, shots).result(timeout=300)
+    shots = artifacts("e2e-clubs")
+    off_the_loop(_drive, live_server, shots)
     assert (shots / "02-scanner-accepted.png").stat().st_size > 0

@@ -9,7 +9,6 @@ and the helper reports the violation. Screenshots go to `test-artifacts/e2e-csp/
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,35 +16,22 @@ import pytest
 
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
-from careclub.platform.tenant_file import apply_text
-from careclub.settings import PROJECT_ROOT
 from tests.conftest import PASSWORD
-from tests.e2e.browser import ARTIFACTS, PHONE, chromium
+from tests.e2e.browser import DEMO_SLUG as SLUG
+from tests.e2e.browser import PHONE, artifacts, chromium, off_the_loop, sign_in, signed_in_page
 from tests.integration.approvals.conftest import World, make_world
 
 pytestmark = pytest.mark.e2e
 
-SLUG = "tianren-car-club"
-DEMO_PASSWORD = "careclub-demo-2026"
 
 
 @pytest.fixture
-async def tenants(client: Any) -> tuple[World, str]:
-    await apply_text((PROJECT_ROOT / "tenants" / f"{SLUG}.toml").read_text(encoding="utf-8"), demo=True)
+async def tenants(client: Any, tianren: None) -> tuple[World, str]:
     world = await make_world(client)
     async with tenant_scope(world.tenant_id):
         await platform_service.update_staff(None, world.users["admin"], password=PASSWORD)
     request = await world.open(50000, title="Replace the lobby door closer")
     return world, str(request["id"])
-
-
-def _login(page: Any, base: str, tenant: str, email: str, password: str, target: str) -> None:
-    page.goto(f"{base}/login?next={target}")
-    page.fill("#f-tenant", tenant)
-    page.fill("#f-email", email)
-    page.fill("#f-password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(rf".*{re.escape(target)}$"))
 
 
 def _sweep(page: Any, base: str, shots: Path, prefix: str, paths: list[str]) -> None:
@@ -80,7 +66,7 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
             # the member: the card's QR renews itself (the clock runs fast here), and the printable card
             member = browser.new_context(viewport=PHONE, locale="en-US").new_page()
             member.clock.install()
-            _login(member, base, SLUG, f"member@{SLUG}.example", DEMO_PASSWORD, "/club/card")
+            sign_in(member, base, f"member@{SLUG}.example", "/club/card")
             card = member.locator("section.club-card[data-card='TR-000001']")
             expect(card.locator("[data-testid=qr] svg")).to_be_visible()
             first = card.locator("[data-testid=qr-token]").input_value()
@@ -96,8 +82,7 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
             member.screenshot(path=str(shots / "05-print.png"), full_page=True)
 
             # the merchant's scanner answers a typed code
-            scanner = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-            _login(scanner, base, SLUG, f"merchant@{SLUG}.example", DEMO_PASSWORD, "/club/scan")
+            scanner = signed_in_page(browser, base, f"merchant@{SLUG}.example", "/club/scan", locale="en-US")
             scanner.fill("#scan-token", "not a member code")
             scanner.click("#scan-submit")
             expect(scanner.locator("[data-testid=scan-result]")).to_have_attribute("data-reason", "malformed")
@@ -106,8 +91,7 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
             scanner.screenshot(path=str(shots / "06-scanner.png"), full_page=True)
 
             # the clubs' admin: overview, statistics (chart), members, tokens, invitations, error page
-            admin = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-            _login(admin, base, SLUG, f"admin@{SLUG}.example", DEMO_PASSWORD, "/club/admin")
+            admin = signed_in_page(browser, base, f"admin@{SLUG}.example", "/club/admin", locale="en-US")
             stats = admin.locator("a[href^='/club/stats/']").first.get_attribute("href")
             _sweep(admin, base, shots, "07-admin", ["/club/admin", str(stats), "/club/members", "/org", "/staff",
                                                     "/roles", "/audit", "/notifications", "/approvals/outbox"])
@@ -129,8 +113,8 @@ def _drive(base: str, shots: Path, world: World, request_id: str) -> None:
             admin.screenshot(path=str(shots / "08-error-404.png"), full_page=True)
 
             # approvals: inbox, a request, the policy editor with its probe, meetings
-            approver = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-            _login(approver, base, world.slug, f"admin@{world.slug}.test", PASSWORD, "/approvals")
+            approver = signed_in_page(browser, base, f"admin@{world.slug}.test", "/approvals", slug=world.slug,
+                                      password=PASSWORD, locale="en-US")
             _sweep(approver, base, shots, "09-approvals", [
                 "/approvals", f"/approvals/requests/{request_id}", "/approvals/policies",
                 "/approvals/policies/purchase?amount=5000.00&org_unit=P1", "/approvals/meetings"])
@@ -155,9 +139,7 @@ def _injected_script_is_refused(base: str) -> None:
 
 def test_pages_run_under_the_content_security_policy(tenants: tuple[World, str], live_server: str) -> None:
     world, request_id = tenants
-    shots = ARTIFACTS / "e2e-csp"
-    shots.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_drive, live_server, shots, world, request_id).result(timeout=600)
-        pool.submit(_injected_script_is_refused, live_server).result(timeout=120)
+    shots = artifacts("e2e-csp")
+    off_the_loop(_drive, live_server, shots, world, request_id, timeout=600)
+    off_the_loop(_injected_script_is_refused, live_server, timeout=120)
     assert (shots / "04-card-renewed.png").stat().st_size > 0

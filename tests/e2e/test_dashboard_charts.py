@@ -8,7 +8,6 @@ checklist. Screenshots, phone (390×844) and desktop, in Chinese and English, go
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,12 @@ from careclub.platform.service import tenant_by_slug
 from careclub.platform.tenant_file import apply_text
 from careclub.settings import PROJECT_ROOT
 from tests.conftest import PASSWORD, unique_slug
-from tests.e2e.browser import ARTIFACTS, PHONE, chromium
+from tests.e2e.browser import DEMO_SLUG as SLUG
+from tests.e2e.browser import PHONE, artifacts, chromium, off_the_loop, signed_in_page
 from tests.integration.clubs.helpers import as_owner
 
 pytestmark = pytest.mark.e2e
 
-SLUG = "tianren-car-club"
-DEMO_PASSWORD = "careclub-demo-2026"
 DESKTOP = {"width": 1280, "height": 900}
 MEMBERS = 160
 
@@ -85,15 +83,6 @@ async def tianren(client: Any, owner: asyncpg.Connection) -> None:
         await as_owner(owner, tid, sql, *args)
 
 
-def _login(page: Any, base: str, tenant: str, email: str, password: str, target: str) -> None:
-    page.goto(f"{base}/login?next={target}")
-    page.fill("#f-tenant", tenant)
-    page.fill("#f-email", email)
-    page.fill("#f-password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(rf".*{re.escape(target)}$"))
-
-
 def _all_drawn(page: Any) -> int:
     """Waits until every chart with figures is drawn as SVG; answers how many."""
     from playwright.sync_api import expect
@@ -136,9 +125,8 @@ def _drive(base: str, shots: Path) -> None:
         with chromium(p) as browser:
             for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
                 for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
-                    context = browser.new_context(viewport=viewport, locale=locale)
-                    page = context.new_page()
-                    _login(page, base, SLUG, f"admin@{SLUG}.example", DEMO_PASSWORD, "/dashboard")
+                    page = signed_in_page(browser, base, f"admin@{SLUG}.example", "/dashboard", viewport=viewport,
+                                          locale=locale)
                     _language(page, lang)
                     csp = page.goto(f"{base}/dashboard")
                     assert csp is not None and "unsafe" not in csp.headers["content-security-policy"]
@@ -152,10 +140,10 @@ def _drive(base: str, shots: Path) -> None:
                     expect(page.locator("[data-testid=stats-chart] svg")).to_be_visible()
                     assert _fits(page), "the statistics page scrolls sideways"
                     page.screenshot(path=str(shots / f"stats-{lang}-{size}.png"), full_page=True)
-                    context.close()
+                    page.context.close()
 
-            page = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
-            _login(page, base, SLUG, f"admin@{SLUG}.example", DEMO_PASSWORD, "/dashboard")
+            page = signed_in_page(browser, base, f"admin@{SLUG}.example", "/dashboard", viewport=DESKTOP,
+                                  locale="en-US")
             _language(page, "en")
             _all_drawn(page)
             # the tooltip (built as elements: ECharts' own markup carries style attributes the policy refuses)
@@ -193,8 +181,8 @@ def _drive(base: str, shots: Path) -> None:
             expect(page.locator("main")).to_be_visible()
 
             # without script: the tables only, every one of them
-            nojs = browser.new_context(viewport=PHONE, locale="en-US", java_script_enabled=False).new_page()
-            _login(nojs, base, SLUG, f"admin@{SLUG}.example", DEMO_PASSWORD, "/dashboard")
+            nojs = signed_in_page(browser, base, f"admin@{SLUG}.example", "/dashboard", locale="en-US",
+                                  java_script_enabled=False)
             tables = nojs.locator("figure.chart[data-chart] .chart-table table")
             assert tables.count() >= 5
             for i in range(tables.count()):
@@ -222,8 +210,6 @@ def _drive(base: str, shots: Path) -> None:
 
 
 def test_dashboard_charts_draw_under_the_policy(tianren: None, live_server: str) -> None:
-    shots = ARTIFACTS / "dashboard-charts"
-    shots.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_drive, live_server, shots).result(timeout=600)
+    shots = artifacts("dashboard-charts")
+    off_the_loop(_drive, live_server, shots, timeout=600)
     assert (shots / "dashboard-zh-phone.png").stat().st_size > 0

@@ -6,47 +6,29 @@ test-artifacts/e2e-merchant-operators/."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from careclub.core.i18n import translate
-from careclub.platform.tenant_file import apply_text
-from careclub.settings import PROJECT_ROOT
-from tests.e2e.browser import ARTIFACTS, PHONE, chromium
+from tests.e2e.browser import DEMO_SLUG as SLUG
+from tests.e2e.browser import artifacts, chromium, fits_width, off_the_loop, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
-SLUG = "tianren-car-club"
-PASSWORD = "careclub-demo-2026"
-
-
-@pytest.fixture
-async def tianren(client: Any) -> None:
-    await apply_text((PROJECT_ROOT / "tenants" / f"{SLUG}.toml").read_text(encoding="utf-8"), demo=True)
 
 
 def _drive(base: str, shots: Path, lang: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p, chromium(p) as browser:
-        context = browser.new_context(viewport=PHONE)
-        context.add_cookies([{"name": "lang", "value": lang, "url": base}])
-        page = context.new_page()
-        page.goto(f"{base}/login?next=/club/admin")
-        page.fill("#f-tenant", SLUG)
-        page.fill("#f-email", f"admin@{SLUG}.example")
-        page.fill("#f-password", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{base}/club/admin")
+        page = signed_in_page(browser, base, f"admin@{SLUG}.example", "/club/admin", lang=lang)
         page.locator("a[href^='/club/admin/merchant/']", has_text="天人汽修洗车中心").first.click()
         section = page.locator("[data-testid=operators]")
         expect(section).to_be_visible()
         operators = section.locator("[data-testid=operator-list]")
         expect(operators).to_contain_text(f"merchant@{SLUG}.example")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits_width(page)
         page.screenshot(path=str(shots / f"{lang}-1-operators.png"), full_page=True)
 
         # link someone who may scan (the admin himself holds every permission), then unlink him
@@ -74,7 +56,4 @@ def _drive(base: str, shots: Path, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_merchant_page_operators(tianren: None, live_server: str, lang: str) -> None:
-    shots = ARTIFACTS / "e2e-merchant-operators"
-    shots.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_drive, live_server, shots, lang).result(timeout=300)
+    off_the_loop(_drive, live_server, artifacts("e2e-merchant-operators"), lang)

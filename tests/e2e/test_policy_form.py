@@ -7,7 +7,6 @@ Screenshots go to `test-artifacts/e2e-policy-form/`."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
 from tests.conftest import PASSWORD
-from tests.e2e.browser import ARTIFACTS, PHONE, chromium
+from tests.e2e.browser import artifacts, chromium, fits_width, off_the_loop, signed_in_page
 from tests.integration.approvals.conftest import World, make_world
 
 pytestmark = pytest.mark.e2e
@@ -29,28 +28,17 @@ async def world(client: Any) -> World:
     return w
 
 
-def _fits(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def _drive(base: str, shots: Path, world: World, lang: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         with chromium(p) as browser:
-            context = browser.new_context(viewport=PHONE, device_scale_factor=1,
-                                          locale="zh-CN" if lang == "zh_CN" else "en-GB")
-            context.add_cookies([{"name": "lang", "value": lang, "url": base}])
-            page = context.new_page()
-            page.goto(f"{base}/login?next=/approvals/policies/purchase")
-            page.fill("#f-tenant", world.slug)
-            page.fill("#f-email", f"admin@{world.slug}.test")
-            page.fill("#f-password", PASSWORD)
-            page.click("main button[type=submit]")
-            page.wait_for_url(re.compile(r".*/approvals/policies/purchase$"))
+            page = signed_in_page(browser, base, f"admin@{world.slug}.test", "/approvals/policies/purchase",
+                                  slug=world.slug, password=PASSWORD, lang=lang, device_scale_factor=1,
+                                  locale="zh-CN" if lang == "zh_CN" else "en-GB")
             expect(page.locator('[data-testid="rule"]')).to_have_count(4)
             assert page.locator(".band-gap, .band-overlap").count() == 0
-            assert _fits(page)
+            assert fits_width(page)
             page.screenshot(path=str(shots / f"{lang}-01-policy.png"), full_page=True)
 
             # a step added by its button, without a page load (the form is redrawn in place)
@@ -72,7 +60,7 @@ def _drive(base: str, shots: Path, world: World, lang: str) -> None:
             expect(page.locator('[data-testid="form-errors"]')).to_be_visible()
             expect(page.locator('[data-error-for="rules[0].steps[1].name"]')).to_be_visible()
             expect(page.locator('input[name="rules[0].upper"]')).to_have_value("90")
-            assert _fits(page)
+            assert fits_width(page)
             page.screenshot(path=str(shots / f"{lang}-03-check.png"), full_page=True)
             page.locator('[data-error-for="rules[0].steps[1].name"]').scroll_into_view_if_needed()
             page.screenshot(path=str(shots / f"{lang}-03b-check-field.png"))
@@ -91,15 +79,13 @@ def _drive(base: str, shots: Path, world: World, lang: str) -> None:
             page.click('[data-testid="save"]')
             page.wait_for_url(re.compile(r".*/approvals/policies/member_application\?done=saved$"))
             expect(page.locator('[data-testid="not-set-up"]')).to_have_count(0)
-            assert _fits(page)
+            assert fits_width(page)
             page.screenshot(path=str(shots / f"{lang}-05-applications-saved.png"), full_page=True)
-            context.close()
+            page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_the_policy_form_on_a_phone(world: World, live_server: str, lang: str) -> None:
-    shots = ARTIFACTS / "e2e-policy-form"
-    shots.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_drive, live_server, shots, world, lang).result(timeout=300)
+    shots = artifacts("e2e-policy-form")
+    off_the_loop(_drive, live_server, shots, world, lang)
     assert (shots / f"{lang}-05-applications-saved.png").stat().st_size > 0

@@ -8,9 +8,8 @@ list however long it is. Cards and check-ins are cut to the reader's branches li
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.params import QueryParameter
@@ -27,6 +26,7 @@ from careclub.core.paging import decode_cursor, next_after
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import PER_PAGE, as_uuid, keyset_pages, me
 from careclub.web import exports
+from careclub.web.dates import local_day
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
 OpenFilter = Annotated[str | None, QueryParameter(name="open", max_length=8)]
@@ -44,18 +44,6 @@ def offer_words(row: dict[str, Any], currency: str) -> str:
     if kind == "amount":
         return f"{format_grouped(value)} {currency}"
     return "" if kind == "none" else word(kind)
-
-
-def _local_day(text: str, zone: str, field: str, errors: dict[str, str]) -> datetime | None:
-    """A date picked in the company's zone, as the instant its day starts."""
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors[field] = _("Use the form YYYY-MM-DD.")
-        return None
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
 
 
 def _stamp() -> str:
@@ -130,8 +118,8 @@ async def checkin_list(request: Request[Any, Any, Any], club: Filter = None, pla
     form = {"club": club or "", "plan": plan or "", "merchant": merchant or "", "since": (since or "").strip(),
             "until": (until or "").strip()}
     errors: dict[str, str] = {}
-    start = _local_day(form["since"], principal.tenant.timezone, "since", errors)
-    end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
+    start = local_day(form["since"], principal.tenant.timezone, "since", errors)
+    end = local_day(form["until"], principal.tenant.timezone, "until", errors)
     clubs = await service.list_clubs()
     merchants = [{**m, "club_name": c["name"]} for c in clubs for m in await service.list_merchants(c["id"])]
     ctx: dict[str, Any] = {"clubs": clubs, "plans": await _plan_choices(clubs, active_only=False),

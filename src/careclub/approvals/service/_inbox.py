@@ -76,21 +76,26 @@ def outbox_status(row: dict[str, Any]) -> str:
     return "failed" if row.get("error") else "queued"
 
 
+def outbox_where(status: str | None) -> list[Any]:
+    """The conditions that keep only the mail of one status (`OUTBOX_STATUSES`; none: all of it)."""
+    if status == "sent":
+        return [OutboxEmail.sent_at.is_not_null()]
+    if status == "failed":
+        return [OutboxEmail.sent_at.is_null(), OutboxEmail.error != ""]
+    if status == "queued":
+        return [OutboxEmail.sent_at.is_null(), OutboxEmail.error == ""]
+    if status:
+        raise ValidationFailed("status must be one of %(choices)s", field="status",
+                               params={"choices": ', '.join(OUTBOX_STATUSES)})
+    return []
+
+
 async def outbox_page(*, status: str | None = None, limit: int = 25, offset: int = 0,
                       with_body: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The tenant's mail, newest first, optionally only queued / sent / failed (failed: not sent,
     the last attempt left an error; it is tried again on the next run). Mail written in one
     transaction shares its `created_at`, so the id breaks ties and pages neither repeat nor skip."""
-    where: list[Any] = []
-    if status == "sent":
-        where.append(OutboxEmail.sent_at.is_not_null())
-    elif status == "failed":
-        where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error != ""]
-    elif status == "queued":
-        where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error == ""]
-    elif status:
-        raise ValidationFailed("status must be one of %(choices)s", field="status",
-                               params={"choices": ', '.join(OUTBOX_STATUSES)})
+    where = outbox_where(status)
     columns = [OutboxEmail.id, OutboxEmail.to_email, OutboxEmail.subject, OutboxEmail.sent_at, OutboxEmail.error,
                OutboxEmail.attempts, OutboxEmail.last_attempt_at, OutboxEmail.created_at]
     query = OutboxEmail.select(*columns, *([OutboxEmail.body] if with_body else []))

@@ -9,10 +9,9 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from careclub.approvals.service._inbox import outbox_status
+from careclub.approvals.service._inbox import outbox_status, outbox_where
 from careclub.approvals.service._requests import request_dict
 from careclub.approvals.tables import ApprovalRequest, OutboxEmail
-from careclub.core.errors import ValidationFailed
 
 Keyset = tuple[datetime, uuid.UUID] | None
 
@@ -30,15 +29,7 @@ async def requests_of(user_id: uuid.UUID, *, after: Keyset = None, limit: int = 
 
 async def outbox_rows(*, status: str | None = None, after: Keyset = None, limit: int = 1000) -> list[dict[str, Any]]:
     """The tenant's mail as `outbox_page` lists it (same status filter), newest first, by keyset."""
-    where: list[Any] = _after(after)
-    if status == "sent":
-        where.append(OutboxEmail.sent_at.is_not_null())
-    elif status == "failed":
-        where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error != ""]
-    elif status == "queued":
-        where += [OutboxEmail.sent_at.is_null(), OutboxEmail.error == ""]
-    elif status:
-        raise ValidationFailed("status must be one of queued, sent, failed", field="status")
+    where: list[Any] = [*_after(after), *outbox_where(status)]
     query = OutboxEmail.select(OutboxEmail.id, OutboxEmail.to_email, OutboxEmail.subject, OutboxEmail.sent_at,
                                OutboxEmail.error, OutboxEmail.attempts, OutboxEmail.last_attempt_at,
                                OutboxEmail.created_at)

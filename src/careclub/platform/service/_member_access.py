@@ -15,12 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from careclub.core import clock
-from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
+from careclub.core.errors import Conflict, NotFound, Problems
 from careclub.core.principal import Actor, Principal, current_actor, set_actor
 from careclub.core.security import check_password_strength, digest, new_secret
 from careclub.platform import audit, rules
 from careclub.platform.service._invite_actions import on_accept_value, pending_invites, run_on_accept
-from careclub.platform.service._org import create_staff, role_by_code
+from careclub.platform.service._org import check_invite_open, create_staff, role_by_code
 from careclub.platform.tables import Invite, User
 
 MEMBER_ROLE = "member"
@@ -73,12 +73,7 @@ async def find_member_invite(secret: str) -> dict[str, Any]:
                               Invite.expires_at, Invite.accepted_at).where(Invite.token_hash == digest(secret)).first()
     if row is None or not is_member_invite(row["on_accept"]):
         raise NotFound("this invitation link is not valid", code="invite_not_found")
-    if row["accepted_at"] is not None:
-        raise Conflict("this invitation has been used already", code="invite_used")
-    if row["expires_at"] <= clock.now():
-        raise ValidationFailed("this invitation has expired; ask for a new one", code="invite_expired",
-                               status_code=410)
-    return row
+    return check_invite_open(row)
 
 
 async def accept_member_invite(secret: str, *, email: str, password: str) -> uuid.UUID:

@@ -391,6 +391,11 @@ async def find_invite(secret: str) -> dict[str, Any]:
         Invite.token_hash == digest(secret)).first()
     if row is None or _is_member_invite(row["on_accept"]):  # a member's: accepted on its own page (/welcome)
         raise NotFound("this invitation link is not valid", code="invite_not_found")
+    return check_invite_open(row)
+
+
+def check_invite_open(row: dict[str, Any]) -> dict[str, Any]:
+    """The invitation `row` itself while it may still be accepted: not used yet, not expired."""
     if row["accepted_at"] is not None:
         raise Conflict("this invitation has been used already", code="invite_used")
     if row["expires_at"] <= clock.now():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -32,23 +31,12 @@ from careclub.platform.views_admin._common import (
     page,
 )
 from careclub.web import exports
+from careclub.web.dates import local_day
 
 # ---- audit log -----------------------------------------------------------------------------
 
 def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True) if value else ""
-
-
-def _local_day(text: str, zone: str, field: str, errors: dict[str, str]) -> datetime | None:
-    """A date typed in the tenant's zone, as the UTC instant its day starts."""
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors[field] = _("Use the form YYYY-MM-DD.")
-        return None
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
 
 
 def _audit_export(principal: Principal) -> list[exports.Column]:
@@ -74,8 +62,8 @@ async def audit_list(request: Request[Any, Any, Any], action: FromQuery[str | No
     form = {"action": (action or "").strip()[:64], "entity_type": (entity_type or "").strip()[:64],
             "actor": (actor or "").strip()[:160], "since": (since or "").strip(), "until": (until or "").strip()}
     errors: dict[str, str] = {}
-    start = _local_day(form["since"], principal.tenant.timezone, "since", errors)
-    end = _local_day(form["until"], principal.tenant.timezone, "until", errors)
+    start = local_day(form["since"], principal.tenant.timezone, "since", errors)
+    end = local_day(form["until"], principal.tenant.timezone, "until", errors)
     kinds = words.kind_choices()
     if errors:
         return page(request, "platform/audit.html", status_code=422, rows=[], form=form, errors=errors, kinds=kinds,
