@@ -31,6 +31,12 @@ def live_server(settings: Settings, infra: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-async def tianren(client: Any) -> None:
-    """The tianren car club's example tenant with its demo people (password `DEMO_PASSWORD`)."""
+async def tianren(client: Any, owner: Any) -> None:
+    """The tianren car club's example tenant with its demo people (password `DEMO_PASSWORD`). Their own
+    language choice is cleared: a test that switched it with the menu (kept on the user, outweighing the
+    `lang` cookie) must not decide the language of the next test."""
     await apply_text((PROJECT_ROOT / "tenants" / f"{DEMO_SLUG}.toml").read_text(encoding="utf-8"), demo=True)
+    async with owner.transaction():
+        tenant_id = await owner.fetchval("SELECT id FROM tenant WHERE slug = $1", DEMO_SLUG)
+        await owner.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        await owner.execute("UPDATE app_user SET locale = NULL WHERE demo")
