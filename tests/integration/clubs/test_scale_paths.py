@@ -293,10 +293,10 @@ async def test_the_bench_loaders_bare_rebuild_leaves_the_table_as_the_schema_has
                                    json={"plate": f"粤B1234{i}"}), 201)
     other = await club_world(client)
     await _member(client, other["t"], other["club"]["id"], "张三", "13700003333")
-    shape = ("SELECT (SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
-             "WHERE indrelid = 'club_member_term'::regclass) AS indexes, "
-             "(SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated ORDER BY 1) "
-             "FROM pg_constraint WHERE conrelid = 'club_member_term'::regclass) AS constraints, "
+    shape = ("SELECT (SELECT array_agg(d ORDER BY d) FROM (SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index "
+             "WHERE indrelid = 'club_member_term'::regclass) i) AS indexes, "
+             "(SELECT array_agg(d ORDER BY d) FROM (SELECT conname || ' ' || pg_get_constraintdef(oid) || ' ' || "
+             "convalidated AS d FROM pg_constraint WHERE conrelid = 'club_member_term'::regclass) c) AS constraints, "
              "(SELECT array_agg(relforcerowsecurity ORDER BY relname) FROM pg_class "
              "WHERE relname IN ('club_member_term', 'club_member')) AS forced")
     terms = "SELECT member, term FROM club_member_term ORDER BY 1, 2"
