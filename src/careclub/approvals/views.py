@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from careclub.approvals import exports, rules, service
-from careclub.approvals.views_policies import policies, policy_page, policy_save
+from careclub.approvals.views_policies import policies, policy_page, policy_save, subject_label
 from careclub.core import clock
 from careclub.core.errors import AppError, NotFound, ValidationFailed
 from careclub.core.i18n import N_
@@ -127,7 +127,8 @@ async def _detail(request: Request[Any, Any, Any], request_id: uuid.UUID, *, err
     item = await service.detail(request_id, principal.user_id, manage_scope=_scope(principal))
     steps_by_id = {s["id"]: s for s in item["steps"]}
     return await page(request, "approvals/request.html", status_code=status_code, item=item, steps_by_id=steps_by_id,
-                errors=errors or {}, notice=notice, can_decide=principal.can(Perm.APPROVALS_DECIDE))
+                errors=errors or {}, notice=notice, can_decide=principal.can(Perm.APPROVALS_DECIDE),
+                subject_label=subject_label)
 
 
 @get("/approvals/requests/{request_id:uuid}", opt={"permission": Perm.DASHBOARD_VIEW}, include_in_schema=False)
