@@ -16,11 +16,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 
 from careclub.clubs import (
     payable,  # noqa: F401  (registers membership periods as payables)
-    rules,
     schemas,
     service,
 )
-from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
+from careclub.clubs.service._checkin import ROTATION_OVERLAP_S
 from careclub.core.errors import NotFound, ValidationFailed
 from careclub.core.money import Money, to_money, with_money
 from careclub.core.paging import After, BoundedOffset, decode_cursor, next_after
@@ -385,10 +384,8 @@ class SigningKeyController(Controller):
         """Start a new QR signing key; the previous one verifies for `overlap_seconds` more."""
         from datetime import timedelta
 
-        # The previous key must outlive every token it signed (60 s plus the 30 s clock allowance), or
-        # a member's fresh code would be refused as forged in the middle of a rotation.
-        shortest = rules.MAX_LIFETIME + CLOCK_ALLOWANCE
-        if not shortest <= data.overlap_seconds <= 7 * 86400:
+        shortest, longest = ROTATION_OVERLAP_S
+        if not shortest <= data.overlap_seconds <= longest:
             raise ValidationFailed("overlap_seconds must be between %(shortest)s and 604800", field="overlap_seconds",
                                    params={"shortest": shortest})
         return out(schemas.KeyRotated, await service.rotate_keys(overlap=timedelta(seconds=data.overlap_seconds)))

@@ -10,8 +10,8 @@ from litestar import Request, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from careclub.clubs import rules, service
-from careclub.clubs.service._checkin import CLOCK_ALLOWANCE
+from careclub.clubs import service
+from careclub.clubs.service._checkin import ROTATION_OVERLAP_S
 from careclub.core.errors import ValidationFailed
 from careclub.platform.permissions import Perm
 
@@ -26,7 +26,8 @@ def overlap_of(minutes: str) -> timedelta:
         seconds = int(minutes or "10") * 60
     except ValueError:
         seconds = -1
-    if not rules.MAX_LIFETIME + CLOCK_ALLOWANCE <= seconds <= 7 * 86400:
+    shortest, longest = ROTATION_OVERLAP_S
+    if not shortest <= seconds <= longest:
         raise ValidationFailed("the old key must keep working between 2 minutes and 7 days", field="overlap_minutes")
     return timedelta(seconds=seconds)
 

@@ -40,6 +40,9 @@ T = TypeVar("T")
 log = logging.getLogger("careclub.clubs.checkin")
 _encode = msgspec.json.Encoder().encode
 CLOCK_ALLOWANCE = 30
+# How long a rotated key may keep verifying (s): it must outlive every code it signed (their lifetime plus
+# the clock allowance), or a fresh code would be refused as forged mid-rotation; a week at most.
+ROTATION_OVERLAP_S = (rules.MAX_LIFETIME + CLOCK_ALLOWANCE, 7 * 86400)
 IDEMPOTENCY_SECONDS = 24 * 3600
 _PRUNE_AFTER = timedelta(hours=1)
 
