@@ -334,17 +334,6 @@ async def admin_overview(request: Request[Any, Any, Any], done: FromQuery[str | 
     return await _admin_page(request, notice=_("Saved.") if done else None)
 
 
-def _int(form: dict[str, str], key: str, default: int = 0) -> int:
-    raw = (form.get(key) or "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise AppError("%(key)s must be a whole number", code="validation_failed", status_code=422,
-                       field=key, params={"key": key}) from None
-
-
 def _chosen_club(form: dict[str, str]) -> uuid.UUID:
     try:
         return uuid.UUID(form.get("club", ""))
@@ -373,7 +362,7 @@ async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
             club_id = problems.check(_chosen_club, form)
             if kind == "plan":
                 fee = problems.check(parse_typed, form.get("fee") or "0", field="fee")
-                numbers = {name: problems.check(_int, form, name, default)
+                numbers = {name: problems.check(views_staff.whole_number, form.get(name, ""), name, default)
                            for name, default in (("term_months", 12), ("grace_days", 0), ("static_daily_cap", 0))}
                 problems.done()
                 await service.create_plan(club_id, code=form.get("code", ""), name=form.get("name", ""),
@@ -392,7 +381,7 @@ async def admin_create(request: Request[Any, Any, Any], kind: FromPath[str],
                                               offer_kind=form.get("offer_kind") or "none",
                                               offer_value=value, offer_text=form.get("offer_text", ""))
             else:
-                quota = problems.check(_int, form, "quota")
+                quota = problems.check(views_staff.whole_number, form.get("quota", ""), "quota")
                 problems.done()
                 await service.create_benefit(club_id, code=form.get("code", ""), name=form.get("name", ""),
                                              group_name=form.get("group_name", ""), quota=quota,

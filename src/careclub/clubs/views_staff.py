@@ -129,7 +129,8 @@ async def _guarded(action: Callable[[], Awaitable[Any]]) -> tuple[Any, AppError 
     return result, None
 
 
-def _int(value: str, field: str, default: int = 0) -> int:
+def whole_number(value: str, field: str, default: int = 0) -> int:
+    """A whole number typed into a form (empty: `default`), refused naming its field."""
     value = (value or "").strip()
     if not value:
         return default
@@ -525,7 +526,7 @@ def offer_value(form: dict[str, str]) -> int:
     amount offer ("20" is 20.00 off, kept as 2000 fen)."""
     if (form.get("offer_kind") or "none") == "amount":
         return parse_typed(form.get("offer_value") or "", field="offer_value")
-    return _int(form.get("offer_value", ""), "offer_value")
+    return whole_number(form.get("offer_value", ""), "offer_value")
 
 
 EDIT_BOXES = ("active", "needs_approval", "auto_renew", "static_card", "is_open")  # absent from a post when unticked
@@ -582,7 +583,7 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
         if kind == "plan":
             problems = Problems()  # what the page reads, all checked before any is refused
             fee = problems.check(parse_typed, form.get("fee") or "0", field="fee")
-            numbers = {name: problems.check(_int, form.get(name, ""), name, default)
+            numbers = {name: problems.check(whole_number, form.get(name, ""), name, default)
                        for name, default in (("term_months", 12), ("grace_days", 0), ("static_daily_cap", 0))}
             problems.done()
             return await service.update_plan(item_id, name=form.get("name", ""), fee=fee,
@@ -609,7 +610,7 @@ async def admin_update(request: Request[Any, Any, Any], kind: FromPath[str], ite
             return out
         return await service.update_benefit(item_id, name=form.get("name", ""),
                                             group_name=form.get("group_name", ""),
-                                            quota=_int(form.get("quota", ""), "quota"),
+                                            quota=whole_number(form.get("quota", ""), "quota"),
                                             quota_period=form.get("quota_period") or "year",
                                             active=_flag(form, "active"),
                                             merchants=merchants)
