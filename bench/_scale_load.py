@@ -611,15 +611,9 @@ class Loader:
                     await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{c["conname"]}" {c["definition"]}')
             for i in indexes:
                 await conn.execute(i["definition"])
-            # Last, so the referenced tables are locked only for the one join that checks the keys (as the
-            # owner: under its forced policies it would see only the bound tenant's rows).
-            for table_ in (table, *referenced):
-                await conn.execute(f"ALTER TABLE {table_} NO FORCE ROW LEVEL SECURITY")
-            for c in constraints:
-                if c["definition"].startswith("FOREIGN KEY"):
-                    await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{c["conname"]}" {c["definition"]}')
-            for table_ in (table, *referenced):
-                await conn.execute(f"ALTER TABLE {table_} FORCE ROW LEVEL SECURITY")
+            # Last, so the referenced tables are locked only for the one join that checks the keys.
+            await add_foreign_keys(conn, [(c["conname"], c["definition"]) for c in constraints
+                                          if c["definition"].startswith("FOREIGN KEY")], table, referenced)
         await conn.execute(f"ANALYZE {table}")
         return int(result) if isinstance(result, int) else 0
 
@@ -765,21 +759,22 @@ CHECKIN_REFERENCES = {"card": "club_card", "member": "club_member", "merchant": 
                       "benefit": "club_benefit"}
 
 
-async def add_foreign_keys(conn: asyncpg.Connection, fks: list[tuple[str, str]]) -> None:
-    """Adds the check-ins' foreign keys back, checking every row. The check runs as the owner, under the
-    policies the owner is forced to: it would see only the bound tenant's cards and refuse every other
-    tenant's check-ins. So, as the migrations do, the tables are NO FORCE for this one transaction (no
-    other session ever sees them so: the ALTERs hold their locks until the commit)."""
+async def add_foreign_keys(conn: asyncpg.Connection, fks: list[tuple[str, str]], table: str = "club_checkin",
+                           referenced: Sequence[str] = tuple(CHECKIN_REFERENCES.values())) -> None:
+    """Adds foreign keys back (the check-ins' by default), checking every row. The check runs as the owner,
+    under the policies the owner is forced to: it would see only the bound tenant's rows and refuse every
+    other tenant's. So, as the migrations do, the tables are NO FORCE for this one transaction (no other
+    session ever sees them so: the ALTERs hold their locks until the commit)."""
     if not fks:
         return
-    tables = ["club_checkin", *sorted(CHECKIN_REFERENCES.values())]
+    tables = [table, *sorted(set(referenced))]
     async with conn.transaction():
-        for table in tables:
-            await conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        for name_ in tables:
+            await conn.execute(f"ALTER TABLE {name_} NO FORCE ROW LEVEL SECURITY")
         for name, definition in fks:
-            await conn.execute(f'ALTER TABLE club_checkin ADD CONSTRAINT "{name}" {definition}')
-        for table in tables:
-            await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+            await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for name_ in tables:
+            await conn.execute(f"ALTER TABLE {name_} FORCE ROW LEVEL SECURITY")
 
 
 async def repair(conn: asyncpg.Connection) -> list[str]:
