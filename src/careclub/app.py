@@ -29,6 +29,9 @@ from careclub.core.infra import Infra, resolve
 from careclub.core.input_guard import input_guard
 from careclub.core.middleware import request_context
 from careclub.core.security_headers import security_headers
+from careclub.funds import api as funds_api
+from careclub.funds import api_spending as funds_api_spending
+from careclub.funds import views as funds_views
 from careclub.payments import api as payments_api
 from careclub.payments import gateway as payment_gateway
 from careclub.payments import views as payments_views
@@ -93,6 +96,9 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *clubs_views_member_invite.ROUTES,
             *payments_api.ROUTES,
             *payments_views.ROUTES,
+            *funds_api.ROUTES,
+            *funds_api_spending.ROUTES,
+            *funds_views.ROUTES,
             *clubs_paying.ROUTES,
             *([mount_sandbox(sandbox)] if sandbox is not None else []),
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],

@@ -10,6 +10,7 @@ APP_REGISTRY = AppRegistry(
         "careclub.approvals.piccolo_app",
         "careclub.clubs.piccolo_app",
         "careclub.payments.piccolo_app",
+        "careclub.funds.piccolo_app",
     ]
 )
 

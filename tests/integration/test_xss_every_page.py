@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -29,7 +29,9 @@ from careclub.approvals.tables import Meeting
 from careclub.clubs import service as clubs
 from careclub.core import clock, sessions
 from careclub.core.db import tenant_scope
+from careclub.core.principal import Actor, set_actor
 from careclub.core.security import digest, new_secret
+from careclub.funds import service as funds
 from careclub.payments import service as payments
 from careclub.platform import attachments
 from careclub.platform import service as platform
@@ -313,6 +315,28 @@ async def _build(client: Any) -> World:
                             expires_at=clock.now() + timedelta(hours=1)).save()
         role = await Role.select(Role.id).where(Role.code == "requester").first()
         assert role is not None
+
+        # funds: a fund held by the region with a contribution and its evidence, a commitment, an accrual rule
+        # and a period, and a corrected entry, posted by someone whose name is the payload
+        set_actor(Actor(ids["admin"], p("adminname")))
+        fund = await funds.create_fund(code="CARE", name=p("fund"), year=2025, org_unit_id=ids["REG"],
+                                       description=p("funddesc"))
+        ids["fund"] = fund["id"]
+        given = await funds.record_contribution(fund["id"], kind="maintenance_fund", source=p("fundsource"),
+                                                amount=500_000, received_on=date(2025, 1, 5), reference=p("fundref"),
+                                                note=p("fundnote"))
+        ids["contribution"], ids["fund_entry"] = given["id"], given["entry"]
+        await attachments.attach(admin, "fund_contribution", given["id"], filename=p("evidence") + ".png",
+                                 data=slip.getvalue())
+        await funds.commit(fund["id"], 10_000, cause_id=uuid.uuid4(), reference=p("commitref"), memo=p("commitmemo"))
+        rule = await funds.save_rule(fund_code="CARE", code="SALES", name=p("accrualrule"), rate_bp=5,
+                                     source=p("accrualsource"), base_label=p("accrualbase"))
+        await funds.enter_base(rule["id"], "2025Q1", 100_000_000)
+        typo = await funds.record_contribution(fund["id"], kind="other", source=p("typo"), amount=100,
+                                               received_on=date(2025, 2, 1))
+        ids["correction"] = (await funds.reverse(typo["entry"], reason=p("reversal"),
+                                                 occurred_on=date(2025, 2, 2)))["id"]
+        set_actor(Actor(None, "system"))
     return w
 
 
@@ -417,6 +441,16 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
                                                 ("member", f"/payments/{i['payment']}/receipt", ["plan"])],
         "/pay/return/{payment_id:uuid}": [("member", f"/pay/return/{i['payment']}", ["plan"])],
         "/settings/payments": [("admin", "/settings/payments", [])],
+        "/funds": [("admin", "/funds", ["fund", "region"])],
+        "/funds/{fund_id:uuid}": [("admin", f"/funds/{i['fund']}", ["fund", "funddesc", "fundsource", "fundref",
+                                                                    "fundnote", "evidence", "region"])],
+        "/funds/{fund_id:uuid}/ledger": [("admin", f"/funds/{i['fund']}/ledger",
+                                          ["fund", "fundsource", "fundref", "commitref", "commitmemo", "accrualrule",
+                                           "typo", "reversal", "adminname"])],
+        "/funds/entries/{entry_id:uuid}": [
+            ("admin", f"/funds/entries/{i['fund_entry']}", ["fund", "fundref", "fundsource", "adminname"]),
+            ("admin", f"/funds/entries/{i['correction']}", ["fund", "reversal", "adminname"])],
+        "/funds/accruals": [("admin", "/funds/accruals", ["fund", "accrualrule", "accrualsource", "accrualbase"])],
         "/schema/swagger": [(None, "/schema/swagger", [])],
         "/schema/redoc": [(None, "/schema/redoc", [])],
         "/schema/oauth2-redirect.html": [(None, "/schema/oauth2-redirect.html", [])],
@@ -511,7 +545,10 @@ POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", 
                "kind", "role", "password", "password2", "company", "slug", "tenant", "next", "hours", "user_id",
                "starts_on", "ends_on", "step_id", "decision", "amount", "fee", "term_months", "grace_days",
                "card_prefix", "static_daily_cap", "household", "lang", "renew_policy_no", "renew_policy_ends_at",
-               "locale", "is_active", "benefits")
+               "locale", "is_active", "benefits",
+               # the funds' forms
+               "year", "source", "received_on", "fund_code", "rate_bp", "due_day", "base_label", "base_rule",
+               "base_period", "base", "pay_period", "paid_on", "valid_only")
 # POST routes whose forms carry no text (a button): posting them is an action, not a re-drawn form.
 NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notification_id:uuid}/open",
                  "/org/{unit_id:uuid}/delete", "/roles/{role_id:uuid}/delete",
@@ -591,6 +628,17 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
                                                      f"/payments/{i['payment']}/attachments"),
         "/settings/payments": ("admin", "/settings/payments", "/settings/payments"),
         "/settings/payments/connect": ("admin", "/settings/payments", "/settings/payments/connect"),
+        "/funds": ("admin", "/funds", "/funds"),
+        "/funds/{fund_id:uuid}/edit": ("admin", f"/funds/{i['fund']}", f"/funds/{i['fund']}/edit"),
+        "/funds/{fund_id:uuid}/contributions": ("admin", f"/funds/{i['fund']}", f"/funds/{i['fund']}/contributions"),
+        "/funds/contributions/{contribution_id:uuid}/attachments": (
+            "admin", f"/funds/{i['fund']}", f"/funds/contributions/{i['contribution']}/attachments"),
+        "/funds/entries/{entry_id:uuid}/reverse": ("admin", f"/funds/entries/{i['fund_entry']}",
+                                                   f"/funds/entries/{i['fund_entry']}/reverse"),
+        "/funds/accruals/rules": ("admin", "/funds/accruals", "/funds/accruals/rules"),
+        "/funds/accruals/bases": ("admin", "/funds/accruals", "/funds/accruals/bases"),
+        "/funds/accruals/payments": ("admin", "/funds/accruals", "/funds/accruals/payments"),
+        "/funds/accruals/import": ("admin", "/funds/accruals", "/funds/accruals/import"),
         "/club/members/{member_id:uuid}/edit": ("admin", f"/club/members/{i['member_row']}",
                                                 f"/club/members/{i['member_row']}/edit"),
         "/club/members/{member_id:uuid}/policy/{card_no:str}": (
@@ -637,7 +685,7 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
     hostile = urlencode({k: p("query") for k in (
         "q", "club", "plan", "status", "kind", "unit", "action", "entity_type", "actor", "since", "until",
         "amount", "category", "org_unit", "in_plan", "done", "saved", "unread", "household", "next", "tenant",
-        "page")})
+        "page", "cause", "fund_code", "overdue", "rule", "pay")})
     enc = quote(p("path"), safe="")
     for route in sorted(plan):
         for who, url, _expect in plan[route]:

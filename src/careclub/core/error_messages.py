@@ -133,6 +133,24 @@ CODE_MESSAGES: dict[str, str] = {
     "delegation_not_found": N_("No such delegation."),
     "delegate_cannot_decide": N_("This colleague holds no role that may decide approvals."),
     "notification_not_found": N_("No such notification."),
+    # funds
+    "fund_not_found": N_("No such fund, or it is held by a unit your finance rights do not cover."),
+    "fund_exists": N_("A fund with this code exists already for that year."),
+    "insufficient_funds": N_("The fund does not have enough money on that account for this."),
+    "claim_exceeds_commitment": N_("The claim is more than was approved; spending more needs a new approval."),
+    "entry_not_found": N_("No such ledger entry."),
+    "entry_is_correction": N_("A correction cannot itself be reversed; post a new entry instead."),
+    "entry_reversed": N_("This entry has been reversed already."),
+    "year_not_ended": N_("That year has not ended yet; its funds roll over once it has."),
+    "accrual_rule_not_found": N_("No such accrual rule."),
+    "accrual_period_not_found": N_("No such accrual period."),
+    "accrual_period_fixed": N_("The period of a rule with entered periods cannot change; make a new rule instead."),
+    "period_not_ended": N_("That period has not ended yet; its base can be entered once it has."),
+    "accrual_below_paid": N_("More has been received for this period than the new base accrues."),
+    "overpayment": N_("This is more than is outstanding for the period."),
+    "contribution_not_found": N_("No such contribution."),
+    "import_rows_refused": N_("Some rows of the file could not be imported, so nothing was imported. Correct the "
+                              "rows listed, or choose to import only the valid rows."),
 }
 
 STATUS_MESSAGES: dict[int, str] = {
