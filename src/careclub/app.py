@@ -32,6 +32,9 @@ from careclub.core.security_headers import security_headers
 from careclub.funds import api as funds_api
 from careclub.funds import api_spending as funds_api_spending
 from careclub.funds import views as funds_views
+from careclub.funds import views_plans as funds_views_plans
+from careclub.funds import views_report as funds_views_report
+from careclub.funds import views_spending as funds_views_spending
 from careclub.payments import api as payments_api
 from careclub.payments import gateway as payment_gateway
 from careclub.payments import views as payments_views
@@ -99,6 +102,9 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *funds_api.ROUTES,
             *funds_api_spending.ROUTES,
             *funds_views.ROUTES,
+            *funds_views_plans.ROUTES,
+            *funds_views_spending.ROUTES,
+            *funds_views_report.ROUTES,
             *clubs_paying.ROUTES,
             *([mount_sandbox(sandbox)] if sandbox is not None else []),
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],

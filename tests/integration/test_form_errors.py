@@ -104,3 +104,28 @@ async def test_org_unit_and_role_forms_show_every_problem_at_once(app: Litestar,
         r = await submit(c, "/roles", code="bad code!", name="", description="")
         assert r.status_code == 422, r.text[:300]
         assert {"code", "name"} <= set(field_errors(r.text)), field_errors(r.text)
+
+
+async def test_the_funds_spending_forms_show_every_problem_at_once(app: Litestar, client: Any) -> None:
+    """A plan's rows, a spending request and a claim's rows: each cell's problem beside it, all at once."""
+    from careclub.core import sessions
+    from tests.integration.funds.test_spending import make_world
+
+    w = await make_world(client)
+    indexed = re.compile(r'<small class="error" id="e-([a-z_0-9]+)">([^<]*)</small>')
+    async with browser(app, lang="en") as c:
+        session_id = await sessions.create(w.tenant_id, w.users["fin"], idle_seconds=3600, absolute_seconds=7200)
+        c.cookies.set(sessions.COOKIE, session_id, domain="testserver.local")
+        new = f"/funds/{w.fund_id}/plans/new"
+        r = await submit(c, new, title="", rows="3", op="save", category_0="customer_care", item_0="", month_0="0",
+                         amount_0="1.234", item_1="Lights", month_1="5", amount_1="-3", category_2="x")
+        assert r.status_code == 422, r.text[:300]
+        errors = dict(indexed.findall(r.text))
+        assert {"title", "item_0", "month_0", "amount_0", "category_1", "amount_1", "item_2", "month_2",
+                "amount_2"} <= set(errors), errors
+        assert 'value="1.234"' in r.text and 'value="Lights"' in r.text
+        new = f"/funds/{w.fund_id}/requests/new"
+        r = await submit(c, new, op="submit", title="", in_plan="1", plan_line="", category="", amount="12,34",
+                         description="")
+        assert r.status_code == 422, r.text[:300]
+        assert {"title", "amount", "plan_line"} <= set(dict(indexed.findall(r.text))), r.text[:300]

@@ -32,6 +32,7 @@ from careclub.core.db import tenant_scope
 from careclub.core.principal import Actor, set_actor
 from careclub.core.security import digest, new_secret
 from careclub.funds import service as funds
+from careclub.funds.tables import FundClaim, FundPlan, FundRequest
 from careclub.payments import service as payments
 from careclub.platform import attachments
 from careclub.platform import service as platform
@@ -336,6 +337,33 @@ async def _build(client: Any) -> World:
                                                received_on=date(2025, 2, 1))
         ids["correction"] = (await funds.reverse(typo["entry"], reason=p("reversal"),
                                                  occurred_on=date(2025, 2, 2)))["id"]
+        # spending: a plan approved, its revision in draft, a request (written as its approval would leave it)
+        # with a refused claim and an open one, signed once and with its evidence
+        plan = await funds.draft_plan(fund["id"], title=p("plantitle"), note=p("plannote"), lines=[
+            {"code": "L1", "category": p("plancat"), "item": p("planitem"), "month": 3, "amount": 50_000}])
+        await FundPlan.update({FundPlan.status: "approved"}).where(FundPlan.id == plan["id"])
+        ids["fund_plan"] = plan["id"]
+        revision = await funds.draft_plan(fund["id"], title=p("revision"), lines=[])
+        await funds.update_plan(revision["id"], title=p("revision"), lines=[
+            {"code": "L1", "category": p("plancat"), "item": p("planitem2"), "month": 4, "amount": 60_000}])
+        ids["revision"] = revision["id"]
+        spend = FundRequest(fund=fund["id"], number="CARE-2025-0001", title=p("reqtitle"), description=p("reqdesc"),
+                            category=p("reqcat"), org_unit_id=ids["REG"], in_plan=True, plan_line_code="L1",
+                            batch_month="2025-03", amount=5_000, committed=5_000, status="claimed",
+                            requester_id=ids["clerk"], requester_name=p("clerk"))
+        await spend.save()
+        ids["fund_request"] = spend.id
+        item = {"description": p("itemdesc"), "spec": p("itemspec"), "quantity": 1, "unit": "x", "unit_price": 4_000,
+                "amount": 4_000}
+        await FundClaim(request=spend.id, items=[item], total=4_000, note="", status="refused", refusal=p("refusal"),
+                        signoffs=[], submitted_by=ids["clerk"]).save()
+        claim = FundClaim(request=spend.id, items=[item], total=4_000, note=p("claimnote"), status="submitted",
+                          signoffs=[{"role": "finance", "user_id": str(ids["deputy"]), "name": p("signer"),
+                                     "at": "2025-03-20T08:00:00+00:00"}], submitted_by=ids["clerk"])
+        await claim.save()
+        ids["claim"] = claim.id
+        await attachments.attach(admin, "fund_claim", claim.id, filename=p("claimfile") + ".png",
+                                 data=slip.getvalue())
         set_actor(Actor(None, "system"))
     return w
 
@@ -451,6 +479,27 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
             ("admin", f"/funds/entries/{i['fund_entry']}", ["fund", "fundref", "fundsource", "adminname"]),
             ("admin", f"/funds/entries/{i['correction']}", ["fund", "reversal", "adminname"])],
         "/funds/accruals": [("admin", "/funds/accruals", ["fund", "accrualrule", "accrualsource", "accrualbase"])],
+        "/funds/{fund_id:uuid}/plans": [("admin", f"/funds/{i['fund']}/plans",
+                                         ["fund", "plantitle", "plannote", "revision", "planitem", "plancat"])],
+        "/funds/{fund_id:uuid}/plans/new": [("admin", f"/funds/{i['fund']}/plans/new",
+                                             ["fund", "planitem", "plancat"])],
+        "/funds/plans/{plan_id:uuid}/edit": [("admin", f"/funds/plans/{i['revision']}/edit",
+                                             ["fund", "revision", "planitem2", "plancat"])],
+        "/funds/plans/{plan_id:uuid}/compare": [("admin", f"/funds/plans/{i['revision']}/compare",
+                                                ["fund", "plantitle", "revision", "planitem", "planitem2", "plancat"])],
+        "/funds/{fund_id:uuid}/requests": [("admin", f"/funds/{i['fund']}/requests", ["fund", "reqtitle", "clerk",
+                                                                                     "region"])],
+        "/funds/{fund_id:uuid}/requests/new": [("admin", f"/funds/{i['fund']}/requests/new", ["fund", "planitem"]),
+                                               ("clerk", f"/funds/{i['fund']}/requests/new?line=L1", ["fund"])],
+        "/funds/spend": [("clerk", "/funds/spend", ["reqtitle", "fund"])],
+        "/funds/requests/{request_id:uuid}": [
+            ("admin", f"/funds/requests/{i['fund_request']}", ["fund", "reqtitle", "reqdesc", "reqcat", "region",
+                                                               "clerk", "itemdesc", "itemspec", "claimnote", "signer",
+                                                               "claimfile", "refusal"]),
+            ("clerk", f"/funds/requests/{i['fund_request']}", ["reqtitle", "claimfile"])],
+        "/funds/{fund_id:uuid}/report": [("admin", f"/funds/{i['fund']}/report", ["fund", "reqtitle",
+                                                                                 "accrualrule", "accrualsource",
+                                                                                 "plantitle", "region"])],
         "/schema/swagger": [(None, "/schema/swagger", [])],
         "/schema/redoc": [(None, "/schema/redoc", [])],
         "/schema/oauth2-redirect.html": [(None, "/schema/oauth2-redirect.html", [])],
@@ -548,7 +597,10 @@ POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", 
                "locale", "is_active", "benefits",
                # the funds' forms
                "year", "source", "received_on", "fund_code", "rate_bp", "due_day", "base_label", "base_rule",
-               "base_period", "base", "pay_period", "paid_on", "valid_only")
+               "base_period", "base", "pay_period", "paid_on", "valid_only",
+               # the spending forms (a plan's rows, a request, a claim's rows)
+               "op", "rows", "code_0", "unit_0", "category_0", "item_0", "month_0", "amount_0", "in_plan",
+               "plan_line", "description_0", "spec_0", "quantity_0", "unit_price_0", "close_reason")
 # POST routes whose forms carry no text (a button): posting them is an action, not a re-drawn form.
 NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notification_id:uuid}/open",
                  "/org/{unit_id:uuid}/delete", "/roles/{role_id:uuid}/delete",
@@ -639,6 +691,25 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
         "/funds/accruals/bases": ("admin", "/funds/accruals", "/funds/accruals/bases"),
         "/funds/accruals/payments": ("admin", "/funds/accruals", "/funds/accruals/payments"),
         "/funds/accruals/import": ("admin", "/funds/accruals", "/funds/accruals/import"),
+        "/funds/{fund_id:uuid}/plans/new": ("admin", f"/funds/{i['fund']}/plans/new", f"/funds/{i['fund']}/plans/new"),
+        "/funds/plans/{plan_id:uuid}/edit": ("admin", f"/funds/plans/{i['revision']}/edit",
+                                             f"/funds/plans/{i['revision']}/edit"),
+        "/funds/plans/{plan_id:uuid}/submit": ("admin", f"/funds/{i['fund']}/plans",
+                                               f"/funds/plans/{i['revision']}/submit"),
+        "/funds/{fund_id:uuid}/requests/new": ("clerk", f"/funds/{i['fund']}/requests/new",
+                                               f"/funds/{i['fund']}/requests/new"),
+        "/funds/requests/{request_id:uuid}/claims": ("clerk", f"/funds/requests/{i['fund_request']}",
+                                                     f"/funds/requests/{i['fund_request']}/claims"),
+        "/funds/requests/{request_id:uuid}/close": ("admin", f"/funds/requests/{i['fund_request']}",
+                                                    f"/funds/requests/{i['fund_request']}/close"),
+        "/funds/claims/{claim_id:uuid}/attachments": ("clerk", f"/funds/requests/{i['fund_request']}",
+                                                      f"/funds/claims/{i['claim']}/attachments"),
+        "/funds/claims/{claim_id:uuid}/signoff": ("admin", f"/funds/requests/{i['fund_request']}",
+                                                  f"/funds/claims/{i['claim']}/signoff"),
+        "/funds/claims/{claim_id:uuid}/reimbursement": ("admin", f"/funds/requests/{i['fund_request']}",
+                                                        f"/funds/claims/{i['claim']}/reimbursement"),
+        "/funds/claims/{claim_id:uuid}/refusal": ("admin", f"/funds/requests/{i['fund_request']}",
+                                                  f"/funds/claims/{i['claim']}/refusal"),
         "/club/members/{member_id:uuid}/edit": ("admin", f"/club/members/{i['member_row']}",
                                                 f"/club/members/{i['member_row']}/edit"),
         "/club/members/{member_id:uuid}/policy/{card_no:str}": (
@@ -685,7 +756,7 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
     hostile = urlencode({k: p("query") for k in (
         "q", "club", "plan", "status", "kind", "unit", "action", "entity_type", "actor", "since", "until",
         "amount", "category", "org_unit", "in_plan", "done", "saved", "unread", "household", "next", "tenant",
-        "page", "cause", "fund_code", "overdue", "rule", "pay")})
+        "page", "cause", "fund_code", "overdue", "rule", "pay", "batch", "line", "format")})
     enc = quote(p("path"), safe="")
     for route in sorted(plan):
         for who, url, _expect in plan[route]:

@@ -151,6 +151,21 @@ CODE_MESSAGES: dict[str, str] = {
     "contribution_not_found": N_("No such contribution."),
     "import_rows_refused": N_("Some rows of the file could not be imported, so nothing was imported. Correct the "
                               "rows listed, or choose to import only the valid rows."),
+    "fund_closed": N_("This fund's year is closed: nothing more can be spent or posted in it."),
+    "plan_in_progress": N_("This fund has a plan version in the making already; finish or withdraw it first."),
+    "plan_not_editable": N_("This plan version cannot be changed or submitted in its present status."),
+    "no_approved_plan": N_("The fund has no approved plan yet: a request can only be off-plan."),
+    "plan_line_not_found": N_("The approved plan has no such line."),
+    "amount_not_positive": N_("The amount must be more than zero."),
+    "plan_line_exceeded": N_("The plan line does not have that much left."),
+    "fund_request_not_found": N_("No such spending request."),
+    "request_not_approved": N_("Only an approved request that has not been claimed can do this."),
+    "fund_claim_not_found": N_("No such claim."),
+    "claim_not_open": N_("This claim is not open any more: it was accepted, refused or reimbursed."),
+    "claim_not_accepted": N_("Only an accepted claim can be reimbursed."),
+    "evidence_missing": N_("Keep the evidence (photos, receipts) with the claim before its acceptance."),
+    "own_claim": N_("Who claimed the money does not accept the work."),
+    "nothing_to_sign": N_("Your roles have nothing left to sign on this claim."),
 }
 
 STATUS_MESSAGES: dict[int, str] = {

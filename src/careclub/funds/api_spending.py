@@ -4,7 +4,7 @@ core, claims with their evidence, acceptance sign-offs and reimbursement.
 Who: finance whose rights cover a fund runs its plans and pays its claims; any staff member may ask to
 spend a fund for a unit in his scope (the project that uses the money) and claims what he was
 approved; the roles the fund names sign the acceptance. Reading a request: its requester, finance over
-its fund, and the approvers (through the approval core's own pages)."""
+its fund, the acceptance signers, and the approvers (through the approval core's own pages)."""
 
 from __future__ import annotations
 
@@ -69,9 +69,13 @@ async def request_out(req: dict[str, Any], cur: str) -> schemas.FundRequestOut:
 
 
 async def readable_request(principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
-    """The request, for its requester or finance over its fund; else 404 as if absent."""
+    """The request (and its claims' evidence), for its requester, finance over its fund, and the holders of
+    the fund's acceptance roles, who check the evidence before they sign; else 404 as if absent."""
     req = await service.get_request(request_id)
     if req["requester_id"] == principal.user_id:
+        return req
+    fund = await service.get_fund(None, req["fund"])
+    if set(service.required_roles(fund)) & principal.roles:
         return req
     try:
         await service.get_fund(principal, req["fund"])

@@ -19,6 +19,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from careclub.clubs.views_staff import whole_number
+from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
@@ -46,7 +48,7 @@ Filter = Annotated[str | None, QueryParameter(max_length=120)]
 NO_UNIT = uuid.UUID(int=0)
 FUND_FIELDS = ("code", "name", "year", "org_unit", "description")
 CONTRIBUTION_FIELDS = ("kind", "source", "amount", "received_on", "reference", "note")
-EDIT_FIELDS = ("name", "description")
+EDIT_FIELDS = ("name", "description", "acceptance_roles", "off_plan_cutoff_day")
 # The chart shows at most this many months, the latest.
 CHART_MONTHS = 24
 
@@ -143,14 +145,21 @@ async def _overview(request: Request[Any, Any, Any], fund_id: uuid.UUID, *, stat
     tb = await service.trial_balance(fund_id)
     today = await service.today()
     defaults = {"kind": "reserve", "received_on": today.isoformat(), "name": fund["name"],
-                "description": fund["description"]}
+                "description": fund["description"], "acceptance_roles": fund["acceptance_roles"],
+                "off_plan_cutoff_day": str(fund["off_plan_cutoff_day"])}
     return funds_page(request, "funds/fund.html", status_code=status_code, fund=fund, b=fund["balances"],
                       contributions=contributions, trial=tb, wrong=[a for a in tb["accounts"]
                                                                     if a["balance"] != a["stored"]],
                       figure=await flows_figure(fund_id, principal.tenant.currency),
                       managing=can_manage(principal, fund), errors=errors or {}, form={**defaults, **(form or {})},
                       notice=notice, upload_for=upload_for, open_form=open_form,
-                      kinds=[(k, kind_label(k)) for k in rules.CONTRIBUTION_KINDS])
+                      kinds=[(k, kind_label(k)) for k in rules.CONTRIBUTION_KINDS],
+                      roles=await role_choices())
+
+
+async def role_choices() -> list[dict[str, Any]]:
+    """The company's roles, for choosing who signs a claim's acceptance (names as the company wrote them)."""
+    return await fetch("SELECT code, name FROM role WHERE tenant_id = $1 ORDER BY name", current_tenant_id())
 
 
 @get("/funds/{fund_id:uuid}", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
@@ -162,11 +171,18 @@ async def fund_detail(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UU
 
 
 @post("/funds/{fund_id:uuid}/edit", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
-async def fund_edit(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID], data: Form) -> Response[Any]:
+async def fund_edit(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Name, description, who signs a claim's acceptance (roles), and the off-plan cut-off day: what the
+    tenant file and `PATCH /api/v1/funds/{id}` set, with the same checks."""
     await service.get_fund(me(request), fund_id, permission=Perm.FINANCE_MANAGE)
-    form = clean(data, *EDIT_FIELDS)
+    data = await request.form()
+    roles = [r for r in data.getall("acceptance_roles", []) if isinstance(r, str)]
+    form = {k: str(data.get(k) or "").strip() for k in ("name", "description", "off_plan_cutoff_day")}
+    form["acceptance_roles"] = ",".join(roles)
     try:
-        await service.update_fund(fund_id, name=form["name"], description=form["description"])
+        cutoff = whole_number(form["off_plan_cutoff_day"], "off_plan_cutoff_day", default=25)
+        await service.update_fund(fund_id, name=form["name"], description=form["description"],
+                                  acceptance_roles=roles, off_plan_cutoff_day=cutoff)
     except AppError as exc:
         return await _overview(request, fund_id, status_code=refused_status(exc), form=form, open_form="edit",
                                errors=form_errors(exc, EDIT_FIELDS))

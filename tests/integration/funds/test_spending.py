@@ -328,3 +328,35 @@ async def test_a_claim_is_refused_when_it_does_not_match_then_accepted_and_reimb
     url = done["claims"][-1]["attachments"][0]["url"]
     assert (await client.get(url, headers=other.headers["fin"])).status_code == 404
     assert (await client.get(url, headers=w.headers["fin"])).content == PDF
+
+
+async def test_returned_work_goes_round_again_and_commits_what_was_finally_approved(
+        client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    # a plan returned for revision is changed and resubmitted on the same approval request
+    r = await client.post(f"/api/v1/funds/{w.fund_id}/plans", headers=w.headers["fin"], json={
+        "title": "January plan", "lines": [{"code": "L1", "category": "customer_care", "item": "Gifts", "month": 2,
+                                            "amount": money("1000.00")}]})
+    plan = r.json()
+    r = await client.post(f"/api/v1/fund-plans/{plan['id']}/submission", headers=w.headers["fin"])
+    approval = r.json()["approval_request"]
+    await decide(w, approval, "return", "split the gifts by building")
+    assert (await client.get(f"/api/v1/fund-plans/{plan['id']}", headers=w.headers["fin"])).json()["status"] == \
+        "returned"
+    r = await client.post(f"/api/v1/fund-plans/{plan['id']}/submission", headers=w.headers["fin"])
+    assert (r.json()["status"], r.json()["approval_request"]) == ("in_review", approval)
+    await decide(w, approval)
+    assert (await client.get(f"/api/v1/fund-plans/{plan['id']}", headers=w.headers["fin"])).json()["status"] == \
+        "approved"
+    # a request returned and resubmitted (on the approval's page) with a lower amount commits that amount
+    r = await client.post(f"/api/v1/funds/{w.fund_id}/requests", headers=w.headers["lead"],
+                          json={"title": "Paint the fence", "amount": money("900.00"), "in_plan": False})
+    req = r.json()
+    await decide(w, req["approval_request"], "return", "too dear")
+    r = await client.post(f"/api/v1/approvals/requests/{req['approval_request']}/resubmit",
+                          headers=w.headers["lead"], json={"amount": money("750.00"), "comment": "new quote"})
+    assert r.status_code in (200, 201), r.text
+    await decide(w, req["approval_request"])
+    done = (await client.get(f"/api/v1/fund-requests/{req['id']}", headers=w.headers["lead"])).json()
+    assert (done["status"], done["amount"], done["committed"]) == ("approved", money("750.00"), money("750.00"))
+    assert await balanced({"tenant_id": str(w.tenant_id)}, uuid.UUID(w.fund_id))

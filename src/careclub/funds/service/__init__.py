@@ -47,6 +47,7 @@ from careclub.funds.service._plans import (
     submit_plan,
     update_plan,
 )
+from careclub.funds.service._report import fund_report, request_rows
 from careclub.funds.service._requests import (
     REQUEST_SUBJECT,
     batch_month,
@@ -88,6 +89,7 @@ __all__ = [
     "entry_detail",
     "flag_overdue",
     "fund_by_code",
+    "fund_report",
     "get_claim",
     "get_fund",
     "get_period",
@@ -111,6 +113,7 @@ __all__ = [
     "reimburse",
     "reimburse_claim",
     "release",
+    "request_rows",
     "required_roles",
     "reverse",
     "rollover",

@@ -115,9 +115,17 @@ async def update_plan(plan_id: uuid.UUID, *, title: str, lines: list[dict[str, A
 async def submit_plan(plan_id: uuid.UUID, *, requester_id: uuid.UUID) -> dict[str, Any]:
     """Into the approval core, on the tenant's `annual_plan` policy (pre-review, then the leadership)."""
     plan = await get_plan(plan_id)
-    if plan["status"] not in ("draft",):
+    if plan["status"] not in ("draft", "returned"):
         raise Conflict("a plan %(status)s cannot be submitted", code="plan_not_editable",
                        params={"status": plan["status"]})
+    if plan["status"] == "returned" and plan["approval_request"]:
+        # the same request goes round again, revised: it keeps its history and policy version
+        await approvals_service.resubmit(request_id=plan["approval_request"], actor_id=requester_id,
+                                         amount=plan["total"])
+        await FundPlan.update({FundPlan.status: "in_review", FundPlan.submitted_at: clock.now()}).where(
+            FundPlan.id == plan_id)
+        await audit.record("fund.plan.resubmit", "fund_plan", plan_id, after={"request": str(plan["approval_request"])})
+        return await get_plan(plan_id)
     fund = await get_fund(None, plan["fund"])
     title = f"{fund['name']} {fund['year']} · v{plan['version']} · {plan['title']}"[:300]
     request = await approvals_service.open_request(

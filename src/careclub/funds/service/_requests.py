@@ -125,8 +125,14 @@ async def on_request_approved(approval: dict[str, Any]) -> None:
     """The last approval commits the money. Not enough left on the line or in the fund: the decision is
     refused (and undone) with a 409 saying how much is left."""
     req = await _lock(uuid.UUID(approval["subject_id"]))
-    if req["status"] != "in_review":
+    if req["status"] not in ("in_review", "returned"):  # returned, then resubmitted on the approval's page
         return
+    if approval.get("amount") is not None and approval["amount"] != req["amount"]:
+        # resubmitted with a revised amount: what was approved is what is committed
+        if approval["amount"] <= 0:
+            raise Conflict("the approved amount must be more than zero", code="amount_not_positive", field="amount")
+        await FundRequest.update({FundRequest.amount: approval["amount"]}).where(FundRequest.id == req["id"])
+        req["amount"] = approval["amount"]
     if req["in_plan"] and req["plan_line_code"]:
         _, left = await _line_left(req["fund"], req["plan_line_code"], lock=True)
         if req["amount"] > left:
