@@ -37,7 +37,8 @@ NOTICES = {
     "unchanged": N_("Nothing changed: the policy is the same as the current version."),
 }
 # The subject types the application registers, by what people call them.
-SUBJECT_LABELS = {"member_application": N_("Club member applications"), "fund_request": N_("Fund requests")}
+SUBJECT_LABELS = {"member_application": N_("Club member applications"), "fund_request": N_("Fund requests"),
+                  "annual_plan": N_("Annual fund plans and their revisions")}
 PLACE_LABELS = {"unit": N_("the requester's unit"), "parent": N_("the unit above the requester's"),
                 "company": N_("the company"), "region": N_("the requester's region"),
                 "branch": N_("the requester's branch"), "project": N_("the requester's project"),
