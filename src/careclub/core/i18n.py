@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def translate(lang: str | None, message: str) -> str:
 def N_(message: str) -> str:
     """Marks a string for extraction; it is translated later, when the reader is known."""
     return message
+
+
+def labeller(labels: dict[str, str]) -> Callable[[str], str]:
+    """Codes shown in the reader's language (a status, a method, an account): only the fixed N_() labels go
+    through gettext, a code without one is shown as it is, and the answer is plain text the template escapes."""
+    def label(code: str) -> str:
+        return gettext(labels[code]) if code in labels else code
+    return label
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

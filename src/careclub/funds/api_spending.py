@@ -9,6 +9,7 @@ its fund, the acceptance signers, and the approvers (through the approval core's
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get, post, put
@@ -50,7 +51,8 @@ def claim_out(claim: dict[str, Any], cur: str) -> schemas.ClaimOut:
         items=[schemas.ClaimItemOut(description=i["description"], spec=i["spec"], quantity=i["quantity"],
                                     unit=i["unit"], unit_price=to_money(i["unit_price"], cur),
                                     amount=to_money(i["amount"], cur)) for i in claim["items"]],
-        signoffs=[schemas.SignoffOut(role=s["role"], name=s["name"], at=s["at"]) for s in claim["signoffs"]],
+        signoffs=[schemas.SignoffOut(role=s["role"], name=s["name"], at=datetime.fromisoformat(s["at"]))
+                  for s in claim["signoffs"]],
         attachments=[schemas.AttachmentOut(id=a["id"], filename=a["filename"], content_type=a["content_type"],
                                            size=a["size"], url=f"/api/v1/attachments/{a['id']}")
                      for a in claim.get("attachments", [])])

@@ -367,7 +367,7 @@ class ClaimItemOut(msgspec.Struct, kw_only=True):
 class SignoffOut(msgspec.Struct, kw_only=True):
     role: str
     name: str
-    at: str
+    at: datetime
 
 
 class ClaimOut(msgspec.Struct, kw_only=True):

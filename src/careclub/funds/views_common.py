@@ -7,7 +7,6 @@ typed are shown as typed (the templates escape them)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,7 @@ from litestar.response import Template
 
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import AppError
-from careclub.core.i18n import N_
+from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
 from careclub.core.principal import Principal
 from careclub.funds import rules
@@ -46,17 +45,12 @@ PERIOD_LABELS = {"month": N_("Monthly"), "quarter": N_("Quarterly"), "year": N_(
 SHOWN_MOVES = ("committed", "spent", "receivable", "carried_forward")
 
 
-def _labeller(labels: dict[str, str]) -> Callable[[str], str]:
-    def label(code: str) -> str:
-        return str(_(labels[code])) if code in labels else code
-    return label
 
-
-account_label = _labeller(ACCOUNT_LABELS)
-cause_label = _labeller(CAUSE_LABELS)
-kind_label = _labeller(KIND_LABELS)
-status_label = _labeller(STATUS_LABELS)
-period_label = _labeller(PERIOD_LABELS)
+account_label = labeller(ACCOUNT_LABELS)
+cause_label = labeller(CAUSE_LABELS)
+kind_label = labeller(KIND_LABELS)
+status_label = labeller(STATUS_LABELS)
+period_label = labeller(PERIOD_LABELS)
 
 
 def rate_text(rate_bp: int) -> str:

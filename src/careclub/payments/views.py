@@ -4,7 +4,6 @@ company's payment settings (linking its Stripe account), and where a member land
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from careclub.core import clock
 from careclub.core.errors import AppError, NotFound
-from careclub.core.i18n import N_
+from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
 from careclub.core.paging import decode_cursor, encode_cursor
@@ -45,17 +44,10 @@ class ScanForm:
     file: UploadFile | None = None
 
 
-def _labeller(labels: dict[str, str]) -> Callable[[str], str]:
-    """Codes shown in the reader's language: only the fixed labels go through gettext, and its answer
-    comes back as plain text (escaped by the template like any other)."""
-    def label(code: str) -> str:
-        return str(_(labels[code])) if code in labels else code
-    return label
 
-
-status_label = _labeller(STATUS_LABELS)
-method_label = _labeller(METHOD_LABELS)
-problem_label = _labeller(PROBLEM_LABELS)
+status_label = labeller(STATUS_LABELS)
+method_label = labeller(METHOD_LABELS)
+problem_label = labeller(PROBLEM_LABELS)
 
 
 def _labels() -> dict[str, Any]:
@@ -193,7 +185,7 @@ async def _settings_page(request: Request[Any, Any, Any], *, status_code: int = 
                          errors: dict[str, str] | None = None, notice: str | None = None) -> Template:
     current = await service.current_settings()
     return page(request, "payments/settings.html", status_code=status_code, current=current, errors=errors or {},
-                notice=notice, online_methods=list(rules.ONLINE_METHODS), online_label=_labeller(ONLINE_LABELS),
+                notice=notice, online_methods=list(rules.ONLINE_METHODS), online_label=labeller(ONLINE_LABELS),
                 chosen=current["methods"].split(","))
 
 
