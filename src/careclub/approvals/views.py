@@ -128,7 +128,8 @@ async def _detail(request: Request[Any, Any, Any], request_id: uuid.UUID, *, err
     steps_by_id = {s["id"]: s for s in item["steps"]}
     return await page(request, "approvals/request.html", status_code=status_code, item=item, steps_by_id=steps_by_id,
                 errors=errors or {}, notice=notice, can_decide=principal.can(Perm.APPROVALS_DECIDE),
-                subject_label=subject_label)
+                subject_label=subject_label, subject_link=service.subject_link(item["subject_type"],
+                                                                               item["subject_id"]))
 
 
 @get("/approvals/requests/{request_id:uuid}", opt={"permission": Perm.DASHBOARD_VIEW}, include_in_schema=False)

@@ -156,6 +156,7 @@ CODE_MESSAGES: dict[str, str] = {
     "plan_not_editable": N_("This plan version cannot be changed or submitted in its present status."),
     "no_approved_plan": N_("The fund has no approved plan yet: a request can only be off-plan."),
     "plan_line_not_found": N_("The approved plan has no such line."),
+    "entry_has_workflow": N_("This entry belongs to a request, an accrual period or a rollover; correct it there."),
     "amount_not_positive": N_("The amount must be more than zero."),
     "plan_line_exceeded": N_("The plan line does not have that much left."),
     "fund_request_not_found": N_("No such spending request."),

@@ -175,12 +175,13 @@ class FundController(Controller):
     @post("/entries/{entry_id:uuid}/reversal", opt={"permission": Perm.FINANCE_MANAGE}, status_code=201)
     async def reversal(self, entry_id: FromPath[uuid.UUID], data: JSONBody[schemas.ReversalCreate],
                        principal: PrincipalDep) -> schemas.EntryOut:
-        """Correct an entry by reversing it (the same postings, signs turned), with the reason. Entries are never
-        changed or deleted; an entry is reversed at most once."""
+        """Correct a contribution's entry by reversing it (the same postings, signs turned), with the reason.
+        Entries are never changed or deleted; an entry is reversed at most once. Entries that belong to a
+        request, an accrual period or a rollover are corrected there (409 `entry_has_workflow`)."""
         row = await service.entry_detail(entry_id)
         for p in row["postings"]:
             await writable_fund(principal, p["fund"])
-        done = await service.reverse(entry_id, reason=data.reason, occurred_on=await service.today())
+        done = await service.correct(entry_id, reason=data.reason, occurred_on=await service.today())
         return entry_out(await service.entry_detail(done["id"]), principal.tenant.currency)
 
     @get("/{fund_id:uuid}/contributions", opt={"permission": Perm.FINANCE_READ})

@@ -4,7 +4,7 @@ core, claims with their evidence, acceptance sign-offs and reimbursement.
 Who: finance whose rights cover a fund runs its plans and pays its claims; any staff member may ask to
 spend a fund for a unit in his scope (the project that uses the money) and claims what he was
 approved; the roles the fund names sign the acceptance. Reading a request: its requester, finance over
-its fund, the acceptance signers, and the approvers (through the approval core's own pages)."""
+its fund, the acceptance signers, and the approvers of its approval request."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 
+from careclub.approvals import service as approvals_service
 from careclub.core.errors import NotFound
 from careclub.core.money import to_money
 from careclub.core.principal import Principal
@@ -70,14 +71,28 @@ async def request_out(req: dict[str, Any], cur: str) -> schemas.FundRequestOut:
         pushed_to_next_batch=bool(req.get("pushed_to_next_batch")), claims=claims)
 
 
+async def deciding(principal: Principal, approval_request: uuid.UUID | None) -> bool:
+    """Whether the person may see the approval request behind a plan or a spending request (its approvers,
+    their delegates, approvals managers over its unit): they see what they are asked to decide."""
+    if approval_request is None:
+        return False
+    try:
+        await approvals_service.visible_request(approval_request, principal.user_id,
+                                                manage_scope=principal.scope(Perm.APPROVALS_MANAGE))
+    except NotFound:
+        return False
+    return True
+
+
 async def readable_request(principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
-    """The request (and its claims' evidence), for its requester, finance over its fund, and the holders of
-    the fund's acceptance roles, who check the evidence before they sign; else 404 as if absent."""
+    """The request (and its claims' evidence), for its requester, finance over its fund, the holders of the
+    fund's acceptance roles (who check the evidence before they sign) and those deciding its approval; else
+    404 as if absent."""
     req = await service.get_request(request_id)
     if req["requester_id"] == principal.user_id:
         return req
     fund = await service.get_fund(None, req["fund"])
-    if set(service.required_roles(fund)) & principal.roles:
+    if set(service.required_roles(fund)) & principal.roles or await deciding(principal, req["approval_request"]):
         return req
     try:
         await service.get_fund(principal, req["fund"])

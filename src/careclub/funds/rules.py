@@ -26,6 +26,12 @@ NEVER_NEGATIVE = (AVAILABLE, COMMITTED, RECEIVABLE)
 CAUSES = ("accrual", "collection", "contribution", "commitment", "release", "reimbursement", "rollover",
           "correction")
 
+# What finance may correct by reversing the entry itself. The other causes belong to a record whose state
+# follows its entries (a request's commitment and spend, an accrual period's base and payments, a rollover):
+# reversing their entries by hand would leave that record and the ledger telling different stories, so they
+# are corrected through the record (close the request, enter the base again, …).
+REVERSIBLE_BY_HAND = ("contribution",)
+
 CONTRIBUTION_KINDS = ("reserve", "maintenance_fund", "warranty_deposit", "other")
 # The maintenance fund is the owners' money: spending it needs their committee's decision on record.
 NEEDS_REFERENCE = ("maintenance_fund",)

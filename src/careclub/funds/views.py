@@ -38,7 +38,7 @@ from careclub.funds.views_common import (
 )
 from careclub.funds.views_ledger import ROUTES as LEDGER_ROUTES
 from careclub.platform import attachments
-from careclub.platform.permissions import Perm
+from careclub.platform.permissions import BUILTIN_ROLES, Perm
 from careclub.platform.service import list_units
 from careclub.platform.views_admin._common import Form, clean, form_errors, me, unit_choices
 from careclub.web.charts import Chart, Series, is_empty, spec
@@ -159,7 +159,12 @@ async def _overview(request: Request[Any, Any, Any], fund_id: uuid.UUID, *, stat
 
 async def role_choices() -> list[dict[str, Any]]:
     """The company's roles, for choosing who signs a claim's acceptance (names as the company wrote them)."""
-    return await fetch("SELECT code, name FROM role WHERE tenant_id = $1 ORDER BY name", current_tenant_id())
+    rows = await fetch("SELECT code, name FROM role WHERE tenant_id = $1 ORDER BY name", current_tenant_id())
+    for r in rows:  # built-in roles read in the reader's language, as on the roles page
+        builtin = BUILTIN_ROLES.get(r["code"])
+        if builtin and builtin[0] == r["name"]:
+            r["name"] = _(r["name"])
+    return rows
 
 
 @get("/funds/{fund_id:uuid}", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)

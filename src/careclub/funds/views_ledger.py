@@ -37,6 +37,11 @@ Before = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
 PER_PAGE = 50
 BATCH = 1000
 
+def _move(row: dict[str, Any], account: str) -> exports.Money | None:
+    amount = row["moves"].get(account)
+    return exports.Money(amount) if amount else None
+
+
 EXPORT_COLUMNS = [
     exports.Column(N_("No."), lambda r: r["seq"], 8),
     exports.Column(N_("Date"), lambda r: r["occurred_on"], 12),
@@ -45,6 +50,10 @@ EXPORT_COLUMNS = [
     exports.Column(N_("In"), lambda r: exports.Money(r["money_in"]) if r["money_in"] else None, 16),
     exports.Column(N_("Out"), lambda r: exports.Money(r["money_out"]) if r["money_out"] else None, 16),
     exports.Column(N_("Balance"), lambda r: exports.Money(r["balance"]), 16),
+    # In/Out/Balance follow the money available; what a reimbursement actually spent (out of the money set
+    # aside, not out of what is available) and what a commitment set aside get columns of their own.
+    exports.Column(N_("Committed"), lambda r: _move(r, "committed"), 16),
+    exports.Column(N_("Spent"), lambda r: _move(r, "spent"), 16),
     exports.Column(N_("By"), lambda r: r["created_by_name"], 14),
 ]
 
@@ -131,7 +140,7 @@ async def _entry_page(request: Request[Any, Any, Any], entry_id: uuid.UUID, *, s
     entry = await _readable_entry(request, entry_id)
     seqs = await entry_seqs([entry["reverses"]] if entry["reverses"] else [])
     managing = all(principal.covers(Perm.FINANCE_MANAGE, f["unit_path"]) for f in entry["funds"])
-    reversible = entry["cause"] != "correction" and entry["reversed_by"] is None
+    reversible = entry["cause"] in rules.REVERSIBLE_BY_HAND and entry["reversed_by"] is None
     return funds_page(request, "funds/entry.html", status_code=status_code, entry=entry,
                       reverses_seq=seqs.get(entry["reverses"]) if entry["reverses"] else None,
                       managing=managing, reversible=reversible, errors=errors or {}, form=form or {},
@@ -151,7 +160,7 @@ async def entry_reverse(request: Request[Any, Any, Any], entry_id: FromPath[uuid
     await _readable_entry(request, entry_id, permission=Perm.FINANCE_MANAGE)
     form = clean(data, "reason")
     try:
-        await service.reverse(entry_id, reason=form["reason"], occurred_on=await service.today())
+        await service.correct(entry_id, reason=form["reason"], occurred_on=await service.today())
     except AppError as exc:
         return await _entry_page(request, entry_id, status_code=refused_status(exc), form=form,
                                  errors=form_errors(exc, ("reason",)))

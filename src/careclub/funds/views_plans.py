@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from careclub.core import i18n
 from careclub.core.error_messages import error_text
 from careclub.core.error_messages import form_errors as all_errors
 from careclub.core.errors import AppError, Conflict, ValidationFailed, each_error
@@ -25,6 +26,7 @@ from careclub.core.money import format_grouped, parse_typed
 from careclub.core.principal import Principal
 from careclub.funds import service
 from careclub.funds.api import writable_fund
+from careclub.funds.api_spending import deciding
 from careclub.funds.views_common import can_manage, funds_page, refused_status, whole
 from careclub.platform.permissions import Perm
 from careclub.platform.service import list_units
@@ -43,7 +45,7 @@ INDEXED = re.compile(r"^(lines|items)\[(\d+)\]\.(\w+)$")
 PLAN_STATUS = {"draft": N_("Draft"), "in_review": N_("In review"), "returned": N_("Returned for revision"),
                "approved": N_("Approved"), "rejected": N_("Rejected"), "superseded": N_("Superseded")}
 REQUEST_STATUS = {"in_review": N_("In review"), "returned": N_("Returned for revision"),
-                  "approved": N_("Approved (money committed)"), "claimed": N_("Claimed, awaiting acceptance"),
+                  "approved": N_("Approved (money committed)"), "claimed": N_("Claimed: acceptance and payment to follow"),
                   "reimbursed": N_("Reimbursed"), "rejected": N_("Rejected"), "withdrawn": N_("Withdrawn"),
                   "closed": N_("Closed (commitment released)")}
 CLAIM_STATUS = {"submitted": N_("Awaiting acceptance"), "accepted": N_("Accepted"), "refused": N_("Refused"),
@@ -69,6 +71,18 @@ def _label(labels: dict[str, str], code: str | None) -> str:
 
 def category_label(code: str | None) -> str:
     return _label(CATEGORIES, code)
+
+
+def category_code(typed: str) -> str:
+    """A category as typed: its label in either language ("客户关怀", "Customer care") is its code, so one
+    category never becomes two rows that read the same; anything else is the company's own category."""
+    typed = (typed or "").strip()
+    wanted = typed.casefold()
+    for code, label in CATEGORIES.items():
+        names = {code, label, i18n.translate("zh_CN", label), i18n.translate("en", label)}
+        if wanted in {n.casefold() for n in names}:
+            return code
+    return typed
 
 
 def month_name(month: int | None) -> str:
@@ -136,7 +150,8 @@ def _line_form(lines: list[dict[str, Any]]) -> dict[str, str]:
     form: dict[str, str] = {}
     for i, line in enumerate(lines):
         form.update({f"code_{i}": line["code"], f"unit_{i}": str(line["org_unit_id"] or ""),
-                     f"category_{i}": line["category"], f"item_{i}": line["item"], f"month_{i}": str(line["month"]),
+                     f"category_{i}": category_label(line["category"]), f"item_{i}": line["item"],
+                     f"month_{i}": str(line["month"]),
                      f"amount_{i}": format_grouped(line["amount"])})
     return form
 
@@ -164,7 +179,8 @@ def _read_lines(data: dict[str, str], count: int, units: set[str], reserved: set
             errors[f"unit_{i}"] = _("Choose a unit from the list.")
         rows[len(lines)] = i
         lines.append({"code": row["code"], "org_unit_id": uuid.UUID(row["unit"]) if row["unit"] in units else None,
-                      "category": row["category"], "item": row["item"], "month": whole(row["month"], 0),
+                      "category": category_code(row["category"]), "item": row["item"],
+                      "month": whole(row["month"], 0),
                       "amount": amount if amount > 0 else 0})
     taken = reserved | {form[f"code_{i}"] for i in range(count) if form[f"code_{i}"]}
     n = 0
@@ -309,11 +325,16 @@ async def plan_submit(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     return Redirect(f"/funds/{plan['fund']}/plans?done=submitted", status_code=303)
 
 
-@get("/funds/plans/{plan_id:uuid}/compare", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
+@get("/funds/plans/{plan_id:uuid}/compare", opt={"permission": Perm.DASHBOARD_VIEW}, include_in_schema=False)
 async def plan_compare(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> Template:
-    """A version beside the one it revises: each line added, removed, changed or unchanged, with the money."""
+    """A version beside the one it revises: each line added, removed, changed or unchanged, with the money.
+    Finance over the fund sees it, and so do those asked to approve the version (the approval links here)."""
+    principal = me(request)
     plan = await service.get_plan(plan_id)
-    fund = await service.get_fund(me(request), plan["fund"])
+    if await deciding(principal, plan["approval_request"]):
+        fund = await service.get_fund(None, plan["fund"])
+    else:
+        fund = await service.get_fund(principal, plan["fund"])
     cmp = await service.compare(plan_id)
     counts = {k: sum(1 for r in cmp["lines"] if r["kind"] == k) for k in CHANGE_KIND}
     return funds_page(request, "funds/plan_compare.html", fund=fund, cmp=cmp, counts=counts, **spending_labels())

@@ -37,6 +37,7 @@ from careclub.funds.views_common import can_manage, funds_page, refused_status, 
 from careclub.funds.views_plans import (
     CATEGORIES,
     REQUEST_STATUS,
+    category_code,
     category_label,
     policy_errors,
     remap,
@@ -179,7 +180,7 @@ async def request_create(request: Request[Any, Any, Any], fund_id: FromPath[uuid
     status = 422
     try:
         req = await service.submit_request(principal, fund_id, title=form["title"], amount=amount if amount > 0 else 0,
-                                           in_plan=in_plan, category=form["category"],
+                                           in_plan=in_plan, category=category_code(form["category"]),
                                            description=form["description"], plan_line=form["plan_line"] or None)
     except AppError as exc:
         errors = policy_errors(exc, {**form_errors(exc, REQUEST_FIELDS), **errors}, service.REQUEST_SUBJECT)
@@ -194,7 +195,7 @@ async def request_create(request: Request[Any, Any, Any], fund_id: FromPath[uuid
 async def _preview(request: Request[Any, Any, Any], fund: dict[str, Any], form: dict[str, str],
                    errors: dict[str, str], amount: int, in_plan: bool, principal: Principal) -> Template:
     """The chain the tenant's `fund_request` policy would give: the unit and category the service would use."""
-    category, unit = form["category"], None
+    category, unit = category_code(form["category"]), None
     if in_plan and form["plan_line"]:
         plan = await service.approved_plan(fund["id"])
         line = next((ln for ln in (plan["lines"] if plan else []) if ln["code"] == form["plan_line"]), None)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from careclub.core.errors import AppError, ValidationFailed
+from careclub.core.i18n import N_
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -44,8 +46,12 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]
 
 
+_UNIT = re.compile(r"[（(][^）)]*[）)]")
+
+
 def _norm(text: Any) -> str:
-    return "".join(str(text or "").split()).lower()
+    """A header compared without spaces, case, or a unit in brackets ("基数（元）", "Base (yuan)")."""
+    return _UNIT.sub("", "".join(str(text or "").split())).lower()
 
 
 def _cell_text(value: Any) -> str:
@@ -120,7 +126,8 @@ def read_table(data: bytes, fields: list[Field]) -> Table:
             if h in {_norm(x) for x in (f.name, *f.headers)}:
                 where[f.name] = i
                 break
-    missing = [f.headers[0] if f.headers else f.name for f in fields if f.required and f.name not in where]
+    missing = [" / ".join(f.headers[:2]) if f.headers else f.name for f in fields
+               if f.required and f.name not in where]
     if missing:
         raise ValidationFailed("the header row lacks the column(s) %(columns)s", field="file",
                                params={"columns": ", ".join(missing)})
@@ -145,7 +152,7 @@ class RowsRefused(ValidationFailed):
     code = "import_rows_refused"
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__("%(count)s row(s) could not be imported; nothing was imported", field="file",
+        super().__init__(N_("%(count)s row(s) could not be imported; nothing was imported"), field="file",
                          params={"count": len(problems)},
                          extra={"rows": [{"row": p.row, "field": p.field, "code": p.error.code,
                                           "message": p.error.message} for p in problems]})

@@ -172,7 +172,8 @@ async def test_an_import_with_a_bad_row_enters_nothing_unless_asked_to_enter_the
     assert r.status_code == 200, r.text
     assert r.json()["entered"] == 2
     assert (await balances_of(tenant, fund["id"]))["receivable"] == 50_000 + 100_000  # 0.05 % of 1M and 2M yuan
-    csv = "rule,period,base\nSALES,2025Q3,400000\n".encode("gb18030")
+    # the headers the page names, a unit in brackets included, in Excel-on-Windows Chinese encoding
+    csv = "规则代码,期间,基数（元）\nSALES,2025Q3,400000\n".encode("gb18030")
     r = await client.post("/api/v1/fund-accruals/import", headers=tenant["headers"],
                           files={"file": ("bases.csv", csv)})
     assert r.status_code == 200 and r.json()["entered"] == 1
@@ -189,3 +190,20 @@ async def test_rollover_through_the_api_needs_company_wide_finance(client: httpx
     assert r.json()["moved"] == []
     years = sorted(f["year"] for f in (await client.get("/api/v1/funds", headers=tenant["headers"])).json())
     assert years == [2024, 2025]
+
+
+async def test_entries_that_belong_to_a_record_are_corrected_there_not_reversed_by_hand(
+        client: httpx.AsyncClient, tenant: dict[str, Any]) -> None:
+    fund = await new_fund(tenant, contribute=10_000)
+    async with tenant_scope(uuid.UUID(tenant["tenant_id"])):
+        entry = await service.commit(fund["id"], 1_000, cause_id=uuid.uuid4())
+    r = await client.post(f"/api/v1/funds/entries/{entry['id']}/reversal", headers=tenant["headers"],
+                          json={"reason": "wrong"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "entry_has_workflow"
+    assert (await balances_of(tenant, fund["id"]))["committed"] == 1_000
+    r = await client.post(f"/api/v1/funds/{fund['id']}/contributions", headers=tenant["headers"], json={
+        "kind": "other", "source": "typed twice", "amount": money("5.00"), "received_on": "2026-02-01"})
+    r = await client.post(f"/api/v1/funds/entries/{r.json()['entry']}/reversal", headers=tenant["headers"],
+                          json={"reason": "typed twice"})
+    assert r.status_code == 201, r.text
+    assert r.json()["cause"] == "correction"

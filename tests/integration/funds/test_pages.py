@@ -161,7 +161,8 @@ async def test_the_ledger_filters_pages_and_downloads_like_the_paper_form(app: L
         assert june.text.count("<tr class=") == 50
         bad = await c.get(f"/funds/{fid}/ledger?since=yesterday")
         assert bad.status_code == 422 and "YYYY-MM-DD" in field_errors(bad.text)["since"]
-        for lang, headers in (("en", ("No.", "Date", "Cause", "Summary", "In", "Out", "Balance", "By")),):
+        for lang, headers in (("en", ("No.", "Date", "Cause", "Summary", "In", "Out", "Balance", "Committed", "Spent",
+                                      "By")),):
             r = await c.get(f"/funds/{fid}/ledger?format=xlsx&cause=commitment")
             assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
             rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
@@ -169,6 +170,7 @@ async def test_the_ledger_filters_pages_and_downloads_like_the_paper_form(app: L
             assert len(rows) == 2
             assert rows[1][2] == "Commitment" and rows[1][3] == "REQ-7 · lobby flowers"
             assert rows[1][4] is None and rows[1][5] == 1200 and rows[1][6] == 3800 and rows[1][1] is not None
+            assert rows[1][7] == 1200 and rows[1][8] is None  # set aside, not yet spent
         everything = await c.get(f"/funds/{fid}/ledger?format=xlsx")
         rows = list(load_workbook(io.BytesIO(everything.content)).active.iter_rows(values_only=True))
         assert len(rows) == 1 + 59 and [r[0] for r in rows[1:]] == sorted((r[0] for r in rows[1:]), reverse=True)
@@ -176,7 +178,7 @@ async def test_the_ledger_filters_pages_and_downloads_like_the_paper_form(app: L
         await login(c, tenant["slug"], tenant["email"], PASSWORD)
         r = await c.get(f"/funds/{fid}/ledger?format=xlsx&cause=commitment")
         rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
-        assert len(rows[0]) == 8 and rows[1][5] == 1200
+        assert len(rows[0]) == 10 and rows[1][5] == 1200
 
 
 async def test_an_entry_is_reversed_from_its_page_once(app: Litestar, tenant: dict[str, Any]) -> None:

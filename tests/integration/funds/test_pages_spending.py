@@ -237,7 +237,7 @@ async def test_a_claim_with_evidence_is_refused_then_accepted_and_reimbursed_fro
     await decide(w, str(req["approval_request"]))
     async with as_person(app, w, "insp") as c:  # a signer reaches the request
         assert (await c.get(url)).status_code == 200
-    async with as_person(app, w, "boss") as c:  # finance.read over the company: reads it, runs nothing
+    async with as_person(app, w, "boss") as c:  # the approver reads what he decides, runs nothing
         page = await c.get(url)
         assert page.status_code == 200 and 'data-testid="file-claim"' not in page.text
     async with as_person(app, w, "lead") as c:

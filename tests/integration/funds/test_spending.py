@@ -39,7 +39,7 @@ kind = "project"
 [[roles]]
 code = "fund_approver"
 name = "Fund approver"
-permissions = ["dashboard.view", "org.read", "approvals.decide", "finance.read"]
+permissions = ["dashboard.view", "org.read", "approvals.decide"]
 
 [[roles]]
 code = "project_lead"
@@ -360,3 +360,21 @@ async def test_returned_work_goes_round_again_and_commits_what_was_finally_appro
     done = (await client.get(f"/api/v1/fund-requests/{req['id']}", headers=w.headers["lead"])).json()
     assert (done["status"], done["amount"], done["committed"]) == ("approved", money("750.00"), money("750.00"))
     assert await balanced({"tenant_id": str(w.tenant_id)}, uuid.UUID(w.fund_id))
+
+
+async def test_the_approver_sees_what_he_decides(client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    r = await client.post(f"/api/v1/funds/{w.fund_id}/requests", headers=w.headers["lead"],
+                          json={"title": "Repaint the lobby", "amount": money("800.00"), "in_plan": False,
+                                "description": "two coats, washable"})
+    req = r.json()
+    # the approver holds no finance rights: he reads the request because he is asked to decide it
+    seen = await client.get(f"/api/v1/fund-requests/{req['id']}", headers=w.headers["boss"])
+    assert seen.status_code == 200 and seen.json()["description"] == "two coats, washable"
+    assert (await client.get("/api/v1/funds", headers=w.headers["boss"])).status_code == 403
+    # someone not involved (a signer of no claim yet is involved only through the fund's roles) does not
+    outsider = await client.get(f"/api/v1/fund-requests/{req['id']}", headers=w.headers["lead"])
+    assert outsider.status_code == 200  # the requester, of course
+    async with tenant_scope(w.tenant_id):
+        assert approvals.subject_link("fund_request", req["id"]) == f"/funds/requests/{req['id']}"
+        assert approvals.subject_link("annual_plan", "x") == "/funds/plans/x/compare"

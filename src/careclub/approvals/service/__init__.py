@@ -35,6 +35,7 @@ from careclub.approvals.service._requests import (
     register_subject,
     registered_subjects,
     resubmit,
+    subject_link,
     withdraw,
 )
 from careclub.approvals.service._work import (
@@ -91,6 +92,7 @@ __all__ = [
     "revoke_delegation",
     "send_outbox",
     "spec_of",
+    "subject_link",
     "sweep_deadlines",
     "unread_count",
     "validate_policy",

@@ -49,19 +49,28 @@ class Subject:
     on_rejected: Callback
     on_returned: Callback | None = None
     on_withdrawn: Callback | None = None
+    # the subject's own page (the plan, the spending request …), so an approver sees what he decides
+    link: Callable[[str], str] | None = None
 
 
 _SUBJECTS: dict[str, Subject] = {}
 
 
 def register_subject(subject_type: str, *, on_approved: Callback, on_rejected: Callback,
-                     on_returned: Callback | None = None, on_withdrawn: Callback | None = None) -> None:
+                     on_returned: Callback | None = None, on_withdrawn: Callback | None = None,
+                     link: Callable[[str], str] | None = None) -> None:
     """Let a domain open requests for `subject_type`. Each callback is `async def cb(request)`,
     awaited inside the transaction of the decision that ends the request (so a failing callback
     undoes the decision too)."""
     if not rules.SUBJECT_TYPE.match(subject_type):
         raise ValueError(f"subject type {subject_type!r} must be snake_case")
-    _SUBJECTS[subject_type] = Subject(subject_type, on_approved, on_rejected, on_returned, on_withdrawn)
+    _SUBJECTS[subject_type] = Subject(subject_type, on_approved, on_rejected, on_returned, on_withdrawn, link)
+
+
+def subject_link(subject_type: str, subject_id: str) -> str | None:
+    """Where the subject of a request is shown, when its domain said (None otherwise)."""
+    subject = _SUBJECTS.get(subject_type)
+    return subject.link(subject_id) if subject is not None and subject.link is not None else None
 
 
 def registered_subjects() -> list[str]:

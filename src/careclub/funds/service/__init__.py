@@ -31,7 +31,7 @@ from careclub.funds.service._funds import (
     today,
     update_fund,
 )
-from careclub.funds.service._ledger import balances, post, reverse, trial_balance
+from careclub.funds.service._ledger import balances, correct, post, reverse, trial_balance
 from careclub.funds.service._ledgerview import entry_detail, ledger_page, monthly_flows
 from careclub.funds.service._plans import (
     PLAN_SUBJECT,
@@ -68,9 +68,11 @@ from careclub.funds.service._requests import (
 )
 
 approvals_service.register_subject(PLAN_SUBJECT, on_approved=on_plan_approved, on_rejected=on_plan_rejected,
-                                   on_returned=on_plan_returned, on_withdrawn=on_plan_withdrawn)
+                                   on_returned=on_plan_returned, on_withdrawn=on_plan_withdrawn,
+                                   link=lambda plan_id: f"/funds/plans/{plan_id}/compare")
 approvals_service.register_subject(REQUEST_SUBJECT, on_approved=on_request_approved, on_rejected=on_request_rejected,
-                                   on_returned=on_request_returned, on_withdrawn=on_request_withdrawn)
+                                   on_returned=on_request_returned, on_withdrawn=on_request_withdrawn,
+                                   link=lambda request_id: f"/funds/requests/{request_id}")
 
 __all__ = [
     "IMPORT_FIELDS",
@@ -82,7 +84,7 @@ __all__ = [
     "close_request",
     "codes_visible",
     "commit",
-    "compare",
+    "compare", "correct",
     "create_fund",
     "draft_plan",
     "enter_base",

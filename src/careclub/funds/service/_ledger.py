@@ -61,10 +61,15 @@ SELECT e.id, e.seq, (SELECT count(*) FROM p) AS postings, (SELECT count(*) FROM 
 
 
 def insufficient(fund_name: str, year: int, account: str, balance: int, delta: int) -> Conflict:
-    return Conflict("%(fund)s %(year)s has %(balance)s on %(account)s; %(needed)s is needed",
-                    code="insufficient_funds", field="amount",
-                    params={"fund": fund_name, "year": year, "account": account,
-                            "balance": format_grouped(balance), "needed": format_grouped(-delta)})
+    params = {"fund": fund_name, "year": year, "balance": format_grouped(balance), "needed": format_grouped(-delta)}
+    if account == "committed":
+        return Conflict("%(fund)s %(year)s has %(balance)s committed; %(needed)s is needed",
+                        code="insufficient_funds", field="amount", params=params)
+    if account == "receivable":
+        return Conflict("%(fund)s %(year)s has %(balance)s receivable; %(needed)s is needed",
+                        code="insufficient_funds", field="amount", params=params)
+    return Conflict("%(fund)s %(year)s has %(balance)s available; %(needed)s is needed",
+                    code="insufficient_funds", field="amount", params=params)
 
 
 async def post(*, cause: str, lines: list[Line], occurred_on: date, cause_id: uuid.UUID | None = None,
@@ -146,6 +151,24 @@ async def reverse(entry_id: uuid.UUID, *, reason: str, occurred_on: date) -> dic
     lines = [Line(p["fund"], p["account"], -p["amount"]) for p in postings]
     return await post(cause="correction", lines=lines, occurred_on=occurred_on, cause_id=entry_id,
                       reference=f"#{entry[0]['seq']}", memo=reason, reverses=entry_id, key=f"reverse:{entry_id}")
+
+
+async def correct(entry_id: uuid.UUID, *, reason: str, occurred_on: date) -> dict[str, Any]:
+    """A person's correction of an entry: only entries no other record follows (contributions) are reversed
+    here; the others are refused (409 `entry_has_workflow`) saying where they are corrected."""
+    rows = await fetch("SELECT cause FROM fund_entry WHERE tenant_id = $1 AND id = $2", current_tenant_id(), entry_id)
+    if not rows:
+        raise NotFound("no such ledger entry", code="entry_not_found", field="entry")
+    cause = rows[0]["cause"]
+    if cause in ("commitment", "release", "reimbursement"):
+        raise Conflict("this entry belongs to a spending request: correct it there (an approved request is "
+                       "closed to release its money)", code="entry_has_workflow")
+    if cause in ("accrual", "collection"):
+        raise Conflict("this entry belongs to an accrual period: correct it there (enter the period's base "
+                       "again)", code="entry_has_workflow")
+    if cause == "rollover":
+        raise Conflict("a year-end rollover is not reversed by hand", code="entry_has_workflow")
+    return await reverse(entry_id, reason=reason, occurred_on=occurred_on)
 
 
 async def balances(fund_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
