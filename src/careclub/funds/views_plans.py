@@ -45,7 +45,8 @@ INDEXED = re.compile(r"^(lines|items)\[(\d+)\]\.(\w+)$")
 PLAN_STATUS = {"draft": N_("Draft"), "in_review": N_("In review"), "returned": N_("Returned for revision"),
                "approved": N_("Approved"), "rejected": N_("Rejected"), "superseded": N_("Superseded")}
 REQUEST_STATUS = {"in_review": N_("In review"), "returned": N_("Returned for revision"),
-                  "approved": N_("Approved (money committed)"), "claimed": N_("Claimed: acceptance and payment to follow"),
+                  "approved": N_("Approved (money committed)"),
+                  "claimed": N_("Claimed: acceptance and payment to follow"),
                   "reimbursed": N_("Reimbursed"), "rejected": N_("Rejected"), "withdrawn": N_("Withdrawn"),
                   "closed": N_("Closed (commitment released)")}
 CLAIM_STATUS = {"submitted": N_("Awaiting acceptance"), "accepted": N_("Accepted"), "refused": N_("Refused"),
