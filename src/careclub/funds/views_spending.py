@@ -201,6 +201,9 @@ async def _preview(request: Request[Any, Any, Any], fund: dict[str, Any], form: 
         line = next((ln for ln in (plan["lines"] if plan else []) if ln["code"] == form["plan_line"]), None)
         if line is not None:
             category, unit = category or line["category"], line["org_unit_id"]
+            if amount > line["remaining"]:  # the preview says now what submitting would refuse
+                errors.setdefault("amount", _("The plan line %(code)s has %(left)s left.") % {
+                    "code": line["code"], "left": format_grouped(line["remaining"])})
     unit = unit or await _home_unit(principal) or fund["org_unit_id"]
     chain = None
     try:

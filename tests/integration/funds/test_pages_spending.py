@@ -201,6 +201,10 @@ async def test_staff_ask_to_spend_in_yuan_preview_the_chain_and_learn_of_the_nex
         over = await post_form(c, new, new, op="submit", title="Too much", in_plan="1", plan_line="L1",
                                category="", amount="20,000.01", description="")
         assert over.status_code == 409 and "20,000.00" in field_errors(over.text)["amount"]
+        # the preview already says so, and still shows who would decide
+        warned = await post_form(c, new, new, op="preview", title="Too much", in_plan="1", plan_line="L1",
+                                 category="", amount="20,000.01", description="")
+        assert "20,000.00" in field_errors(warned.text)["amount"] and 'data-testid="chain"' in warned.text
     async with tenant_scope(w.tenant_id):
         assert await FundRequest.count() == 0  # a preview, and refusals, file nothing
     # on the cut-off day itself the request is in this month's batch; after it, in next month's
