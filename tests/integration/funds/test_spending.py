@@ -15,9 +15,10 @@ import pytest
 
 from careclub.approvals import service as approvals
 from careclub.approvals.tables import ApprovalStep
-from careclub.core import clock
+from careclub.core import clock, i18n
 from careclub.core.db import tenant_scope
 from careclub.core.errors import Conflict
+from careclub.funds.service._requests import CLAIM_PAID, CLAIM_REASON, CLAIM_REFUSED, CLAIM_TO_PAY, CLAIM_TO_SIGN
 from careclub.platform import service as platform_service
 from careclub.platform.tables import User
 from careclub.platform.tenant_file import apply_text
@@ -378,3 +379,42 @@ async def test_the_approver_sees_what_he_decides(client: httpx.AsyncClient) -> N
     async with tenant_scope(w.tenant_id):
         assert approvals.subject_link("fund_request", req["id"]) == f"/funds/requests/{req['id']}"
         assert approvals.subject_link("annual_plan", "x") == "/funds/plans/x/compare"
+
+
+async def test_a_claim_tells_each_person_what_is_theirs_to_do(client: httpx.AsyncClient) -> None:
+    from careclub.approvals.tables import Notification
+
+    w = await make_world(client)
+    r = await client.post(f"/api/v1/funds/{w.fund_id}/requests", headers=w.headers["lead"],
+                          json={"title": "Fix the gate", "amount": money("500.00"), "in_plan": False})
+    req = r.json()
+    await decide(w, req["approval_request"])
+    body = {"items": [{"description": "Hinge", "quantity": 2, "unit_price": money("100.00")}]}
+    claim = (await client.post(f"/api/v1/fund-requests/{req['id']}/claims", headers=w.headers["lead"],
+                               json=body)).json()["claims"][-1]
+    await client.post(f"/api/v1/fund-claims/{claim['id']}/refusal", headers=w.headers["insp"],
+                      json={"reason": "wrong hinge"})
+    claim = (await client.post(f"/api/v1/fund-requests/{req['id']}/claims", headers=w.headers["lead"],
+                               json=body)).json()["claims"][-1]
+    await client.post(f"/api/v1/fund-claims/{claim['id']}/attachments", headers=w.headers["lead"],
+                      files={"file": ("receipt.pdf", PDF, "application/pdf")})
+    for who in ("insp", "fin"):
+        await client.post(f"/api/v1/fund-claims/{claim['id']}/signoff", headers=w.headers[who])
+    await client.post(f"/api/v1/fund-claims/{claim['id']}/reimbursement", headers=w.headers["fin"])
+    async with tenant_scope(w.tenant_id):
+        rows = await Notification.select(Notification.user_id, Notification.title, Notification.body).where(
+            Notification.kind == "fund_claim")
+    told: dict[str, list[str]] = {}
+    for n in rows:
+        who = next(k for k, v in w.users.items() if v == n["user_id"])
+        told.setdefault(who, []).append(n["title"] + (f" / {n['body']}" if n["body"] else ""))
+    # each reads it in the company's language (these people chose none); the values are put in after
+    values = {"number": req["number"], "title": "Fix the gate"}
+
+    def said(template: str) -> str:
+        return i18n.translate("zh_CN", template).format(**values)
+
+    assert told["insp"] == [said(CLAIM_TO_SIGN)] * 2
+    assert said(CLAIM_TO_PAY) in told["fin"]
+    refused = said(CLAIM_REFUSED) + " / " + i18n.translate("zh_CN", CLAIM_REASON).format(reason="wrong hinge")
+    assert sorted(told["lead"]) == sorted([said(CLAIM_PAID), refused])

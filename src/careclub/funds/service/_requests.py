@@ -17,6 +17,7 @@ from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, Forbidden, NotFound, Problems, ValidationFailed
+from careclub.core.i18n import N_
 from careclub.core.money import format_grouped
 from careclub.core.principal import Principal
 from careclub.funds.service._funds import commit, get_fund, reimburse, release, today
@@ -26,6 +27,13 @@ from careclub.platform import attachments, audit
 from careclub.platform.permissions import Perm
 
 REQUEST_SUBJECT = "fund_request"
+
+# What each person is told as a claim moves (inbox and mail, in the reader's language; values put in after).
+CLAIM_TO_SIGN = N_("A claim waits for your acceptance: {number} {title}")
+CLAIM_TO_PAY = N_("A claim is accepted and waits for payment: {number} {title}")
+CLAIM_REFUSED = N_("Your claim was refused: {number} {title}")
+CLAIM_REASON = N_("Reason: {reason}")
+CLAIM_PAID = N_("Your claim is reimbursed: {number} {title}")
 LIVE = ("approved", "claimed", "reimbursed")
 
 
@@ -227,6 +235,10 @@ async def submit_claim(principal: Principal, request_id: uuid.UUID, *, items: li
     await claim.save()
     await FundRequest.update({FundRequest.status: "claimed"}).where(FundRequest.id == request_id)
     await audit.record("fund.claim.submit", "fund_request", request_id, after={"claim": str(claim.id), "total": total})
+    fund = (await fetch("SELECT acceptance_roles FROM care_fund WHERE tenant_id = $1 AND id = $2",
+                        current_tenant_id(), req["fund"]))[0]
+    signers = [u for u in await holders(required_roles(fund) or ["finance"]) if u != principal.user_id]
+    await _tell(signers, CLAIM_TO_SIGN, req)
     return await get_claim(claim.id)
 
 
@@ -236,6 +248,20 @@ async def get_claim(claim_id: uuid.UUID) -> dict[str, Any]:
         raise NotFound("no such claim", code="fund_claim_not_found")
     claim["attachments"] = await attachments.list_for("fund_claim", claim_id)
     return claim
+
+
+async def holders(role_codes: list[str]) -> list[uuid.UUID]:
+    """The active people holding any of these roles (anywhere in the company)."""
+    rows = await fetch("SELECT DISTINCT g.user AS id FROM role_grant g JOIN role r ON r.tenant_id = g.tenant_id "
+                       "AND r.id = g.role JOIN app_user u ON u.tenant_id = g.tenant_id AND u.id = g.user "
+                       "WHERE g.tenant_id = $1 AND r.code = ANY($2) AND u.is_active", current_tenant_id(), role_codes)
+    return [r["id"] for r in rows]
+
+
+async def _tell(user_ids: list[uuid.UUID], title: str, req: dict[str, Any], **body: str) -> None:
+    params = {"number": req["number"], "title": req["title"]}
+    await approvals_service.notify(user_ids, "fund_claim", title, params=params, link=f"/funds/requests/{req['id']}",
+                                   body=CLAIM_REASON if body else "", body_params=body or None)
 
 
 def required_roles(fund: dict[str, Any]) -> list[str]:
@@ -272,6 +298,8 @@ async def sign_off(principal: Principal, claim_id: uuid.UUID) -> dict[str, Any]:
                            ).where(FundClaim.id == claim_id)
     await audit.record("fund.claim.signoff", "fund_request", claim["request"], after={"role": mine[0],
                                                                                       "accepted": done})
+    if done:
+        await _tell(await holders(["finance"]), CLAIM_TO_PAY, req)
     return await get_claim(claim_id)
 
 
@@ -288,6 +316,8 @@ async def refuse_claim(principal: Principal, claim_id: uuid.UUID, *, reason: str
     await FundClaim.update({FundClaim.status: "refused", FundClaim.refusal: reason}).where(FundClaim.id == claim_id)
     await FundRequest.update({FundRequest.status: "approved"}).where(FundRequest.id == claim["request"])
     await audit.record("fund.claim.refuse", "fund_request", claim["request"], after={"reason": reason})
+    req = await get_request(claim["request"])
+    await _tell([req["requester_id"]], CLAIM_REFUSED, req, reason=reason)
     return await get_claim(claim_id)
 
 
@@ -307,6 +337,7 @@ async def reimburse_claim(claim_id: uuid.UUID) -> dict[str, Any]:
                               FundRequest.spent: claim["total"]}).where(FundRequest.id == req["id"])
     await audit.record("fund.claim.reimburse", "fund_request", req["id"],
                        after={"spent": claim["total"], "released": req["committed"] - claim["total"]})
+    await _tell([req["requester_id"]], CLAIM_PAID, req)
     return await get_request(req["id"])
 
 
