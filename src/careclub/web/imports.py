@@ -9,6 +9,7 @@ nothing when any row is wrong (or, when the person chooses, only the valid rows)
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from careclub.core.errors import AppError, ValidationFailed
+from careclub.core.errors import AppError, FieldErrors, ValidationFailed
 from careclub.core.i18n import N_
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -145,15 +146,22 @@ def _holds_workbook(data: bytes) -> bool:
         return False
 
 
-class RowsRefused(ValidationFailed):
+class RowsRefused(FieldErrors):
     """An import with wrong rows, when the person did not choose to import only the valid ones: nothing
-    is imported (the request's transaction rolls back), and each row's problem is reported."""
+    is imported (the request's transaction rolls back), and each row's problem is reported. The API lists
+    them under the error's documented `fields`, each named `rows[N].column`; pages use `problems`."""
 
     code = "import_rows_refused"
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(N_("%(count)s row(s) could not be imported; nothing was imported"), field="file",
-                         params={"count": len(problems)},
-                         extra={"rows": [{"row": p.row, "field": p.field, "code": p.error.code,
-                                          "message": p.error.message} for p in problems]})
+        ValidationFailed.__init__(self, N_("%(count)s row(s) could not be imported; nothing was imported"),
+                                  field="file", params={"count": len(problems)})
+        self.errors = [_at_row(p) for p in problems]
         self.problems = problems
+
+
+def _at_row(problem: RowProblem) -> AppError:
+    """The row's error, named after its row and column (a copy: the row problem keeps its own field)."""
+    error = copy.copy(problem.error)
+    error.field = f"rows[{problem.row}].{problem.field}"
+    return error

@@ -164,8 +164,9 @@ async def test_an_import_with_a_bad_row_enters_nothing_unless_asked_to_enter_the
     r = await client.post("/api/v1/fund-accruals/import", headers=tenant["headers"],
                           files={"file": ("bases.xlsx", data)})
     assert r.status_code == 422, r.text
-    rows = r.json()["rows"]
-    assert [(p["row"], p["field"]) for p in rows] == [(3, "period"), (4, "rule"), (4, "base")]
+    error = r.json()["error"]
+    assert error["code"] == "import_rows_refused"
+    assert [f["field"] for f in error["fields"]] == ["rows[3].period", "rows[4].rule", "rows[4].base"]
     assert (await balances_of(tenant, fund["id"]))["receivable"] == 0
     r = await client.post("/api/v1/fund-accruals/import", headers=tenant["headers"],
                           files={"file": ("bases.xlsx", data)}, data={"valid_only": "true"})
