@@ -29,10 +29,10 @@ from careclub.clubs import service
 from careclub.clubs.tables import Member, MemberCard, MerchantOperator, Vehicle
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import AppError, ValidationFailed
+from careclub.core.errors import ValidationFailed
 from careclub.core.money import parse_amount
 from careclub.platform.tables import User
-from careclub.platform.tenant_file import ApplyContext, register_section
+from careclub.platform.tenant_file import ApplyContext, register_section, with_path
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -105,18 +105,6 @@ class ClubSpec(Strict):
     demo_members: list[DemoMemberSpec] = []
 
 
-async def _with_path(path: str, coro: Any) -> Any:
-    try:
-        return await coro
-    except ValidationFailed as exc:
-        field = f"{path}.{exc.field}" if exc.field else path
-        raise ValidationFailed("%(field)s: %(message)s", code="tenant_file_invalid", field=field,
-                               params={"field": field, "message": exc.message}) from exc
-    except AppError as exc:
-        raise ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field=path,
-                               params={"path": path, "message": exc.message}) from exc
-
-
 def _diff(row: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in wanted.items() if row.get(k) != v}
 
@@ -129,32 +117,32 @@ async def apply_clubs(clubs: list[ClubSpec], ctx: ApplyContext) -> None:
                                   "description": spec.description,
                                   "projected_monthly_joins": spec.projected_monthly_joins}
         if club is None:
-            club = await _with_path(path, service.create_club(code=spec.code, **fields))
+            club = await with_path(path, service.create_club(code=spec.code, **fields))
             ctx.changed(f"club {spec.code} created")
         elif changes := _diff(club, fields):
-            club = await _with_path(path, service.update_club(club["id"], **changes))
+            club = await with_path(path, service.update_club(club["id"], **changes))
             ctx.changed(f"club {spec.code} updated")
         cid = club["id"]
         plans = {p["code"]: p for p in await service.list_plans(cid)}
         for j, p in enumerate(spec.plans):
             ppath = f"{path}.plans[{j}]"
             values = {f: getattr(p, f) for f in p.__struct_fields__ if f not in ("code", "fee")}
-            values["fee"] = await _with_path(ppath, _amount(p.fee))
+            values["fee"] = await with_path(ppath, _amount(p.fee))
             if p.code not in plans:
-                await _with_path(ppath, service.create_plan(cid, code=p.code, **values))
+                await with_path(ppath, service.create_plan(cid, code=p.code, **values))
                 ctx.changed(f"plan {spec.code}/{p.code} created")
             elif changes := _diff(plans[p.code], values):
-                await _with_path(ppath, service.update_plan(plans[p.code]["id"], **changes))
+                await with_path(ppath, service.update_plan(plans[p.code]["id"], **changes))
                 ctx.changed(f"plan {spec.code}/{p.code} updated")
         merchants = {m["code"]: m for m in await service.list_merchants(cid)}
         for j, m in enumerate(spec.merchants):
             mpath = f"{path}.merchants[{j}]"
             values = {f: getattr(m, f) for f in m.__struct_fields__ if f not in ("code", "operators")}
             if m.code not in merchants:
-                merchants[m.code] = await _with_path(mpath, service.create_merchant(cid, code=m.code, **values))
+                merchants[m.code] = await with_path(mpath, service.create_merchant(cid, code=m.code, **values))
                 ctx.changed(f"merchant {spec.code}/{m.code} created")
             elif changes := _diff(merchants[m.code], values):
-                await _with_path(mpath, service.update_merchant(merchants[m.code]["id"], **changes))
+                await with_path(mpath, service.update_merchant(merchants[m.code]["id"], **changes))
                 ctx.changed(f"merchant {spec.code}/{m.code} updated")
             for email in m.operators:
                 user = await User.select(User.id).where(User.email == email.strip().lower()).first()
@@ -170,18 +158,18 @@ async def apply_clubs(clubs: list[ClubSpec], ctx: ApplyContext) -> None:
             bpath = f"{path}.benefits[{j}]"
             values = {"name": b.name, "group_name": b.group, "quota": b.quota, "quota_period": b.quota_period}
             if b.code not in benefits:
-                await _with_path(bpath, service.create_benefit(cid, code=b.code, merchants=b.merchants, **values))
+                await with_path(bpath, service.create_benefit(cid, code=b.code, merchants=b.merchants, **values))
                 ctx.changed(f"benefit {spec.code}/{b.code} created")
             else:
                 changes = _diff(benefits[b.code], values)
                 moved = sorted(b.merchants) != benefits[b.code]["merchants"]
                 if changes or moved:
-                    await _with_path(bpath, service.update_benefit(benefits[b.code]["id"], merchants=b.merchants,
+                    await with_path(bpath, service.update_benefit(benefits[b.code]["id"], merchants=b.merchants,
                                                                    **changes))
                     ctx.changed(f"benefit {spec.code}/{b.code} updated")
         if ctx.demo:
             for j, dm in enumerate(spec.demo_members):
-                await _with_path(f"{path}.demo_members[{j}]", _demo_member(cid, spec.code, dm, ctx))
+                await with_path(f"{path}.demo_members[{j}]", _demo_member(cid, spec.code, dm, ctx))
 
 
 async def _amount(text: str) -> int:

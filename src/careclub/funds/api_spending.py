@@ -60,7 +60,7 @@ def claim_out(claim: dict[str, Any], cur: str) -> schemas.ClaimOut:
 
 
 async def request_out(req: dict[str, Any], cur: str) -> schemas.FundRequestOut:
-    claims = [claim_out(await service.get_claim(c["id"]), cur) for c in req.get("claims", [])]
+    claims = [claim_out(c, cur) for c in req.get("claims", [])]
     return schemas.FundRequestOut(
         id=req["id"], number=req["number"], fund=req["fund"], fund_code=req["fund_code"], fund_year=req["fund_year"],
         title=req["title"], description=req["description"], category=req["category"], org_unit=req["unit_code"],

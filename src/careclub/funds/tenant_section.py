@@ -20,11 +20,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from careclub.core.errors import AppError, ValidationFailed
+from careclub.core.errors import ValidationFailed
 from careclub.core.money import parse_amount
 from careclub.funds import service
 from careclub.funds.tables import Contribution
-from careclub.platform.tenant_file import ApplyContext, register_section
+from careclub.platform.tenant_file import ApplyContext, register_section, with_path
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -69,14 +69,6 @@ class FundsSection(Strict):
     contributions: list[ContributionSpec] = []
 
 
-async def _with_path(path: str, coro: Any) -> Any:
-    try:
-        return await coro
-    except AppError as exc:
-        raise ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field=path,
-                               params={"path": path, "message": exc.message}) from exc
-
-
 async def apply(section: FundsSection, ctx: ApplyContext) -> None:
     for i, spec in enumerate(section.funds):
         path = f"funds.funds[{i}]"
@@ -84,14 +76,14 @@ async def apply(section: FundsSection, ctx: ApplyContext) -> None:
         for year in spec.years:
             row = await service.fund_by_code(spec.code, year)
             if row is None:
-                await _with_path(path, service.create_fund(code=spec.code, name=spec.name, year=year,
+                await with_path(path, service.create_fund(code=spec.code, name=spec.name, year=year,
                                                            org_unit_id=unit_id, description=spec.description))
                 ctx.changed(f"fund {spec.code} {year} created")
                 row = await service.fund_by_code(spec.code, year)
                 assert row is not None
             fund_wanted = (spec.name, spec.description, ",".join(spec.acceptance_roles), spec.off_plan_cutoff_day)
             if (row["name"], row["description"], row["acceptance_roles"], row["off_plan_cutoff_day"]) != fund_wanted:
-                await _with_path(path, service.update_fund(row["id"], name=spec.name, description=spec.description,
+                await with_path(path, service.update_fund(row["id"], name=spec.name, description=spec.description,
                                                            acceptance_roles=spec.acceptance_roles,
                                                            off_plan_cutoff_day=spec.off_plan_cutoff_day))
                 ctx.changed(f"fund {spec.code} {year} updated")
@@ -103,7 +95,7 @@ async def apply(section: FundsSection, ctx: ApplyContext) -> None:
         row = existing.get((rule.fund, rule.code))
         if row is not None and all(row[k] == v for k, v in wanted.items()):
             continue
-        await _with_path(f"funds.accrual_rules[{i}]", service.save_rule(fund_code=rule.fund, code=rule.code,
+        await with_path(f"funds.accrual_rules[{i}]", service.save_rule(fund_code=rule.fund, code=rule.code,
                                                                         **wanted))
         ctx.changed(f"accrual rule {rule.fund}/{rule.code} {'updated' if row else 'created'}")
     for i, c in enumerate(section.contributions):
@@ -121,7 +113,7 @@ async def apply(section: FundsSection, ctx: ApplyContext) -> None:
                                              Contribution.source == c.source.strip(),
                                              Contribution.received_on == c.received_on, Contribution.amount == amount):
             continue
-        await _with_path(path, service.record_contribution(fund["id"], kind=c.kind, source=c.source, amount=amount,
+        await with_path(path, service.record_contribution(fund["id"], kind=c.kind, source=c.source, amount=amount,
                                                            received_on=c.received_on, reference=c.reference,
                                                            note=c.note))
         ctx.changed(f"contribution to {c.fund} {c.year}: {c.source}")

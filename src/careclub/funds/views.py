@@ -20,7 +20,6 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careclub.clubs.views_staff import whole_number
-from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
@@ -33,12 +32,13 @@ from careclub.funds.views_common import (
     kind_label,
     refused_status,
     reversals,
+    role_choices,
     typed_day,
     whole,
 )
 from careclub.funds.views_ledger import ROUTES as LEDGER_ROUTES
 from careclub.platform import attachments
-from careclub.platform.permissions import BUILTIN_ROLES, Perm
+from careclub.platform.permissions import Perm
 from careclub.platform.service import list_units
 from careclub.platform.views_admin._common import Form, clean, form_errors, me, unit_choices
 from careclub.web.charts import Chart, Series, is_empty, spec
@@ -155,16 +155,6 @@ async def _overview(request: Request[Any, Any, Any], fund_id: uuid.UUID, *, stat
                       notice=notice, upload_for=upload_for, open_form=open_form,
                       kinds=[(k, kind_label(k)) for k in rules.CONTRIBUTION_KINDS],
                       roles=await role_choices())
-
-
-async def role_choices() -> list[dict[str, Any]]:
-    """The company's roles, for choosing who signs a claim's acceptance (names as the company wrote them)."""
-    rows = await fetch("SELECT code, name FROM role WHERE tenant_id = $1 ORDER BY name", current_tenant_id())
-    for r in rows:  # built-in roles read in the reader's language, as on the roles page
-        builtin = BUILTIN_ROLES.get(r["code"])
-        if builtin and builtin[0] == r["name"]:
-            r["name"] = _(r["name"])
-    return rows
 
 
 @get("/funds/{fund_id:uuid}", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)

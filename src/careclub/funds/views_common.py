@@ -21,6 +21,7 @@ from careclub.core.principal import Principal
 from careclub.funds import rules
 from careclub.platform.permissions import Perm
 from careclub.platform.views import page
+from careclub.platform.views_admin._common import role_label
 
 ACCOUNT_LABELS = {
     "available": N_("Available"), "receivable": N_("Receivable"), "committed": N_("Committed"),
@@ -146,3 +147,9 @@ async def fill_available(fund_id: uuid.UUID, rows: list[dict[str, Any]]) -> None
 def summary(row: dict[str, Any]) -> str:
     """The ledger form's 摘要: the reference and the memo, as typed."""
     return " · ".join(t for t in (row["reference"], row["memo"]) if t)
+
+
+async def role_choices() -> list[dict[str, Any]]:
+    """The company's roles by name, built-in ones in the reader's language (who signs a claim's acceptance)."""
+    rows = await fetch("SELECT code, name FROM role WHERE tenant_id = $1 ORDER BY name", current_tenant_id())
+    return [{"code": r["code"], "name": role_label(r["code"], r["name"])} for r in rows]

@@ -20,7 +20,7 @@ from careclub.core import i18n
 from careclub.core.error_messages import error_text
 from careclub.core.error_messages import form_errors as all_errors
 from careclub.core.errors import AppError, Conflict, ValidationFailed, each_error
-from careclub.core.i18n import N_
+from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_typed
 from careclub.core.principal import Principal
@@ -66,12 +66,11 @@ SERVICE_MESSAGES = [
 ]
 
 
-def _label(labels: dict[str, str], code: str | None) -> str:
-    return str(_(labels[code])) if code in labels else (code or "")
+_category = labeller(CATEGORIES)
 
 
 def category_label(code: str | None) -> str:
-    return _label(CATEGORIES, code)
+    return _category(code or "")
 
 
 def category_code(typed: str) -> str:
@@ -100,9 +99,9 @@ def batch_label(batch: str | None) -> str:
 
 
 def spending_labels() -> dict[str, Any]:
-    return {"plan_status": lambda c: _label(PLAN_STATUS, c), "request_status": lambda c: _label(REQUEST_STATUS, c),
-            "claim_status": lambda c: _label(CLAIM_STATUS, c), "category_label": category_label,
-            "change_kind": lambda c: _label(CHANGE_KIND, c), "month_name": month_name, "batch_label": batch_label}
+    return {"plan_status": labeller(PLAN_STATUS), "request_status": labeller(REQUEST_STATUS),
+            "claim_status": labeller(CLAIM_STATUS), "category_label": category_label,
+            "change_kind": labeller(CHANGE_KIND), "month_name": month_name, "batch_label": batch_label}
 
 
 # Beside a cell the row is plain to see: wording without the service's `lines[i].` prefix.

@@ -33,7 +33,7 @@ from careclub.core.principal import Principal
 from careclub.funds import service
 from careclub.funds.api import writable_fund
 from careclub.funds.api_spending import readable_request
-from careclub.funds.views_common import can_manage, funds_page, refused_status, whole
+from careclub.funds.views_common import can_manage, funds_page, refused_status, role_choices, whole
 from careclub.funds.views_plans import (
     CATEGORIES,
     REQUEST_STATUS,
@@ -45,7 +45,7 @@ from careclub.funds.views_plans import (
 )
 from careclub.platform import attachments
 from careclub.platform.permissions import Perm
-from careclub.platform.views_admin._common import Form, clean, form_errors, me, role_label
+from careclub.platform.views_admin._common import Form, clean, form_errors, me
 from careclub.web import exports
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
@@ -124,12 +124,6 @@ async def spend(request: Request[Any, Any, Any]) -> Template:
     return funds_page(request, "funds/spend.html", funds=funds, mine=mine, year=year, **spending_labels())
 
 
-async def _home_unit(principal: Principal) -> uuid.UUID | None:
-    rows = await fetch("SELECT org_unit FROM app_user WHERE tenant_id = $1 AND id = $2", current_tenant_id(),
-                       principal.user_id)
-    return rows[0]["org_unit"] if rows else None
-
-
 def _line_choice(line: dict[str, Any]) -> str:
     left = _("%(left)s left") % {"left": format_grouped(line["remaining"])}
     return f"{line['code']} · {line['item']} · {category_label(line['category'])} · {left}"
@@ -204,7 +198,7 @@ async def _preview(request: Request[Any, Any, Any], fund: dict[str, Any], form: 
             if amount > line["remaining"]:  # the preview says now what submitting would refuse
                 errors.setdefault("amount", _("The plan line %(code)s has %(left)s left.") % {
                     "code": line["code"], "left": format_grouped(line["remaining"])})
-    unit = unit or await _home_unit(principal) or fund["org_unit_id"]
+    unit = unit or await service.home_unit(principal.user_id) or fund["org_unit_id"]
     chain = None
     try:
         chain = await approvals_service.preview(subject_type=service.REQUEST_SUBJECT, amount=max(amount, 0),
@@ -223,12 +217,9 @@ def _signers(fund: dict[str, Any], principal: Principal) -> set[str]:
 
 
 async def _readable(principal: Principal, request_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The request and its fund, for its requester, finance over the fund or a holder of an acceptance role."""
-    req = await service.get_request(request_id)
-    fund = await service.get_fund(None, req["fund"])
-    if req["requester_id"] != principal.user_id and not _signers(fund, principal):
-        await readable_request(principal, request_id)
-    return req, fund
+    """The request and its fund, for whom the API lets read it (api_spending.readable_request)."""
+    req = await readable_request(principal, request_id)
+    return req, await service.get_fund(None, req["fund"])
 
 
 def _to_sign(fund: dict[str, Any], claim: dict[str, Any], principal: Principal) -> list[str]:
@@ -244,13 +235,12 @@ async def _request_page(request: Request[Any, Any, Any], request_id: uuid.UUID, 
                         notice: str | None = None, rows: int = CLAIM_ROWS, target: str | None = None) -> Template:
     principal = me(request)
     req, fund = await _readable(principal, request_id)
-    claims = [await service.get_claim(c["id"]) for c in req["claims"]]
+    claims = req["claims"]
     requester = req["requester_id"] == principal.user_id
     managing = can_manage(principal, fund)
     for c in claims:
         c["to_sign"] = _to_sign(fund, c, principal) if c["submitted_by"] != principal.user_id else []
-    roles = {r["code"]: role_label(r["code"], r["name"]) for r in await fetch(
-        "SELECT code, name FROM role WHERE tenant_id = $1", current_tenant_id())}
+    roles = {r["code"]: r["name"] for r in await role_choices()}
     needed = service.required_roles(fund) or ["finance"]
     return funds_page(request, "funds/request.html", status_code=status_code, req=req, fund=fund, claims=claims,
                       requester=requester, managing=managing, writer=requester or managing,

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import msgspec
 
 from careclub.core.db import bind_tenant, transaction
-from careclub.core.errors import ValidationFailed
+from careclub.core.errors import AppError, ValidationFailed
 from careclub.core.principal import Actor, TenantInfo, set_actor
 from careclub.core.security import check_password_strength, verify_password
 from careclub.platform import rules, service
@@ -123,6 +123,20 @@ class Section:
 
 _SECTIONS: dict[str, Section] = {}
 _PLATFORM_KEYS = frozenset(PlatformPart.__struct_fields__)
+
+
+async def with_path(path: str, coro: Any) -> Any:
+    """A section's service call, its refusal named by where it stands in the file (`clubs[0].plans[1].fee:
+    …`), as a 422 `tenant_file_invalid`."""
+    try:
+        return await coro
+    except ValidationFailed as exc:
+        where = f"{path}.{exc.field}" if exc.field else path
+        raise ValidationFailed("%(field)s: %(message)s", code="tenant_file_invalid", field=where,
+                               params={"field": where, "message": exc.message}) from exc
+    except AppError as exc:
+        raise ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field=path,
+                               params={"path": path, "message": exc.message}) from exc
 
 
 def register_section(name: str, schema: Any, apply: Callable[[Any, ApplyContext], Awaitable[None]],

@@ -31,7 +31,7 @@ from careclub.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from careclub.core.i18n import N_
 from careclub.core.principal import current_actor
 from careclub.platform import audit
-from careclub.platform.service import get_tenant
+from careclub.platform.service import company_today, company_zone
 from careclub.platform.tables import User
 
 _DECIDED = {"rejected": N_("Rejected: {title}"), "returned": N_("Returned: {title}")}
@@ -86,15 +86,8 @@ def request_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _tenant_zone() -> str:
-    info = await get_tenant(current_tenant_id())
-    return info.timezone if info else "UTC"
-
-
-async def _today() -> date:
-    local = clock.local(clock.now(), await _tenant_zone())
-    assert local is not None
-    return local.date()
+_tenant_zone = company_zone
+_today = company_today
 
 
 async def _event(request_id: uuid.UUID, kind: str, detail: dict[str, Any] | None = None,

@@ -6,9 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from careclub.core import clock
 from careclub.core.db import current_tenant_id, fetch
 from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
 from careclub.core.money import format_grouped
@@ -19,14 +17,9 @@ from careclub.funds.service._ledger import balances, post
 from careclub.funds.tables import CareFund, Contribution
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import get_tenant
+from careclub.platform.service import company_today
 
-
-async def today() -> date:
-    """The company's date now: a ledger's days are the company's days, not UTC's."""
-    tenant = await get_tenant(current_tenant_id())
-    zone = tenant.timezone if tenant else "UTC"
-    return clock.now().astimezone(ZoneInfo(zone)).date()
+today = company_today  # a ledger's days are the company's days, not UTC's
 
 
 _FUNDS = """

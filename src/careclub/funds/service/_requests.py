@@ -63,6 +63,12 @@ async def _line_left(fund_id: uuid.UUID, code: str, *, lock: bool) -> tuple[dict
     return line, line["remaining"]
 
 
+async def home_unit(user_id: uuid.UUID) -> uuid.UUID | None:
+    """The unit a person belongs to: where his requests spend by default."""
+    rows = await fetch("SELECT org_unit FROM app_user WHERE tenant_id = $1 AND id = $2", current_tenant_id(), user_id)
+    return rows[0]["org_unit"] if rows else None
+
+
 async def submit_request(principal: Principal, fund_id: uuid.UUID, *, title: str, amount: int, in_plan: bool,
                          category: str = "", description: str = "", org_unit_id: uuid.UUID | None = None,
                          plan_line: str | None = None) -> dict[str, Any]:
@@ -94,9 +100,7 @@ async def submit_request(principal: Principal, fund_id: uuid.UUID, *, title: str
         category = category or line["category"]
         org_unit_id = org_unit_id or line["org_unit_id"]
     if org_unit_id is None:  # the requester's own unit: the project that will use the money
-        home = await fetch("SELECT org_unit FROM app_user WHERE tenant_id = $1 AND id = $2", current_tenant_id(),
-                           principal.user_id)
-        org_unit_id = home[0]["org_unit"] if home else None
+        org_unit_id = await home_unit(principal.user_id)
     day = await today()
     batch, pushed = batch_month(day, fund["off_plan_cutoff_day"]) if not in_plan else (f"{day:%Y-%m}", False)
     # numbered per fund: the fund row is locked while the number is taken
@@ -184,6 +188,8 @@ async def get_request(request_id: uuid.UUID) -> dict[str, Any]:
     req = rows[0]
     req["claims"] = await FundClaim.select().where(FundClaim.request == request_id).order_by(
         FundClaim.created_at).output(load_json=True)
+    for claim in req["claims"]:  # each as get_claim answers it, read once here
+        claim["attachments"] = await attachments.list_for("fund_claim", claim["id"])
     return req
 
 

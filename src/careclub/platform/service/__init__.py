@@ -2,6 +2,8 @@
 
 from careclub.platform.service._accounts import (
     authenticate,
+    company_today,
+    company_zone,
     create_tenant,
     ensure_builtin_roles,
     forget_tenant,
@@ -59,6 +61,8 @@ __all__ = [
     "accept_member_invite",
     "authenticate",
     "check_member_email",
+    "company_today",
+    "company_zone",
     "create_invite",
     "create_role",
     "create_staff",

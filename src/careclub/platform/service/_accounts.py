@@ -6,13 +6,13 @@ import json
 import math
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 
 from careclub.core import clock, ratelimit
-from careclub.core.db import bind_tenant, fetch, mark_bound
+from careclub.core.db import bind_tenant, current_tenant_id, fetch, mark_bound
 from careclub.core.errors import AppError, Conflict, NotFound, Problems, RateLimited, Unauthorized
 from careclub.core.principal import Actor, Principal, TenantInfo, set_actor
 from careclub.core.security import (
@@ -50,6 +50,19 @@ async def get_tenant(tenant_id: uuid.UUID) -> TenantInfo | None:
     info = tenant_info(row)
     _tenant_cache[tenant_id] = (time.monotonic() + _TENANT_CACHE_SECONDS, info)
     return info
+
+
+async def company_zone() -> str:
+    """The time zone of the company in context (its days, its deadlines)."""
+    info = await get_tenant(current_tenant_id())
+    return info.timezone if info else "UTC"
+
+
+async def company_today() -> date:
+    """The company's date now: its books and its deadlines count its days, not UTC's."""
+    local = clock.local(clock.now(), await company_zone())
+    assert local is not None
+    return local.date()
 
 
 def forget_tenant(tenant_id: uuid.UUID) -> None:
