@@ -229,10 +229,8 @@ async def contribution_attach(request: Request[Any, Any, Any], contribution_id: 
     fund_id = rows[0]["fund"]
     await service.get_fund(principal, fund_id, permission=Perm.FINANCE_MANAGE)
     try:
-        if data.file is None:
-            raise AppError("choose a photo or a PDF", code="validation_failed", status_code=422, field="file")
-        await attachments.attach(principal, "fund_contribution", contribution_id,
-                                 filename=data.file.filename or "evidence", data=await data.file.read())
+        await attachments.attach_upload(principal, "fund_contribution", contribution_id, data.file,
+                                        default_name="evidence")
     except AppError as exc:
         return await _overview(request, fund_id, status_code=refused_status(exc), upload_for=contribution_id,
                                errors=form_errors(exc, ("file",)))

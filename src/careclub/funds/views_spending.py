@@ -334,10 +334,7 @@ async def claim_attach(request: Request[Any, Any, Any], claim_id: FromPath[uuid.
     claim = await service.get_claim(claim_id)
     req = await readable_request(principal, claim["request"])
     try:
-        if data.file is None:
-            raise AppError("choose a photo or a PDF", code="validation_failed", status_code=422, field="file")
-        await attachments.attach(principal, "fund_claim", claim_id, filename=data.file.filename or "evidence",
-                                 data=await data.file.read())
+        await attachments.attach_upload(principal, "fund_claim", claim_id, data.file, default_name="evidence")
     except AppError as exc:
         return await _request_page(request, req["id"], status_code=refused_status(exc), target=f"file-{claim_id}",
                                    errors=form_errors(exc, ("file",)))

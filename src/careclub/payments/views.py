@@ -146,10 +146,7 @@ async def payment_attach(request: Request[Any, Any, Any], payment_id: FromPath[u
     principal = me(request)
     await service.get_payment(principal, payment_id)
     try:
-        if data.file is None:
-            raise AppError("choose a photo or a PDF", code="validation_failed", status_code=422, field="file")
-        await attachments.attach(principal, "payment", payment_id, filename=data.file.filename or "scan",
-                                 data=await data.file.read())
+        await attachments.attach_upload(principal, "payment", payment_id, data.file, default_name="scan")
     except AppError as exc:
         return await _detail(request, payment_id, status_code=exc.status_code, errors=form_errors(exc, ("file",)))
     return Redirect(f"/payments/{payment_id}?done=attached", status_code=303)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from litestar.datastructures import UploadFile
+
 from careclub.core.db import current_tenant_id
 from careclub.core.errors import AppError, NotFound
 from careclub.core.principal import Principal
@@ -108,6 +110,14 @@ async def attach(principal: Principal | None, kind: str, owner_id: uuid.UUID, *,
     await audit.record("attachment.add", kind, owner_id,
                        after={"attachment": str(row.id), "filename": row.filename, "size": row.size})
     return await _row(row.id)
+
+
+async def attach_upload(principal: Principal | None, kind: str, owner_id: uuid.UUID, upload: UploadFile | None,
+                        *, default_name: str) -> dict[str, Any]:
+    """A page's file field kept with its record: refused naming the field when no file was chosen."""
+    if upload is None:
+        raise AppError("choose a photo or a PDF", code="validation_failed", status_code=422, field="file")
+    return await attach(principal, kind, owner_id, filename=upload.filename or default_name, data=await upload.read())
 
 
 async def _row(attachment_id: uuid.UUID) -> dict[str, Any]:
