@@ -45,7 +45,7 @@ bench: install
 # checks every error class is listed).
 ERROR_KEYWORDS := -k AppError -k ValidationFailed -k NotFound -k Conflict -k Unauthorized -k Forbidden \
 	-k RateLimited -k BadInput -k UnsupportedFile -k CheckinRefused -k OnlinePaymentsUnavailable -k ProviderUnavailable \
-	-k OperatorRoleMissing -k PolicyProblem -k RowsRefused
+	-k OperatorRoleMissing -k PolicyProblem -k RowsRefused -k TransitionNotAllowed -k StaleState
 
 ## make messages: extract strings and update the zh_CN / en catalogs
 messages: install

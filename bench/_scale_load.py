@@ -804,3 +804,600 @@ async def repair_triggers(conn: asyncpg.Connection) -> list[str]:
 
 
 _NAMES = Names()
+
+
+# ---- tickets: the property archive and a ticket history -------------------------------------------
+#
+# TicketLoader loads, for one tenant whose projects, departments and ticket staff the set-up made through the
+# API (bench/scale.py), and whose nine built-in ticket types `ensure_builtin_types()` made:
+#
+#   buildings (UNITS_PER_BUILDING units each, round-robin over the projects), units (`--ticket-units`,
+#   default a third of the tickets: floors of 20 units, numbered 101 … 2520), customers (an owner per unit
+#   and a tenant for every fifth one) and their occupancies;
+#   tickets over `--months` months (more each month: the company doubles over them), of the nine types
+#   (repairs 38 %, complaints 18 %, contact slips 15 %, …), priorities low 15 / normal 62 / high 18 /
+#   urgent 5 %, numbered <prefix>-<local year>-<00001> per type and year in order of creation as
+#   `_next_number` numbers them (the counters set to the last number after them); ~3 % open (60 % of the
+#   last three days' tickets, 8 % of the last month's, 2.3 % of older ones, those waiting or resolved),
+#   4 % of the closed ones cancelled; SLA times as the clocks leave them (respond_by, due_at, clock_since
+#   while a clock runs, `breached` when the resolution came after due_at or a running clock is past it,
+#   `warned` within the hour); held by one of the project's four departments and assigned among two
+#   handlers each;
+#   one leg per ticket, two when it was dispatched to another department than the desk (one open leg per
+#   open ticket); events: registered, dispatched (two legs), the last transition, the return visit's
+#   rating (3 to 5: a worse one reopens the ticket), an SLA breach where one happened (~3 a ticket);
+#   the SLA notices a running watch would have sent already (responses overdue, breaches): a steady state
+#   in which the job only handles what fell due since the load.
+#
+# Ticket i has the id md5('<tenant>:tk:<i>') (samples are picked by i, as members are). The per-ticket
+# values are computed once into an unlogged plan table (the numbers need a window over all tickets), from
+# which each table is filled by one INSERT … SELECT on two connections; from TICKET_FKS_FROM tickets the
+# foreign keys of tickets, legs and events are dropped meanwhile and added back after (one join each), and
+# those three tables are filled bare, their indexes built after (`TicketLoader._bare`).
+
+TICKET_TYPES = ("repair", "complaint", "contact_slip", "inspection", "visit", "service_order", "renovation_permit",
+                "move_in", "move_out")
+TICKET_TYPE_SHARES = (0.38, 0.18, 0.15, 0.08, 0.07, 0.06, 0.03, 0.025, 0.025)
+TICKET_DEPARTMENTS = (("CS", "客服中心"), ("ENG", "工程部"), ("SEC", "秩序部"), ("ENV", "环境部"))  # CS: the desk
+TICKET_PROJECTS = (("P01", "星河湾花园"), ("P02", "滨江壹号"), ("P03", "云栖苑"))
+HANDLERS_PER_DEPARTMENT = 2
+UNITS_PER_BUILDING = 500
+TICKET_FKS_FROM = 100_000
+TICKET_TABLES = ("property_building", "property_unit", "customer", "unit_occupancy", "ticket", "ticket_leg",
+                 "ticket_event", "ticket_sla_notice", "ticket_counter")
+TICKET_TITLES = {  # four a type, in TICKET_TYPES order
+    "repair": ("厨房水龙头漏水", "卫生间下水道堵塞", "客厅灯不亮", "入户门锁损坏"),
+    "complaint": ("楼上装修噪音扰民", "垃圾清运不及时", "电梯经常停运", "车库车位被占"),
+    "contact_slip": ("咨询物业费缴纳", "反映停车难", "咨询装修手续", "建议增设快递柜"),
+    "inspection": ("消防设施月检", "电梯例行巡检", "公共区域安全巡查", "水泵房巡检"),
+    "visit": ("业主满意度回访", "新入住业主走访", "节日走访", "投诉处理回访"),
+    "service_order": ("家政保洁预约", "家电清洗", "搬家服务", "开荒保洁"),
+    "renovation_permit": ("室内装修申请", "厨卫改造申请", "阳台封闭申请", "门窗更换申请"),
+    "move_in": ("业主入住交房", "租户入住", "业主入住交房", "租户入住"),
+    "move_out": ("租户退租", "业主搬离", "租户退租", "业主搬离"),
+}
+SUBCONTRACTORS = ("海川机电维修", "绿洲园林工程", "迅达电梯服务")
+STANDARD_OPEN = ("registered", "dispatched", "accepted", "in_progress", "waiting_resident", "waiting_contractor",
+                 "resolved", "confirmed")
+
+
+@dataclass
+class TicketWorld:
+    """What the ticket set-up made through the API, read back from the database."""
+
+    slug: str
+    tenant_id: uuid.UUID
+    timezone: str
+    projects: list[uuid.UUID]  # TICKET_PROJECTS order
+    departments: list[uuid.UUID]  # project-major: projects × TICKET_DEPARTMENTS
+    handlers: list[uuid.UUID]  # department-major: departments × HANDLERS_PER_DEPARTMENT
+    handler_names: list[str]
+    dispatchers: list[uuid.UUID]  # one a project
+    dispatcher_names: list[str]
+    types: dict[str, uuid.UUID]  # code -> id
+    prefixes: dict[str, str]  # code -> number prefix
+
+    def ticket_id(self, i: int) -> uuid.UUID:
+        return md5_uuid(f"{self.tenant_id}:tk:{i}")
+
+    def unit_id(self, u: int) -> uuid.UUID:
+        return md5_uuid(f"{self.tenant_id}:un:{u}")
+
+
+@dataclass
+class TicketSizes:
+    tickets: int
+    units: int
+    months: int
+
+    @property
+    def people(self) -> int:
+        return self.units + self.units // 5
+
+    @property
+    def buildings(self) -> int:
+        return -(-self.units // UNITS_PER_BUILDING)
+
+
+def _ticket_case(column: str, shares: Sequence[float]) -> str:
+    """1-based index of the share `column` (uniform in [0, 1)) falls into."""
+    cum, parts = 0.0, []
+    for k, share in enumerate(shares[:-1], start=1):
+        cum += share
+        parts.append(f"WHEN {column} < {cum:.4f} THEN {k}")
+    return f"CASE {' '.join(parts)} ELSE {len(shares)} END"
+
+
+# $1 tenant, $2 load time, $3 units, $4 projects
+_BUILDINGS = f"""
+INSERT INTO property_building (id, tenant_id, created_at, project_id, code, name)
+SELECT md5($1 || ':bd:' || b)::uuid, $1::uuid, $2::timestamptz - interval '3 years',
+       ($4::uuid[])[(b - 1) % array_length($4::uuid[], 1) + 1],
+       lpad(((b - 1) / array_length($4::uuid[], 1) + 1)::text, 3, '0'),
+       ((b - 1) / array_length($4::uuid[], 1) + 1) || '栋'
+FROM generate_series(1, ceil($3::int / {UNITS_PER_BUILDING}.0)::int) AS b
+"""
+
+_UNITS = f"""
+INSERT INTO property_unit (id, tenant_id, created_at, building, project_id, code, floor, area_cm2, use, status)
+SELECT md5($1 || ':un:' || i)::uuid, $1::uuid, $2::timestamptz - interval '3 years', md5($1 || ':bd:' || b)::uuid,
+       ($4::uuid[])[(b - 1) % array_length($4::uuid[], 1) + 1], ((l / 20 + 1) * 100 + l % 20 + 1)::text, l / 20 + 1,
+       (600000 + floor({_u(41)} * 1000000))::bigint,
+       CASE WHEN {_u(42)} < 0.95 THEN 'residential' WHEN {_u(42)} < 0.98 THEN 'shop' ELSE 'office' END,
+       CASE WHEN {_u(43)} < 0.90 THEN 'occupied' WHEN {_u(43)} < 0.97 THEN 'vacant' ELSE 'renovating' END
+FROM (SELECT i, (i - 1) / {UNITS_PER_BUILDING} + 1 AS b, (i - 1) % {UNITS_PER_BUILDING} AS l
+      FROM generate_series(1, $3::int) AS i) x
+"""
+
+# Customers: person i <= units owns unit i; person units + k rents unit 5k. $3 units, $4 surnames, $5 given
+# characters, $6 phone offset
+_PERSON_PHONE = "'15' || lpad(((i::bigint * 387420489 + $6::bigint) % 1000000000)::text, 9, '0')"
+_PEOPLE = f"""
+INSERT INTO customer (id, tenant_id, created_at, name, kind, phone, email, emergency_name, emergency_phone, note,
+                      user_id)
+SELECT md5($1 || ':pe:' || i)::uuid, $1::uuid, $2::timestamptz - interval '3 years' + make_interval(days => i % 900),
+       CASE WHEN {_u(44)} < 0.02 THEN ($4::text[])[1 + floor({_u(45)} * array_length($4::text[], 1))::int]
+                                      || '氏商贸有限公司'
+            ELSE ($4::text[])[1 + floor(power({_u(45)}, 2) * array_length($4::text[], 1))::int]
+                 || ($5::text[])[1 + floor(power({_u(46)}, 1.5) * array_length($5::text[], 1))::int]
+                 || CASE WHEN {_u(47)} < 0.35 THEN ''
+                         ELSE ($5::text[])[1 + floor(power({_u(48)}, 1.5) * array_length($5::text[], 1))::int] END
+       END,
+       CASE WHEN {_u(44)} < 0.02 THEN 'company' ELSE 'individual' END, {_PERSON_PHONE}, '', '', '', '', NULL
+FROM generate_series(1, $3::int + $3::int / 5) AS i
+"""
+
+_OCCUPANCY = """
+INSERT INTO unit_occupancy (id, tenant_id, created_at, unit, person, role, starts_on, ends_on)
+SELECT md5($1 || ':oc:' || i)::uuid, $1::uuid, $2::timestamptz - interval '3 years' + make_interval(days => i % 900),
+       md5($1 || ':un:' || CASE WHEN i <= $3::int THEN i ELSE (i - $3::int) * 5 END)::uuid,
+       md5($1 || ':pe:' || i)::uuid, CASE WHEN i <= $3::int THEN 'owner' ELSE 'tenant' END,
+       (($2::timestamptz - interval '3 years' + make_interval(days => i % 900)) AT TIME ZONE 'UTC')::date, NULL
+FROM generate_series(1, $3::int + $3::int / 5) AS i
+"""
+
+
+def _ticket_plan_sql(plan: str) -> str:
+    """Every loaded ticket's values, its legs' and its events' times, in an unlogged table of the owner.
+    $1 tenant, $2 load time, $3 tickets, $4 span in seconds, $5 units, $6 type ids (TICKET_TYPES order),
+    $7 their prefixes, $8 departments, $9 handlers, $10 handlers' names, $11 dispatchers, $12 dispatchers'
+    names, $13 time zone, $14 titles (4 a type), $15 person phone offset"""
+    d, h = len(TICKET_DEPARTMENTS), HANDLERS_PER_DEPARTMENT
+    types = _ticket_case("r_type", TICKET_TYPE_SHARES)
+    reno = TICKET_TYPES.index("renovation_permit") + 1
+    ty = {code: TICKET_TYPES.index(code) + 1 for code in TICKET_TYPES}
+    visit_types = ", ".join(str(ty[c]) for c in ("repair", "complaint", "contact_slip", "service_order"))
+    no_unit_types = ", ".join(str(ty[c]) for c in ("contact_slip", "inspection", "visit"))
+    open_std = ", ".join(f"'{s}'" for s in STANDARD_OPEN)
+    subs = ", ".join(f"'{s}'" for s in SUBCONTRACTORS)
+    codes = ", ".join(f"'{c}'" for c in TICKET_TYPES)
+    return f"""
+CREATE UNLOGGED TABLE {plan} AS
+WITH s AS MATERIALIZED (
+    SELECT i, $2::timestamptz - make_interval(secs => $4::float8 * (2 - sqrt(1 + 3 * ((i - 0.5) / $3::float8))))
+               AS t0,
+           {_u(51)} AS r_type, {_u(52)} AS r_prio, {_u(53)} AS r_unit, {_u(54)} AS r_open, {_u(55)} AS r_st,
+           {_u(56)} AS r_dept, {_u(57)} AS r_src, {_u(58)} AS r_h, {_u(59)} AS r_time, {_u(60)} AS r_res,
+           {_u(61)} AS r_close, {_u(62)} AS r_sat, {_u(63)} AS r_title, {_u(64)} AS r_resp, {_u(65)} AS r_has,
+           {_u(66)} AS r_proj, {_u(67)} AS r_person, {_u(68)} AS r_desk
+    FROM generate_series(1, $3::int) AS i
+), c AS (
+    SELECT s.*, {types} AS ty,
+           CASE WHEN r_prio < 0.15 THEN 'low' WHEN r_prio < 0.77 THEN 'normal' WHEN r_prio < 0.95 THEN 'high'
+                ELSE 'urgent' END AS priority,
+           extract(epoch FROM $2::timestamptz - t0)::float8 / 60 AS age_m
+    FROM s
+), d AS (
+    SELECT c.*, (ty NOT IN ({no_unit_types}) OR r_has < 0.5) AS has_unit,
+           CASE priority WHEN 'low' THEN 240 WHEN 'normal' THEN 60 WHEN 'high' THEN 30 ELSE 15 END AS respond_m,
+           CASE priority WHEN 'low' THEN 2700 WHEN 'normal' THEN 1080 WHEN 'high' THEN 540 ELSE 240 END AS resolve_m,
+           CASE WHEN priority = 'urgent' THEN 1.0 ELSE 2.2 END::float8 AS wf,  -- working minutes -> wall-clock minutes
+           -- 0 closed, 9 cancelled, 1 … 8 open (STANDARD_OPEN); old open tickets wait or are resolved
+           CASE WHEN r_open < CASE WHEN age_m < 3 * 1440 THEN 0.6 WHEN age_m < 30 * 1440 THEN 0.08 ELSE 0.023 END
+                THEN CASE WHEN age_m < 30 * 1440
+                          THEN {_ticket_case("r_st", (0.12, 0.10, 0.12, 0.22, 0.10, 0.08, 0.16, 0.10))}
+                          ELSE 4 + {_ticket_case("r_st", (0.35, 0.25, 0.25, 0.15))} END
+                WHEN r_st < 0.04 THEN 9 ELSE 0 END AS st0,
+           CASE ty WHEN {ty['repair']} THEN CASE WHEN r_dept < 0.85 THEN 1 ELSE 3 END
+                   WHEN {ty['complaint']} THEN CASE WHEN r_dept < 0.5 THEN 0 WHEN r_dept < 0.75 THEN 2 ELSE 3 END
+                   WHEN {ty['inspection']} THEN CASE WHEN r_dept < 0.5 THEN 2 ELSE 3 END
+                   WHEN {ty['service_order']} THEN CASE WHEN r_dept < 0.6 THEN 3 ELSE 1 END
+                   WHEN {reno} THEN 1 ELSE 0 END AS dd
+    FROM c
+), e AS MATERIALIZED (
+    SELECT d.*, CASE WHEN has_unit THEN 1 + floor(r_unit * $5::int)::int END AS unit_no,
+           CASE WHEN st0 = 2 AND (ty = {reno} OR dd = 0) THEN CASE WHEN ty = {reno} THEN 1 ELSE 3 END
+                ELSE st0 END AS st
+    FROM d
+), f AS (
+    SELECT e.*,
+           CASE WHEN has_unit THEN ((unit_no - 1) / {UNITS_PER_BUILDING}) % array_length($11::uuid[], 1)
+                ELSE floor(r_proj * array_length($11::uuid[], 1))::int END AS p,
+           CASE WHEN st IN (1, 9) THEN 0 ELSE dd END AS dept,
+           -- raw offsets from t0 in wall-clock minutes, squeezed below into the ticket's age
+           respond_m * wf * 0.3 * r_time AS o_disp,
+           respond_m * wf * (0.4 + 1.2 * r_resp) AS o_resp,
+           respond_m * wf * (0.4 + 1.2 * r_resp) + 5 + resolve_m * wf * (0.1 + 0.95 * r_res) AS o_res,
+           respond_m * wf * (0.4 + 1.2 * r_resp) + resolve_m * wf * 0.3 * r_res AS o_wait
+    FROM e
+), g AS MATERIALIZED (
+    SELECT f.*, dept <> 0 AS two_legs,
+           CASE WHEN st = 0 THEN o_res + 60 + 4320 * r_close WHEN st = 9 THEN 10 + 1440 * r_close END AS o_close,
+           CASE WHEN st = 0 THEN o_res + 60 + 4320 * r_close WHEN st = 9 THEN 10 + 1440 * r_close
+                WHEN st IN (7, 8) THEN o_res WHEN st IN (5, 6) THEN o_wait WHEN st IN (3, 4) THEN o_resp
+                WHEN st = 2 THEN o_disp ELSE 0 END AS o_last,
+           ($8::uuid[])[p * {d} + dept + 1] AS department,
+           ($9::uuid[])[(p * {d} + dept) * {h} + 1 + floor(r_h * {h})::int] AS handler,
+           ($10::text[])[(p * {d} + dept) * {h} + 1 + floor(r_h * {h})::int] AS handler_name,
+           ($9::uuid[])[p * {d} * {h} + 1 + floor(r_desk * {h})::int] AS desk,
+           ($10::text[])[p * {d} * {h} + 1 + floor(r_desk * {h})::int] AS desk_name,
+           ($11::uuid[])[p + 1] AS dispatcher, ($12::text[])[p + 1] AS dispatcher_name,
+           CASE WHEN ty = {ty['inspection']} THEN 'inspection'
+                WHEN r_src < 0.25 AND has_unit AND ty IN ({ty['repair']}, {ty['complaint']}) THEN 'portal'
+                WHEN r_src < 0.60 THEN 'phone' WHEN r_src < 0.80 THEN 'walk_in' WHEN r_src < 0.92 THEN 'web'
+                ELSE 'visit' END AS source
+    FROM f
+), k AS (
+    SELECT g.*, CASE WHEN o_last > age_m * 0.98 THEN age_m * 0.98 / o_last ELSE 1.0 END::float8 AS squeeze,
+           t0 + make_interval(secs => 60 * respond_m * wf) AS respond_by,
+           t0 + make_interval(secs => 60 * resolve_m * wf) AS due_raw
+    FROM g
+), m AS MATERIALIZED (
+    SELECT k.*,
+           t0 + make_interval(secs => 60 * o_disp * squeeze) AS dispatch_at,
+           CASE WHEN st = 9 THEN t0 + make_interval(secs => 60 * o_close * squeeze)
+                WHEN st NOT IN (1, 2) THEN t0 + make_interval(secs => 60 * o_resp * squeeze) END AS responded_at,
+           CASE WHEN st IN (0, 7, 8) THEN t0 + make_interval(secs => 60 * o_res * squeeze) END AS resolved_at,
+           CASE WHEN st IN (0, 9) THEN t0 + make_interval(secs => 60 * o_close * squeeze) END AS closed_at,
+           t0 + make_interval(secs => 60 * o_last * squeeze) AS updated_at,
+           CASE WHEN st IN (5, 6) THEN NULL ELSE due_raw END AS due_at
+    FROM k
+)
+SELECT m.i, m.t0, m.ty, ($6::uuid[])[ty] AS type_id, (ARRAY[{codes}])[ty] AS type_code, m.priority, m.source,
+       m.st, m.two_legs, m.dept,
+       CASE WHEN ty = {reno}
+            THEN (ARRAY['applied', 'applied', 'drawings_review',
+                        (ARRAY['fire_review', 'permit_issued', 'under_works', 'hidden_works_accepted'])
+                            [1 + floor(r_h * 4)::int],
+                        'waiting_resident', 'waiting_resident', 'completion_accepted',
+                        'completion_accepted', 'cancelled', 'closed'])[CASE WHEN st = 0 THEN 10 ELSE st END]
+            ELSE (ARRAY[{open_std}, 'cancelled', 'closed'])[CASE WHEN st = 0 THEN 10 ELSE st END] END AS status,
+       extract(year FROM t0 AT TIME ZONE $13)::int AS year,
+       row_number() OVER (PARTITION BY ty, extract(year FROM t0 AT TIME ZONE $13) ORDER BY t0, i) AS seq,
+       ($7::text[])[ty] AS prefix,
+       ($14::text[])[(ty - 1) * 4 + 1 + floor(r_title * 4)::int] AS title,
+       CASE WHEN unit_no IS NOT NULL THEN md5($1 || ':un:' || unit_no)::uuid END AS unit,
+       CASE WHEN unit_no IS NOT NULL THEN ($11::uuid[])[p + 1] END AS project_hint, m.p,
+       CASE WHEN unit_no IS NOT NULL AND r_person < 0.8 THEN md5($1 || ':pe:' || unit_no)::uuid END AS person,
+       CASE WHEN unit_no IS NOT NULL AND r_person < 0.8 AND source IN ('phone', 'walk_in')
+            THEN '15' || lpad(((unit_no::bigint * 387420489 + $15::bigint) % 1000000000)::text, 9, '0')
+            ELSE '' END AS contact_phone,
+       CASE WHEN source = 'portal' THEN md5($1 || ':ru:' || unit_no)::uuid ELSE desk END AS raised_by,
+       CASE WHEN source = 'portal' THEN '业主' ELSE desk_name END AS raised_name,
+       m.department, ($8::uuid[])[p * {d} + 1] AS desk_department,
+       CASE WHEN st IN (0, 3, 4, 5, 6, 7, 8) THEN handler END AS assignee,
+       CASE WHEN st IN (0, 3, 4, 5, 6, 7, 8) THEN handler_name ELSE desk_name END AS handler_name,
+       m.dispatcher, m.dispatcher_name,
+       CASE WHEN st = 6 AND ty <> {reno} THEN (ARRAY[{subs}])[1 + floor(r_close * 3)::int] ELSE '' END
+           AS subcontractor,
+       m.respond_by, m.responded_at, m.due_at, m.resolve_m AS sla_minutes,
+       CASE WHEN st IN (0, 7, 8) THEN least(resolve_m * 3, o_res * squeeze / wf)::int
+            WHEN st IN (3, 4) THEN (o_resp * squeeze / wf)::int
+            WHEN st IN (5, 6) THEN least(resolve_m * 3, o_wait * squeeze / wf)::int ELSE 0 END AS sla_used,
+       CASE WHEN st IN (1, 2) THEN t0 WHEN st IN (3, 4) THEN responded_at END AS clock_since,
+       CASE WHEN st IN (1, 2, 3, 4) THEN due_at <= $2::timestamptz
+            WHEN st IN (0, 7, 8) THEN resolved_at > due_at
+            WHEN st IN (5, 6) THEN o_wait > resolve_m * wf ELSE false END AS breached,
+       m.resolved_at, m.closed_at, m.dispatch_at, m.updated_at,
+       CASE WHEN st = 0 AND ty IN ({visit_types}) AND r_sat < 0.85
+            THEN CASE WHEN r_time < 0.58 THEN 5 WHEN r_time < 0.90 THEN 4 ELSE 3 END END AS satisfaction
+FROM m
+"""
+
+
+# $1 tenant, $2 load time, $3 this part (i % $4), $4 parts
+_TICKETS = """
+INSERT INTO ticket (id, tenant_id, created_at, type, type_code, number, title, description, status, priority, source,
+                    project_id, unit, person, contact_name, contact_phone, raised_by, department, assignee,
+                    subcontractor, fields, checklist, respond_by, responded_at, due_at, sla_minutes, sla_used,
+                    clock_since, warned, breached, escalated, resolved_at, closed_at, satisfaction, reopen_count,
+                    version, updated_at)
+SELECT md5($1 || ':tk:' || i)::uuid, $1::uuid, t0, type_id, type_code, prefix || '-' || year || '-'
+           || CASE WHEN seq >= 100000 THEN seq::text ELSE lpad(seq::text, 5, '0') END,
+       title, CASE WHEN source = 'portal' THEN '业主在线报事：' ELSE '来电登记：' END || title, status, priority,
+       source, project_hint, unit, person, '', contact_phone, raised_by, department, assignee, subcontractor,
+       '{}'::jsonb,
+       CASE WHEN st <> 0 THEN '{}'::jsonb
+            WHEN type_code = 'move_out' THEN '{"keys_returned": true, "meters_read": "水 1203 电 4587",
+                                               "damage": 0, "deposit_settled": true}'::jsonb
+            WHEN type_code = 'move_in' THEN '{"keys_handed": true, "meters_read": "水 12 电 35",
+                                              "defects_noted": ""}'::jsonb
+            WHEN type_code = 'renovation_permit' THEN '{"deposit": 200000, "damage": 0, "site_clean": true}'::jsonb
+            ELSE '{}'::jsonb END,
+       respond_by, responded_at, due_at, sla_minutes, sla_used, clock_since,
+       breached OR (clock_since IS NOT NULL AND due_at <= $2::timestamptz + interval '1 hour'), breached, false,
+       resolved_at, closed_at, satisfaction, 0,
+       CASE st WHEN 0 THEN 7 + (satisfaction IS NOT NULL)::int WHEN 9 THEN 2 WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3
+               WHEN 4 THEN 4 WHEN 8 THEN 6 ELSE 5 END,
+       updated_at
+FROM {plan} WHERE i % $4::int = $3::int
+"""
+
+# The desk's leg (the only one unless the ticket went to another department), then the department's.
+_LEGS = """
+INSERT INTO ticket_leg (id, tenant_id, created_at, ticket, department, assignee, subcontractor, started_at,
+                        accepted_at, ended_at, used, breached, rework)
+SELECT md5($1 || ':lg1:' || i)::uuid, $1::uuid, t0, md5($1 || ':tk:' || i)::uuid, desk_department,
+       CASE WHEN two_legs THEN NULL ELSE assignee END, CASE WHEN two_legs THEN '' ELSE subcontractor END, t0,
+       CASE WHEN two_legs THEN NULL ELSE responded_at END,
+       CASE WHEN two_legs THEN dispatch_at ELSE closed_at END,
+       CASE WHEN two_legs THEN least(sla_used, (extract(epoch FROM dispatch_at - t0) / 60)::int) ELSE sla_used END,
+       breached AND NOT two_legs, false
+FROM {plan}
+UNION ALL
+SELECT md5($1 || ':lg2:' || i)::uuid, $1::uuid, dispatch_at, md5($1 || ':tk:' || i)::uuid, department, assignee,
+       subcontractor, dispatch_at, responded_at, closed_at,
+       greatest(0, sla_used - least(sla_used, (extract(epoch FROM dispatch_at - t0) / 60)::int)), breached, false
+FROM {plan} WHERE two_legs
+"""
+
+# registered; dispatched (two legs); the last transition (open past dispatch, closed, cancelled); the return
+# visit's rating (`data` as `_apply` writes it: satisfaction, reason; a rating of 2 or less would have reopened
+# the ticket as rework, so closed tickets carry 3 to 5 and no rework is loaded); an SLA breach.
+_EVENTS_T = """
+INSERT INTO ticket_event (id, tenant_id, created_at, ticket, kind, from_status, to_status, by_user, by_name, note, data)
+SELECT gen_random_uuid(), $1::uuid, t0, md5($1 || ':tk:' || i)::uuid, 'registered', '',
+       CASE WHEN type_code = 'renovation_permit' THEN 'applied' ELSE 'registered' END, raised_by, raised_name,
+       CASE WHEN source = 'portal' THEN '业主在线报事：' ELSE '来电登记：' END || title,
+       jsonb_build_object('source', source, 'priority', priority)
+FROM {plan}
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, dispatch_at, md5($1 || ':tk:' || i)::uuid, 'dispatched',
+       CASE WHEN type_code = 'renovation_permit' THEN 'applied' ELSE 'registered' END,
+       CASE WHEN type_code = 'renovation_permit' THEN 'drawings_review' ELSE 'dispatched' END, dispatcher,
+       dispatcher_name, '', jsonb_build_object('department', department::text, 'assignee', NULL, 'subcontractor', '')
+FROM {plan} WHERE two_legs
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, updated_at, md5($1 || ':tk:' || i)::uuid, 'transition',
+       CASE WHEN type_code = 'renovation_permit'
+            THEN CASE status WHEN 'cancelled' THEN 'applied' WHEN 'closed' THEN 'completion_accepted'
+                             WHEN 'drawings_review' THEN 'applied' WHEN 'fire_review' THEN 'drawings_review'
+                             WHEN 'permit_issued' THEN 'fire_review' WHEN 'under_works' THEN 'permit_issued'
+                             WHEN 'hidden_works_accepted' THEN 'under_works'
+                             WHEN 'completion_accepted' THEN 'hidden_works_accepted' ELSE 'drawings_review' END
+            ELSE CASE status WHEN 'cancelled' THEN 'registered'
+                             WHEN 'closed' THEN CASE WHEN satisfaction IS NOT NULL THEN 'visited' ELSE 'resolved' END
+                             WHEN 'accepted' THEN CASE WHEN two_legs THEN 'dispatched' ELSE 'registered' END
+                             WHEN 'in_progress' THEN 'accepted' WHEN 'confirmed' THEN 'resolved'
+                             ELSE 'in_progress' END END,
+       status, assignee, handler_name, CASE WHEN status = 'cancelled' THEN '重复登记' ELSE '' END, '{}'::jsonb
+FROM {plan} WHERE st NOT IN (1, 2)
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, resolved_at + (closed_at - resolved_at) / 2, md5($1 || ':tk:' || i)::uuid,
+       'transition', CASE WHEN type_code IN ('repair', 'service_order') THEN 'confirmed' ELSE 'resolved' END,
+       'visited', assignee, handler_name, '回访',
+       jsonb_build_object('satisfaction', satisfaction, 'reason', CASE WHEN satisfaction >= 4 THEN 'satisfied'
+                          ELSE (ARRAY['slow', 'attitude', 'quality'])[1 + (i % 3)::int] END)
+FROM {plan} WHERE st = 0 AND satisfaction IS NOT NULL
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, due_at, md5($1 || ':tk:' || i)::uuid, 'sla_breach', '', '', NULL,
+       'job:tickets_sla', '', jsonb_build_object('due_at', due_at)
+FROM {plan} WHERE breached AND due_at IS NOT NULL AND due_at <= $2::timestamptz
+"""
+
+# The notices a running watch sent already: overdue responses to the project's dispatcher, breaches to the
+# holder. $2 load time
+_NOTICES = """
+INSERT INTO ticket_sla_notice (id, tenant_id, created_at, ticket, kind, user_id, sent_at)
+SELECT gen_random_uuid(), $1::uuid, respond_by, md5($1 || ':tk:' || i)::uuid, 'response', dispatcher,
+       least($2::timestamptz, respond_by + interval '5 minutes')
+FROM {plan} WHERE st IN (1, 2) AND respond_by <= $2::timestamptz
+UNION ALL
+SELECT gen_random_uuid(), $1::uuid, due_at, md5($1 || ':tk:' || i)::uuid, 'breach', coalesce(assignee, dispatcher),
+       least($2::timestamptz, due_at + interval '5 minutes')
+FROM {plan} WHERE st IN (1, 2, 3, 4) AND breached
+"""
+
+_TICKET_COUNTERS = """
+INSERT INTO ticket_counter (id, tenant_id, created_at, type, year, last)
+SELECT gen_random_uuid(), $1::uuid, now(), type_id, year, max(seq) FROM {plan} GROUP BY type_id, year
+ON CONFLICT (tenant_id, type, year) DO UPDATE SET last = greatest(ticket_counter.last, excluded.last)
+"""
+
+
+async def ticket_foreign_keys(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:
+    """The foreign keys of the ticket, its legs and its events (table -> [(name, definition)])."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table in ("ticket", "ticket_leg", "ticket_event"):
+        rows = await conn.fetch("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                                "WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname", table)
+        out[table] = [(r["conname"], r["definition"]) for r in rows]
+    return out
+
+
+def _referenced(definitions: list[tuple[str, str]]) -> list[str]:
+    return sorted({d.split("REFERENCES ", 1)[1].split("(", 1)[0].strip() for _, d in definitions})
+
+
+class TicketLoader:
+    """Loads one tenant's property archive and ticket history (see the comment above TICKET_TYPES) on two
+    connections: the plan on a beside customers, buildings and units on b; occupancies on a; then, from
+    TICKET_FKS_FROM tickets, tickets, notices and legs on a beside events on b, each table bare (`_bare`),
+    else tickets on a and b (halves), legs on a beside events on b, notices; the foreign keys back; VACUUM
+    (ANALYZE); the counters last (a reused database without them holds an interrupted load)."""
+
+    def __init__(self, owner_dsn: str, world: TicketWorld, sizes: TicketSizes, *, seed: int,
+                 emit: Callable[[str], None]) -> None:
+        self.dsn, self.world, self.sizes, self.seed, self.emit = owner_dsn, world, sizes, seed, emit
+        self.now = datetime.now(UTC)
+        self.t = str(world.tenant_id)
+        self.plan = f"scale_ticket_plan_{world.tenant_id.hex[:12]}"
+        self.report = LoadReport()
+
+    async def connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self.dsn, timeout=30, command_timeout=None)
+        await conn.execute("SET synchronous_commit = off; SET work_mem = '64MB'; SET maintenance_work_mem = '512MB'; "
+                           "SET jit = off")
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", self.t)
+        return conn
+
+    async def _timed(self, table: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        rows = await work()
+        timing = Timing(table, int(rows or 0), time.perf_counter() - started)
+        self.report.timings.append(timing)
+        self.emit(f"[{self.world.slug}]{timing.line()}")
+        return rows
+
+    _exec = staticmethod(Loader._exec)
+
+    async def _sql(self, conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+        return await self._exec(conn, sql.replace("{plan}", self.plan), *args)
+
+    async def run(self) -> LoadReport:
+        started = time.perf_counter()
+        a, b = await self.connect(), await self.connect()
+        fks: dict[str, list[tuple[str, str]]] = {}
+        try:
+            await self._load_all(a, b, fks)
+            await self._timed("vacuum (analyze)", lambda: self._vacuum(a, b))
+            # Last: a load that stopped before this line left no counters, and is refused when reused.
+            await self._timed("ticket_counter", lambda: self._sql(a, _TICKET_COUNTERS, self.t))
+            await a.execute(f"DROP TABLE IF EXISTS {self.plan}")
+        finally:
+            await a.close()
+            await b.close()
+        self.report.wall = time.perf_counter() - started
+        return self.report
+
+    async def _load_all(self, a: asyncpg.Connection, b: asyncpg.Connection,
+                        fks: dict[str, list[tuple[str, str]]]) -> None:
+        w, n = self.world, self.sizes
+        try:
+            await a.execute(f"DROP TABLE IF EXISTS {self.plan}")
+            if n.tickets >= TICKET_FKS_FROM:
+                fks.update(await ticket_foreign_keys(a))
+                for table, found in fks.items():
+                    for name, _ in found:
+                        await a.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            projects = list(w.projects)
+            phone_offset = int(hashlib.md5(w.slug.encode(), usedforsecurity=False).hexdigest()[:8], 16)
+            span = 30.44 * 86400 * n.months
+            titles = [title for code in TICKET_TYPES for title in TICKET_TITLES[code]]
+
+            async def archive() -> None:
+                await self._timed("customer", lambda: self._load_t(
+                    b, "customer", _PEOPLE, self.t, self.now, n.units, _NAMES.surnames, _NAMES.given, phone_offset))
+                await self._timed("property_building", lambda: self._load_t(b, "property_building", _BUILDINGS,
+                                                                            self.t, self.now, n.units, projects))
+                await self._timed("property_unit", lambda: self._load_t(b, "property_unit", _UNITS, self.t,
+                                                                        self.now, n.units, projects))
+
+            async with asyncio.TaskGroup() as group:  # the plan needs nothing loaded: beside the archive
+                group.create_task(archive())
+                group.create_task(self._timed("ticket plan", lambda: self._plan(
+                    a, self.t, self.now, n.tickets, span, n.units, [w.types[c] for c in TICKET_TYPES],
+                    [w.prefixes[c] for c in TICKET_TYPES], w.departments, w.handlers, w.handler_names,
+                    w.dispatchers, w.dispatcher_names, w.timezone, titles, phone_offset)))
+            await self._timed("unit_occupancy", lambda: self._load_t(a, "unit_occupancy", _OCCUPANCY, self.t,
+                                                                     self.now, n.units))
+
+            if fks:  # big: the three tables bare (indexes made after), side by side: no foreign key links them now
+                async def chain_a() -> None:
+                    await self._timed("ticket", lambda: self._bare(a, "ticket", lambda: self._sql(
+                        a, _TICKETS, self.t, self.now, 0, 1)))
+                    await self._timed("ticket_sla_notice", lambda: self._sql(a, _NOTICES, self.t, self.now))
+                    await self._timed("ticket_leg", lambda: self._bare(a, "ticket_leg", lambda: self._sql(
+                        a, _LEGS, self.t)))
+
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(chain_a())
+                    group.create_task(self._timed("ticket_event", lambda: self._bare(b, "ticket_event", lambda: (
+                        self._sql(b, _EVENTS_T, self.t, self.now)))))
+                return
+
+            async def tickets() -> int:
+                parts = await asyncio.gather(*(self._sql(c, _TICKETS, self.t, self.now, k, 2)
+                                               for k, c in enumerate((a, b))))
+                await a.execute("ANALYZE ticket")
+                return sum(parts)
+
+            await self._timed("ticket", tickets)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._timed("ticket_leg", lambda: self._sql(a, _LEGS, self.t)))
+                group.create_task(self._timed("ticket_event", lambda: self._sql(b, _EVENTS_T, self.t, self.now)))
+            await self._timed("ticket_sla_notice", lambda: self._sql(a, _NOTICES, self.t, self.now))
+        finally:
+            if any(fks.values()):
+                await self._timed("ticket foreign keys", lambda: self._add_foreign_keys(fks))
+
+    @staticmethod
+    async def _bare(conn: asyncpg.Connection, table: str, work: Callable[[], Awaitable[int]]) -> int:
+        """`work` fills `table` stripped of its secondary indexes and of its keys that nothing references, which
+        are made again after it in the same transaction (sorting a million keys once is several times cheaper
+        than keeping a dozen indexes row by row; an interrupted load leaves the table as it was). The
+        ticket's primary key stays: the SLA notices' foreign key leans on it."""
+        async with conn.transaction():
+            indexes = await conn.fetch(
+                "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
+                "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", table)
+            keys = await conn.fetch(
+                "SELECT c.conname, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c "
+                "WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)", table)
+            for k in keys:
+                await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{k["conname"]}"')
+            for i in indexes:
+                await conn.execute(f"DROP INDEX {i['name']}")
+            rows = await work()
+            await conn.execute("SET LOCAL max_parallel_maintenance_workers = 1")  # the other connection works too
+            for k in keys:
+                await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{k["conname"]}" {k["definition"]}')
+            for i in indexes:
+                await conn.execute(i["definition"])
+            await conn.execute(f"ANALYZE {table}")
+        return rows
+
+    async def _load_t(self, conn: asyncpg.Connection, table: str, sql: str, *args: Any) -> int:
+        rows = await self._exec(conn, sql, *args)
+        await conn.execute(f"ANALYZE {table}")
+        return rows
+
+    async def _plan(self, conn: asyncpg.Connection, *args: Any) -> int:
+        await conn.execute(_ticket_plan_sql(self.plan), *args)
+        return int(await conn.fetchval(f"SELECT count(*) FROM {self.plan}"))
+
+    async def _add_foreign_keys(self, fks: dict[str, list[tuple[str, str]]]) -> int:
+        conn = await self.connect()  # fresh: a failed load may have left its connections unusable
+        try:
+            for table, found in fks.items():
+                await add_foreign_keys(conn, found, table, _referenced(found))
+        finally:
+            await conn.close()
+        return sum(len(found) for found in fks.values())
+
+    @staticmethod
+    async def _vacuum(a: asyncpg.Connection, b: asyncpg.Connection) -> int:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(a.execute("VACUUM (ANALYZE) ticket, ticket_leg, ticket_sla_notice, property_unit"))
+            group.create_task(b.execute("VACUUM (ANALYZE) ticket_event, customer, unit_occupancy, property_building"))
+        return len(TICKET_TABLES) - 1
+
+
+TICKET_REFERENCES = {"ticket": {"type": "ticket_type", "unit": "property_unit", "person": "customer"},
+                     "ticket_leg": {"ticket": "ticket"}, "ticket_event": {"ticket": "ticket"}}
+
+
+async def repair_tickets(conn: asyncpg.Connection) -> list[str]:
+    """A reused database whose ticket load was killed half-way: the foreign keys it dropped, added back."""
+    notes = []
+    for table, columns in TICKET_REFERENCES.items():
+        have = {r["column"] for r in await conn.fetch(
+            "SELECT a.attname AS column FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+            "AND a.attnum = c.conkey[1] WHERE c.conrelid = $1::regclass AND c.contype = 'f'", table)}
+        missing = [(f"{table}_{column}_fkey", f"FOREIGN KEY ({column}) REFERENCES {target}(id) ON UPDATE CASCADE "
+                    "ON DELETE CASCADE") for column, target in columns.items() if column not in have]
+        await add_foreign_keys(conn, missing, table, _referenced(missing))
+        notes += [f"the foreign key {name} was missing (an interrupted ticket load): added back" for name, _ in missing]
+    return notes

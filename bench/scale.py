@@ -17,6 +17,13 @@ and marks MISS where a p95 misses its target (lists, searches, pages of one reco
 50 ms; statistics and dashboards: 300 ms); each endpoint ends with `<label>@big/small = R`, the
 throughput ratio (1.00: the big tenant is as fast as the small one).
 
+The ticket core (`--tickets`, default as many as `--members`, on the big tenant, `--small` on the small one;
+0 leaves it out): projects, departments, ticket staff and the built-in types through the API and the
+service, then units, customers, tickets with their legs, events and SLA notices bulk-loaded
+(_scale_load.TicketLoader); measured: the ticket list in its views and filters as the admin, a handler,
+a dispatcher and a resident, one ticket, a transition, the ticket pages that exist, and the SLA job
+(bench/README.md, docs/scale.md).
+
     careclub bench scale --extra --members 20000 --checkins 200000     # a quick look (~1 min)
     KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~1 h)
     BENCH_DATABASE=careclub_bench_xxxx careclub bench scale             # measure it again
@@ -35,7 +42,9 @@ be made to happen again (21 / 30 ms in the runs before and after); look there fi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
+import json
 import random
 import sys
 import time
@@ -48,10 +57,11 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+import httpx
 
 from careclub.core.bench import BENCH_PASSWORD, BenchContext, BenchTenant, Endpoint, LoadResult, ratio_line
 
-TARGET_MS = {"list": 50.0, "stats": 300.0}
+TARGET_MS = {"list": 50.0, "stats": 300.0, "job": 300.0}
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"]
 REGIONS = [  # code, name, branches: 1 company + 3 regions + 25 branches
     ("R-SOUTH", "华南大区", ["深圳南山店", "深圳福田店", "深圳宝安店", "深圳龙岗店", "广州天河店", "广州越秀店",
@@ -82,6 +92,10 @@ def _options(args: list[str]) -> argparse.Namespace:
                         "(1: a latency per request; more adds queueing on two cores)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--only", default="", help="measure only endpoints whose label contains this")
+    parser.add_argument("--tickets", type=int, default=None, help="tickets of the big tenant (default as many as "
+                        "--members; 0: no tickets; the small tenant gets --small)")
+    parser.add_argument("--ticket-units", type=int, default=None, help="property units of the big tenant "
+                        "(default a third of --tickets)")
     opts, _ = parser.parse_known_args(args)
     return opts
 
@@ -234,6 +248,7 @@ class Prepared:
     samples: list[Sample]
     names2: list[str]
     lines: list[str] = field(default_factory=list)
+    tickets: TicketPrep | None = None  # the ticket core's part, when --tickets
 
 
 async def _prepare(ctx: BenchContext, slug: str, company: str, prefix: str, sizes: Any, seed: int) -> Prepared:
@@ -300,9 +315,258 @@ async def _prepare(ctx: BenchContext, slug: str, company: str, prefix: str, size
                     member_page, samples, names2, lines)
 
 
+# ---- the ticket core ---------------------------------------------------------------------------------
+
+TICKET_PAGES = ("/tickets", "/tickets/{id}", "/my/tickets", "/tickets/reports")
+
+
+@dataclass
+class TicketPrep:
+    world: Any
+    tickets: int
+    samples: list[tuple[uuid.UUID, str]]  # (id, number) of 50 loaded tickets
+    handler_api: dict[str, str]  # a handler in the first project's engineering department (`mine`, his queue)
+    dispatcher_api: dict[str, str]  # the first project's dispatcher
+    resident_api: dict[str, str] | None  # the member, who lives in unit 1 (a resident of the ticket core)
+    page_2: str | None  # next_after of the first page of view=all
+    writable: list[uuid.UUID]  # registered tickets made for the transitions, one a request
+    pages: set[str]  # the ticket pages that exist (TICKET_PAGES)
+
+
+def _ticket_emails(slug: str) -> tuple[list[str], list[str]]:
+    """(handlers department-major, dispatchers) as the set-up makes them."""
+    load = _helper()
+    handlers = [f"h{p + 1}{dept.lower()}{k + 1}@{slug}.bench" for p in range(len(load.TICKET_PROJECTS))
+                for dept, _ in load.TICKET_DEPARTMENTS for k in range(load.HANDLERS_PER_DEPARTMENT)]
+    return handlers, [f"disp{p + 1}@{slug}.bench" for p in range(len(load.TICKET_PROJECTS))]
+
+
+async def _ticket_setup(ctx: BenchContext, tenant: BenchTenant, conn: asyncpg.Connection) -> None:
+    """Projects with four departments each, a dispatcher a project and two handlers a department, as an
+    admin makes them (each step skipped when it exists: a database kept from before the tickets)."""
+    load = _helper()
+    c, h = ctx.client, tenant.headers
+    units = {r["code"]: str(r["id"]) for r in await conn.fetch("SELECT id, code FROM org_unit WHERE tenant_id = $1",
+                                                              tenant.tenant_id)}
+    users = {r["email"] for r in await conn.fetch("SELECT email FROM app_user WHERE email LIKE $1",
+                                                   f"%@{tenant.slug}.bench")}
+    root = str(await conn.fetchval("SELECT id FROM org_unit WHERE tenant_id = $1 AND parent IS NULL", tenant.tenant_id))
+
+    async def org_unit(code: str, name: str, parent: str, kind: str) -> str:
+        if code not in units:
+            units[code] = (await _ok(await c.post("/api/v1/org-units", headers=h, json={
+                "code": code, "name": name, "parent_id": parent, "kind": kind})))["id"]
+        return units[code]
+
+    async def staff(email: str, name: str, unit: str, role: str) -> None:
+        if email not in users:
+            await _ok(await c.post("/api/v1/staff", headers=h, json={
+                "email": email, "display_name": name, "org_unit": unit, "roles": [role], "kind": "staff",
+                "password": BENCH_PASSWORD}))
+
+    handlers, dispatchers = _ticket_emails(tenant.slug)
+    for p, (code, name) in enumerate(load.TICKET_PROJECTS):
+        project = await org_unit(code, name, root, "project")
+        await staff(dispatchers[p], f"{name}调度", project, "dispatcher")
+        for d, (dept, dept_name) in enumerate(load.TICKET_DEPARTMENTS):
+            unit = await org_unit(f"{code}-{dept}", f"{name}{dept_name}", project, "department")
+            for k in range(load.HANDLERS_PER_DEPARTMENT):
+                await staff(handlers[(p * len(load.TICKET_DEPARTMENTS) + d) * load.HANDLERS_PER_DEPARTMENT + k],
+                            f"{dept_name}{k + 1}号", unit, "cs_clerk")
+
+
+async def _read_ticket_world(conn: asyncpg.Connection, tenant: BenchTenant) -> Any:
+    load = _helper()
+    units = {r["code"]: r["id"] for r in await conn.fetch("SELECT id, code FROM org_unit WHERE tenant_id = $1",
+                                                         tenant.tenant_id)}
+    handlers, dispatchers = _ticket_emails(tenant.slug)
+    users = {r["email"]: (r["id"], r["display_name"]) for r in await conn.fetch(
+        "SELECT id, email, display_name FROM app_user WHERE email = ANY($1::text[])", handlers + dispatchers)}
+    types = {r["code"]: (r["id"], r["prefix"]) for r in await conn.fetch(
+        "SELECT id, code, prefix FROM ticket_type WHERE tenant_id = $1", tenant.tenant_id)}
+    projects = [units.get(code) for code, _ in load.TICKET_PROJECTS]
+    departments = [units.get(f"{code}-{dept}") for code, _ in load.TICKET_PROJECTS
+                   for dept, _ in load.TICKET_DEPARTMENTS]
+    if (None in projects or None in departments or any(e not in users for e in handlers + dispatchers)
+            or any(code not in types for code in load.TICKET_TYPES)):
+        return None
+    return load.TicketWorld(
+        slug=tenant.slug, tenant_id=tenant.tenant_id,
+        timezone=await conn.fetchval("SELECT timezone FROM tenant WHERE id = $1", tenant.tenant_id),
+        projects=projects, departments=departments, handlers=[users[e][0] for e in handlers],
+        handler_names=[users[e][1] for e in handlers], dispatchers=[users[e][0] for e in dispatchers],
+        dispatcher_names=[users[e][1] for e in dispatchers], types={k: v[0] for k, v in types.items()},
+        prefixes={k: v[1] for k, v in types.items()})
+
+
+async def _token(ctx: BenchContext, slug: str, email: str) -> dict[str, str]:
+    r = await ctx.client.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": BENCH_PASSWORD})
+    return {"authorization": f"Bearer {(await _ok(r, 200))['token']}"}
+
+
+def _ticket_sizes_note(sizes: Any) -> str:
+    return (f"{sizes.tickets:,} tickets, {sizes.units:,} units in {sizes.buildings:,} buildings, "
+            f"{sizes.people:,} customers")
+
+
+async def _prepare_tickets(ctx: BenchContext, p: Prepared, sizes: Any, opts: argparse.Namespace) -> TicketPrep:
+    """The ticket core of one tenant, ready to measure: set up, loaded (or found loaded), sampled; a resident
+    (the member, in unit 1), tokens of a handler and a dispatcher, registered tickets for the transitions."""
+    from careclub.core.db import tenant_scope
+    from careclub.tickets.service import ensure_builtin_types
+
+    load = _helper()
+    tenant, slug = p.tenant, p.tenant.slug
+    conn = await _owner(ctx, tenant)
+    try:
+        world = await _read_ticket_world(conn, tenant)
+        if world is None:
+            await _ticket_setup(ctx, tenant, conn)
+            async with tenant_scope(tenant.tenant_id):
+                await ensure_builtin_types()
+            world = await _read_ticket_world(conn, tenant)
+            if world is None:
+                raise RuntimeError(f"{slug}: the ticket set-up is incomplete")
+        have = int(await conn.fetchval("SELECT count(*) FROM ticket WHERE tenant_id = $1", tenant.tenant_id))
+        counters = int(await conn.fetchval("SELECT count(*) FROM ticket_counter WHERE tenant_id = $1",
+                                           tenant.tenant_id))
+        if have == 0:
+            _say(f"[{slug}] loading {_ticket_sizes_note(sizes)} …")
+            report = await load.TicketLoader(ctx.infra.owner_dsn, world, sizes, seed=opts.seed, emit=_say).run()
+            p.lines.append(f"{slug}: tickets loaded in {report.wall:.0f} s ({_ticket_sizes_note(sizes)})")
+            p.lines += [t.line() for t in report.timings]
+        else:
+            p.lines += [f"{slug}: {note}" for note in await load.repair_tickets(conn)]
+            if not counters or have < sizes.tickets:
+                why = "its ticket load never finished" if not counters else "fewer"
+                raise RuntimeError(f"{slug} holds {have:,} tickets ({why}), not --tickets {sizes.tickets:,}: use a "
+                                   "fresh database (unset BENCH_DATABASE)")
+            p.lines.append(f"{slug}: {have:,} tickets reused; not loaded again")
+        if p.world.member_user_id is not None and not await conn.fetchval(
+                "SELECT 1 FROM customer WHERE tenant_id = $1 AND user_id = $2", tenant.tenant_id,
+                p.world.member_user_id):
+            person = uuid.uuid4()
+            await conn.execute("INSERT INTO customer (id, tenant_id, created_at, name, kind, phone, email, "
+                               "emergency_name, emergency_phone, note, user_id) VALUES ($1, $2, now(), '张三丰', "
+                               "'individual', '19900000001', '', '', '', '', $3)", person, tenant.tenant_id,
+                               p.world.member_user_id)
+            await conn.execute("INSERT INTO unit_occupancy (id, tenant_id, created_at, unit, person, role, starts_on) "
+                               "VALUES ($1, $2, now(), $3, $4, 'owner', current_date - 400)", uuid.uuid4(),
+                               tenant.tenant_id, world.unit_id(1), person)
+        rng = random.Random(f"{opts.seed}:{slug}:tickets")
+        picks = rng.sample(range(1, sizes.tickets + 1), min(50, sizes.tickets))
+        samples = [(r["id"], r["number"]) for r in await conn.fetch(
+            "SELECT id, number FROM ticket WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY created_at",
+            tenant.tenant_id, [world.ticket_id(i) for i in picks])]
+    finally:
+        await conn.close()
+    if not samples:
+        raise RuntimeError(f"{slug}: no loaded tickets found to sample")
+    handlers, dispatchers = _ticket_emails(slug)
+    first = await _ok(await ctx.client.get("/api/v1/tickets?view=all&limit=50", headers=p.api), 200)
+    writable: list[uuid.UUID] = []
+    if not opts.only or opts.only in "api tickets/{id}/transitions":
+        count = opts.samples + max(1, opts.samples // 10)  # measured + warm-up: a registered ticket each
+        unit = str(world.unit_id(1))
+
+        async def one() -> uuid.UUID:
+            return uuid.UUID((await _ok(await ctx.client.post("/api/v1/tickets", headers=p.api, json={
+                "type": "repair", "title": "压测：厨房水管漏水", "unit": unit, "priority": "normal"})))["id"])
+
+        for start in range(0, count, 8):
+            writable += await asyncio.gather(*(one() for _ in range(start, min(count, start + 8))))
+    pages: set[str] = set()
+    async with httpx.AsyncClient(base_url=ctx.base_url, timeout=30) as browser:
+        for page, path, headers in (("/tickets", "/tickets", p.page),
+                                    ("/tickets/{id}", f"/tickets/{samples[0][0]}", p.page),
+                                    ("/my/tickets", "/my/tickets", p.member_page),
+                                    ("/tickets/reports", "/tickets/reports", p.page)):
+            if headers is None:
+                continue
+            r = await browser.get(path, headers=headers)
+            if r.status_code == 200:
+                pages.add(page)
+            else:
+                p.lines.append(f"{slug}: page {page} not measured: it answered {r.status_code} (not built yet?)")
+    resident = None
+    if p.world.member_user_id is not None:
+        resident = await _token(ctx, slug, f"member@{slug}.bench")
+    return TicketPrep(world, sizes.tickets, samples, await _token(ctx, slug, handlers[2]),
+                      await _token(ctx, slug, dispatchers[0]), resident, first.get("next_after"), writable, pages)
+
+
+def _ticket_specs() -> list[Spec]:
+    """GET /api/v1/tickets in its views and filters, one ticket, a transition, the ticket pages (when they
+    exist); as the admin (the whole company) unless the label names someone else."""
+
+    def api(query: str, who: str = "admin") -> Build:
+        def build(p: Prepared, i: int) -> tuple[Any, ...] | None:
+            t = p.tickets
+            if t is None:
+                return None
+            headers = {"admin": p.api, "handler": t.handler_api, "dispatcher": t.dispatcher_api,
+                       "resident": t.resident_api}[who]
+            return (f"/api/v1/tickets?{query}", headers) if headers is not None else None
+        return build
+
+    def sample(p: Prepared, i: int) -> tuple[uuid.UUID, str]:
+        assert p.tickets is not None
+        return p.tickets.samples[i % len(p.tickets.samples)]
+
+    def page_2(p: Prepared, i: int) -> tuple[Any, ...] | None:
+        t = p.tickets
+        return (f"/api/v1/tickets?view=all&after={quote(t.page_2)}", p.api) if t and t.page_2 else None
+
+    def number(p: Prepared, i: int) -> tuple[Any, ...] | None:
+        return (f"/api/v1/tickets?view=all&number={quote(sample(p, i)[1])}", p.api) if p.tickets else None
+
+    def one(p: Prepared, i: int) -> tuple[Any, ...] | None:
+        return (f"/api/v1/tickets/{sample(p, i)[0]}", p.api) if p.tickets else None
+
+    def move(p: Prepared, i: int) -> tuple[Any, ...] | None:
+        t = p.tickets
+        if t is None or not t.writable:
+            return None
+        return (f"/api/v1/tickets/{t.writable[i % len(t.writable)]}/transitions", p.api,
+                {"to": "accepted", "expected_status": "registered"})
+
+    def page(which: str) -> Build:
+        def build(p: Prepared, i: int) -> tuple[Any, ...] | None:
+            t = p.tickets
+            if t is None or which not in t.pages:
+                return None
+            if which == "/my/tickets":
+                return ("/my/tickets", p.member_page) if p.member_page else None
+            return (f"/tickets/{sample(p, i)[0]}" if which == "/tickets/{id}" else which, p.page)
+        return build
+
+    return [
+        Spec("api tickets open", "list", api("view=open")),
+        Spec("api tickets attention", "list", api("view=attention")),
+        Spec("api tickets all", "list", api("view=all")),
+        Spec("api tickets all after= (page 2)", "list", page_2),
+        Spec("api tickets open type=repair", "list", api("view=open&type=repair")),
+        Spec("api tickets all type=move_out", "list", api("view=all&type=move_out")),
+        Spec("api tickets number=", "list", number),
+        Spec("api tickets mine (admin)", "list", api("view=mine")),
+        Spec("api tickets mine (handler)", "list", api("view=mine", "handler")),
+        Spec("api tickets open (handler)", "list", api("view=open", "handler")),
+        Spec("api tickets all (handler)", "list", api("view=all", "handler")),
+        Spec("api tickets open (dispatcher)", "list", api("view=open", "dispatcher")),
+        Spec("api tickets all (resident)", "list", api("view=all", "resident")),
+        Spec("api tickets/{id}", "list", one),
+        Spec("api tickets/{id}/transitions", "list", move, method="POST"),
+        Spec("page /tickets", "list", page("/tickets")),
+        Spec("page /tickets/{id}", "list", page("/tickets/{id}")),
+        Spec("page /my/tickets (resident)", "list", page("/my/tickets")),
+        Spec("page /tickets/reports", "stats", page("/tickets/reports")),
+    ]
+
+
 # ---- what is measured -----------------------------------------------------------------------------
 
-Build = Callable[[Prepared, int], tuple[str, dict[str, str]] | None]
+# (path, headers) or (path, headers, JSON body); None: not measured for this tenant
+Build = Callable[[Prepared, int], tuple[Any, ...] | None]
 
 
 @dataclass
@@ -311,6 +575,7 @@ class Spec:
     kind: str  # list (target 50 ms) | stats (300 ms)
     build: Build
     big_only: bool = False
+    method: str = "GET"
 
 
 def _pick(seq: list[Any], i: int) -> Any:
@@ -364,6 +629,7 @@ def _specs() -> list[Spec]:
         Spec("api clubs/{id}/stats", "stats", lambda p, i: (f"/api/v1/clubs/{p.world.club_id}/stats", p.api)),
         Spec("page /club/stats/{id}", "stats", lambda p, i: (f"/club/stats/{p.world.club_id}", p.page)),
         Spec("page /dashboard", "stats", lambda p, i: ("/dashboard", p.page)),
+        *_ticket_specs(),
     ]
 
 
@@ -375,9 +641,11 @@ def _endpoint(label: str, spec: Spec, prepared: Prepared) -> Endpoint | None:
     def make(i: int) -> tuple[str, dict[str, str], bytes]:
         built = spec.build(prepared, i)
         assert built is not None
+        if len(built) > 2:
+            return built[0], {**built[1], "content-type": "application/json"}, json.dumps(built[2]).encode()
         return built[0], built[1], b""
 
-    return Endpoint(label, first[0], make_request=make)
+    return Endpoint(label, first[0], method=spec.method, make_request=make)
 
 
 async def _jobs(prepared: Prepared, runs: int = 3) -> dict[str, LoadResult]:
@@ -385,9 +653,14 @@ async def _jobs(prepared: Prepared, runs: int = 3) -> dict[str, LoadResult]:
     from careclub.clubs.jobs import clubs_housekeeping
     from careclub.payments.jobs import payments_housekeeping
 
+    jobs: list[tuple[str, Any]] = [("job clubs_housekeeping", clubs_housekeeping),
+                                   ("job payments_housekeeping", payments_housekeeping)]
+    if prepared.tickets is not None:
+        from careclub.tickets.jobs import tickets_sla  # service.watch() in the tenant's transaction
+
+        jobs.append(("job tickets_sla", tickets_sla))
     out = {}
-    for name, job in (("job clubs_housekeeping", clubs_housekeeping),
-                      ("job payments_housekeeping", payments_housekeeping)):
+    for name, job in jobs:
         times: list[float] = []
         statuses: dict[int, int] = {}
         started = time.perf_counter()
@@ -418,6 +691,12 @@ async def run(ctx: BenchContext) -> list[str]:
                              today_at_operator=min(300, 20 * opts.small // 10))
     big = await _prepare(ctx, "scale-big", "星驰汽车服务 (big)", "SC-", big_sizes, opts.seed)
     small = await _prepare(ctx, "scale-small", "小城车友会 (small)", "SM-", small_sizes, opts.seed)
+    tickets = opts.members if opts.tickets is None else opts.tickets
+    if tickets > 0:
+        big.tickets = await _prepare_tickets(ctx, big, load.TicketSizes(
+            tickets, opts.ticket_units or max(1, tickets // 3), opts.months), opts)
+        small.tickets = await _prepare_tickets(ctx, small, load.TicketSizes(
+            opts.small, max(1, opts.small // 3), opts.months), opts)
     lines = [*big.lines, *small.lines]
     s = big.samples[0]
     lines.append(f"samples (big): {len(big.samples)} members, e.g. {s.name} {s.phone} {s.card_no} {s.plate or ''}; "
@@ -431,7 +710,7 @@ async def run(ctx: BenchContext) -> list[str]:
         endpoints = [ep for ep in (_endpoint(f"{spec.label}@big", spec, big),
                                    None if spec.big_only else _endpoint(f"{spec.label}@small", spec, small)) if ep]
         if not endpoints:
-            lines.append(f"{spec.label}: skipped (no session for it)")
+            lines.append(f"{spec.label}: skipped (no session, data or page for it)")
             continue
         requests = opts.heavy_samples if heavy else opts.samples
         _say(f"measuring {spec.label} …")
@@ -441,7 +720,7 @@ async def run(ctx: BenchContext) -> list[str]:
         rows.append((spec.label, spec.kind, results.get(f"{spec.label}@big"), results.get(f"{spec.label}@small")))
     if not opts.only or "job" in opts.only:
         big_jobs, small_jobs = await _jobs(big), await _jobs(small)
-        rows += [(name, "job", big_jobs[name], small_jobs[name]) for name in big_jobs]
+        rows += [(name, "job", big_jobs[name], small_jobs.get(name)) for name in big_jobs]
     lines += _table(rows, opts)
     lines += [ratio_line(f"{label}@big", "small", b.rps, sm.rps) for label, _, b, sm in rows
               if b is not None and sm is not None and b.requests and sm.requests]

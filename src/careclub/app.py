@@ -47,6 +47,14 @@ from careclub.platform import views_admin as platform_views_admin
 from careclub.platform import views_reset as platform_views_reset
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
+from careclub.tickets import api as tickets_api
+from careclub.tickets import api_archive as tickets_api_archive
+from careclub.tickets import views as tickets_views
+from careclub.tickets import views_admin as tickets_views_admin
+from careclub.tickets import views_archive as tickets_views_archive
+from careclub.tickets import views_detail as tickets_views_detail
+from careclub.tickets import views_portal as tickets_views_portal
+from careclub.tickets import views_reports as tickets_views_reports
 from careclub.web import docs, openapi, templating
 from careclub.web.favicon import favicon
 
@@ -70,7 +78,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
         await DB.start_connection_pool()
         redis_mod.connect(infra.redis_url)
         jobqueue.configure(infra.redis_url)
-        file_storage.configure(file_storage.DirectoryStorage(settings.data_dir / "attachments"))
+        file_storage.configure(file_storage.from_url(settings.storage_url, settings.data_dir / "attachments"))
         payment_gateway.configure(settings, sandbox)
         if sandbox is not None and sandbox.webhook_url:
             sandbox.start_delivery()
@@ -105,6 +113,14 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *funds_views_plans.ROUTES,
             *funds_views_spending.ROUTES,
             *funds_views_report.ROUTES,
+            *tickets_api_archive.ROUTES,
+            *tickets_views_archive.ROUTES,
+            *tickets_api.ROUTES,
+            *tickets_views_admin.ROUTES,
+            *tickets_views_reports.ROUTES,
+            *tickets_views.ROUTES,
+            *tickets_views_detail.ROUTES,
+            *tickets_views_portal.ROUTES,
             *clubs_paying.ROUTES,
             *([mount_sandbox(sandbox)] if sandbox is not None else []),
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "web" / "static"],

@@ -11,6 +11,7 @@ APP_REGISTRY = AppRegistry(
         "careclub.clubs.piccolo_app",
         "careclub.payments.piccolo_app",
         "careclub.funds.piccolo_app",
+        "careclub.tickets.piccolo_app",
     ]
 )
 

@@ -118,6 +118,14 @@ class Settings:
     smtp_url: str = ""
     """SMTP server for outgoing mail; empty keeps mail in the outbox table."""
 
+    storage_url: str = ""
+    """Where attachments are kept (`STORAGE_URL`). Empty: `data_dir`/attachments, for one app host. Several
+    app hosts share an S3-compatible bucket:
+    `s3://ACCESS_KEY:SECRET_KEY@host[:port]/bucket?region=cn-north-1&secure=true` (`secure=false`: plain
+    http, e.g. a MinIO inside the network; region defaults to us-east-1). The keys are URL-encoded (a `/` in
+    the secret as `%2F`); left out, they come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. A malformed
+    one stops start-up."""
+
     @property
     def stripe_sandbox(self) -> bool:
         return not self.stripe_secret_key
@@ -160,7 +168,21 @@ class Settings:
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             webhook_tolerance_seconds=_env_int("WEBHOOK_TOLERANCE_SECONDS", 300),
             smtp_url=os.environ.get("SMTP_URL", ""),
+            storage_url=_storage_url(),
         )
+
+
+def _storage_url() -> str:
+    """STORAGE_URL, refused at start-up (naming it) when it cannot be used."""
+    from careclub.core.storage import StorageUrlError, parse_url
+
+    url = os.environ.get("STORAGE_URL", "").strip()
+    if url:
+        try:
+            parse_url(url)
+        except StorageUrlError as exc:
+            raise SystemExit(f"careclub: {exc}") from None
+    return url
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -38,6 +38,8 @@ from careclub.platform import attachments
 from careclub.platform import service as platform
 from careclub.platform.tables import PasswordReset, Role, User
 from careclub.platform.tenant_file import apply_text
+from careclub.tickets import service as tickets
+from careclub.tickets.service import _archive as archive
 from tests.conftest import unique_slug
 from tests.integration.platform.pages import browser, csrf_token
 
@@ -88,6 +90,18 @@ code = "BR"
 name = {q(p("branch"))}
 kind = "branch"
 parent = "REG"
+
+[[org_units]]
+code = "TOWER"
+name = {q(p("project"))}
+kind = "project"
+parent = "REG"
+
+[[org_units]]
+code = "ENG"
+name = {q(p("department"))}
+kind = "department"
+parent = "TOWER"
 
 [[roles]]
 code = "requester"
@@ -216,7 +230,7 @@ async def _build(client: Any) -> World:
             row = await User.select(User.id).where(User.email == f"{who}@{slug}.test").first()
             assert row is not None
             ids[who] = row["id"]
-        for code in ("HQ", "REG", "BR"):
+        for code in ("HQ", "REG", "BR", "TOWER", "ENG"):
             unit = await platform.unit_by_code(code)
             assert unit is not None
             ids[code] = unit["id"]
@@ -364,6 +378,62 @@ async def _build(client: Any) -> World:
         ids["claim"] = claim.id
         await attachments.attach(admin, "fund_claim", claim.id, filename=p("claimfile") + ".png",
                                  data=slip.getvalue())
+
+        # tickets: the customer archive (a building of the project, a unit, its owner, who is the member with
+        # his own sign-in, and a deposit in the unit's file); the repair type renamed, with a stage and a
+        # checklist item of its own (what `PUT /api/v1/ticket-types/repair` saves); a repair the resident
+        # raised, dispatched to a subcontractor, worked on with a material, commented on by both, signed off
+        # and rated; a contact slip rated and closed (the reports' satisfaction and score); a day off
+        member = await platform.load_principal(tenant, ids["member"])
+        assert member is not None
+        building = await archive.ensure_building(ids["TOWER"], "A", p("building"))
+        home = await archive.ensure_unit(building, "1201", floor=12, area_cm2=895_000, status="occupied")
+        person = await archive.ensure_person(p("resident"), "13900001201", emergency_name=p("emergency"),
+                                             emergency_phone="13900009999", note=p("personnote"),
+                                             user_id=ids["member"])
+        ids["occupancy"] = await archive.ensure_occupancy(home, person, "owner", date(2024, 5, 1))
+        await archive.add_record(None, unit_id=home, kind="deposit", occurred_on=date(2024, 5, 2),
+                                 title=p("recordtitle"), amount=200_000, person_id=person, note=p("recordnote"))
+        ids["building"], ids["unit"], ids["person"] = building, home, person
+        stages = [{**s, "name": p("stagename")} if s["code"] == "visited" else s
+                  for s in tickets.builtin_spec("repair")["stages"]]
+        await tickets.save_type("repair", {"name": p("typename"), "stages": stages, "checklist": [
+            {"code": "parts", "label": p("checklabel"), "kind": "text", "required": True}]})
+
+        def as_member() -> None:
+            set_actor(Actor(ids["member"], p("memberuser")))
+
+        def as_admin() -> None:
+            set_actor(Actor(ids["admin"], p("adminname")))
+
+        as_member()
+        repair = await tickets.create_ticket(member, type_code="repair", title=p("tickettitle"),
+                                             description=p("ticketdesc"), unit_id=home, contact_phone="13900001201")
+        ids["repair"] = rid = repair["id"]
+        as_admin()
+        await tickets.transition(admin, rid, to="dispatched", department_id=ids["ENG"], assignee_id=ids["clerk"],
+                                 subcontractor=p("subcontractor"), note=p("dispatchnote"))
+        for step in ("accepted", "in_progress"):
+            await tickets.transition(admin, rid, to=step)
+        await tickets.add_work(admin, rid, note=p("worknote"), minutes=30, materials=[
+            {"name": p("material"), "quantity": "2", "supplied_by": "contractor"}])
+        await tickets.save_checklist(admin, rid, {"parts": p("checkvalue")})
+        await tickets.add_comment(admin, rid, p("staffcomment"))
+        await attachments.attach(admin, "ticket", rid, filename=p("ticketfile") + ".png", data=slip.getvalue())
+        await tickets.transition(admin, rid, to="resolved", note=p("resolvenote"))
+        await tickets.transition(admin, rid, to="confirmed", signed_by=p("signedby"))
+        as_member()
+        await tickets.add_comment(member, rid, p("residentcomment"))
+        await tickets.transition(member, rid, to="visited", satisfaction=4, reason="satisfied", note=p("visitcomment"))
+        as_admin()
+        slip_ticket = await tickets.create_ticket(admin, type_code="contact_slip", title=p("sliptitle"),
+                                                  contact_name=p("ticketcontact"), department_id=ids["ENG"])
+        ids["slip"] = sid = slip_ticket["id"]
+        await tickets.transition(admin, sid, to="accepted")
+        await tickets.transition(admin, sid, to="resolved")
+        await tickets.transition(admin, sid, to="visited", satisfaction=5, reason="satisfied", note=p("slipvisit"))
+        await tickets.transition(admin, sid, to="closed")
+        await tickets.set_calendar_day(clock.now().date() + timedelta(days=3), False, p("daynote"))
         set_actor(Actor(None, "system"))
     return w
 
@@ -500,6 +570,42 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
         "/funds/{fund_id:uuid}/report": [("admin", f"/funds/{i['fund']}/report", ["fund", "reqtitle",
                                                                                  "accrualrule", "accrualsource",
                                                                                  "plantitle", "region"])],
+        # tickets: the staff's queue, registering and a ticket's page; the residents' own pages
+        "/tickets": [("admin", "/tickets?view=all", ["tickettitle", "sliptitle", "typename", "stagename", "department",
+                                                     "clerk"])],
+        "/tickets/new": [("admin", "/tickets/new", ["typename", "project", "building", "department"])],
+        "/tickets/{ticket_id:uuid}": [
+            ("admin", f"/tickets/{i['repair']}",
+             ["tickettitle", "ticketdesc", "typename", "stagename", "project", "department", "clerk", "subcontractor",
+              "dispatchnote", "worknote", "material", "checklabel", "checkvalue", "staffcomment", "residentcomment",
+              "ticketfile", "resolvenote", "signedby", "visitcomment", "memberuser", "adminname"]),
+            ("admin", f"/tickets/{i['slip']}", ["sliptitle", "ticketcontact", "slipvisit", "department"])],
+        "/my/tickets": [("member", "/my/tickets", ["tickettitle", "typename", "stagename"])],
+        "/my/tickets/new": [("member", "/my/tickets/new", ["typename", "building"])],
+        "/my/tickets/{ticket_id:uuid}": [
+            ("member", f"/my/tickets/{i['repair']}",
+             ["tickettitle", "ticketdesc", "typename", "stagename", "staffcomment", "residentcomment", "ticketfile",
+              "resolvenote", "signedby", "visitcomment", "memberuser", "adminname"])],
+        # the ticket settings and reports
+        "/tickets/types": [("admin", "/tickets/types", ["typename"])],
+        "/tickets/types/{code:str}": [("admin", "/tickets/types/repair", ["typename", "stagename", "checklabel",
+                                                                         "department"])],
+        "/tickets/calendar": [("admin", "/tickets/calendar", ["daynote"])],
+        "/tickets/reports": [("admin", "/tickets/reports", ["typename", "department", "project"])],
+        # the customer archive
+        "/archive": [("admin", "/archive", ["project", "building"])],
+        "/archive/buildings": [("admin", "/archive/buildings", ["building", "project"])],
+        "/archive/import": [("admin", "/archive/import", ["project"])],
+        "/archive/people": [("admin", "/archive/people", ["resident", "emergency"])],
+        "/archive/people/new": [("admin", "/archive/people/new", []),
+                                ("admin", f"/archive/people/new?unit={i['unit']}", ["project"])],
+        "/archive/people/{person_id:uuid}": [
+            ("admin", f"/archive/people/{i['person']}", ["resident", "emergency", "personnote", "project", "building",
+                                                         "tickettitle", "stagename"])],
+        "/archive/units/new": [("admin", "/archive/units/new", ["project", "building"])],
+        "/archive/units/{unit_id:uuid}": [
+            ("admin", f"/archive/units/{i['unit']}", ["building", "project", "resident", "emergency", "recordtitle",
+                                                      "recordnote", "tickettitle", "typename", "stagename"])],
         "/schema/swagger": [(None, "/schema/swagger", [])],
         "/schema/redoc": [(None, "/schema/redoc", [])],
         "/schema/oauth2-redirect.html": [(None, "/schema/oauth2-redirect.html", [])],
@@ -600,7 +706,18 @@ POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", 
                "base_period", "base", "pay_period", "paid_on", "valid_only",
                # the spending forms (a plan's rows, a request, a claim's rows)
                "op", "rows", "code_0", "unit_0", "category_0", "item_0", "month_0", "amount_0", "in_plan",
-               "plan_line", "description_0", "spec_0", "quantity_0", "unit_price_0", "close_reason")
+               "plan_line", "description_0", "spec_0", "quantity_0", "unit_price_0", "close_reason",
+               # the ticket forms (registering, a step, the checklist, a work record with a material)
+               "type", "priority", "department", "to", "expected_status", "assignee", "subcontractor", "signed_by",
+               "satisfaction", "expected_version", "check_parts", "minutes", "name_0", "supplied_by_0",
+               # a ticket type (a stage, a step, a checklist item, a deadline) and the service calendar
+               "prefix", "escalate_role", "default_department", "st_rows", "st_0_code", "st_0_phase", "st_0_name",
+               "tr_rows", "tr_0_from", "tr_0_to", "tr_0_department", "ck_rows", "ck_0_code", "ck_0_label",
+               "ck_0_kind", "sla_normal_respond", "sla_normal_resolve", "sla_normal_clock", "hours_start",
+               "hours_end", "days", "quiet_start", "quiet_end", "warn_minutes", "day", "working",
+               # the customer archive's forms (a unit, a tie, a record, a person, a building)
+               "project", "building", "floor", "area", "use", "status", "link_phone", "link_role", "link_starts_on",
+               "occurred_on", "record_person", "emergency_name", "emergency_phone")
 # POST routes whose forms carry no text (a button): posting them is an action, not a re-drawn form.
 NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notification_id:uuid}/open",
                  "/org/{unit_id:uuid}/delete", "/roles/{role_id:uuid}/delete",
@@ -714,6 +831,44 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
                                                 f"/club/members/{i['member_row']}/edit"),
         "/club/members/{member_id:uuid}/policy/{card_no:str}": (
             "admin", f"/club/members/{i['member_row']}", f"/club/members/{i['member_row']}/policy/{enc}"),
+        # tickets
+        "/tickets/new": ("admin", "/tickets/new", "/tickets/new"),
+        "/tickets/{ticket_id:uuid}/transition": ("admin", f"/tickets/{i['repair']}",
+                                                 f"/tickets/{i['repair']}/transition"),
+        "/tickets/{ticket_id:uuid}/checklist": ("admin", f"/tickets/{i['repair']}",
+                                                f"/tickets/{i['repair']}/checklist"),
+        "/tickets/{ticket_id:uuid}/work": ("admin", f"/tickets/{i['repair']}", f"/tickets/{i['repair']}/work"),
+        "/tickets/{ticket_id:uuid}/comments": ("admin", f"/tickets/{i['repair']}",
+                                               f"/tickets/{i['repair']}/comments"),
+        "/tickets/{ticket_id:uuid}/attachments": ("admin", f"/tickets/{i['repair']}",
+                                                  f"/tickets/{i['repair']}/attachments"),
+        "/my/tickets/new": ("member", "/my/tickets/new", "/my/tickets/new"),
+        "/my/tickets/{ticket_id:uuid}/transition": ("member", f"/my/tickets/{i['repair']}",
+                                                    f"/my/tickets/{i['repair']}/transition"),
+        "/my/tickets/{ticket_id:uuid}/comments": ("member", f"/my/tickets/{i['repair']}",
+                                                  f"/my/tickets/{i['repair']}/comments"),
+        "/my/tickets/{ticket_id:uuid}/attachments": ("member", f"/my/tickets/{i['repair']}",
+                                                     f"/my/tickets/{i['repair']}/attachments"),
+        "/tickets/types/{code:str}": ("admin", "/tickets/types/repair", "/tickets/types/repair"),
+        # (restoring the built-in workflow of another type: the repair keeps its own stage names)
+        "/tickets/types/{code:str}/restore": ("admin", "/tickets/types/complaint", "/tickets/types/complaint/restore"),
+        "/tickets/calendar": ("admin", "/tickets/calendar", "/tickets/calendar"),
+        "/tickets/calendar/days": ("admin", "/tickets/calendar", "/tickets/calendar/days"),
+        "/tickets/calendar/days/remove": ("admin", "/tickets/calendar", "/tickets/calendar/days/remove"),
+        # the customer archive
+        "/archive/units/{unit_id:uuid}": ("admin", f"/archive/units/{i['unit']}", f"/archive/units/{i['unit']}"),
+        "/archive/units/{unit_id:uuid}/people": ("admin", f"/archive/units/{i['unit']}",
+                                                 f"/archive/units/{i['unit']}/people"),
+        "/archive/units/{unit_id:uuid}/records": ("admin", f"/archive/units/{i['unit']}",
+                                                  f"/archive/units/{i['unit']}/records"),
+        "/archive/occupancies/{occupancy_id:uuid}/end": ("admin", f"/archive/units/{i['unit']}",
+                                                         f"/archive/occupancies/{i['occupancy']}/end"),
+        "/archive/people/{person_id:uuid}": ("admin", f"/archive/people/{i['person']}",
+                                             f"/archive/people/{i['person']}"),
+        "/archive/people/new": ("admin", f"/archive/people/new?unit={i['unit']}", "/archive/people/new"),
+        "/archive/buildings": ("admin", "/archive/buildings", "/archive/buildings"),
+        "/archive/units/new": ("admin", "/archive/units/new", "/archive/units/new"),
+        "/archive/import": ("admin", "/archive/import", "/archive/import"),
     }
 
 
@@ -756,7 +911,9 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
     hostile = urlencode({k: p("query") for k in (
         "q", "club", "plan", "status", "kind", "unit", "action", "entity_type", "actor", "since", "until",
         "amount", "category", "org_unit", "in_plan", "done", "saved", "unread", "household", "next", "tenant",
-        "page", "cause", "fund_code", "overdue", "rule", "pay", "batch", "line", "format")})
+        "page", "cause", "fund_code", "overdue", "rule", "pay", "batch", "line", "format",
+        # the ticket and archive pages' filters
+        "view", "type", "priority", "department", "number", "after", "month", "project", "building", "table")})
     enc = quote(p("path"), safe="")
     for route in sorted(plan):
         for who, url, _expect in plan[route]:

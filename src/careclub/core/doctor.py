@@ -1,12 +1,14 @@
 """`careclub doctor`: print the configuration in use, then check it.
 
 Every check connects as the *app* role, the one requests use, so it sees what the app sees:
-catalog views (pg_class, pg_policies, pg_roles) are readable by any role. Nothing is changed.
+catalog views (pg_class, pg_policies, pg_roles) are readable by any role. Nothing is changed (the
+file storage check writes a small probe object and deletes it again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ def describe(settings: Settings, infra: Infra) -> list[tuple[str, str]]:
         ("app role", f"{dsn_user(infra.app_dsn)}  ({redact(infra.app_dsn)})"),
         ("redis", redact(infra.redis_url) + (" (embedded)" if infra.embedded_redis else " (external)")),
         ("data directory", str(settings.data_dir)),
+        ("file storage", _storage_description(settings)),
         ("stripe", stripe_mode(settings.stripe_secret_key)),
         ("demo mode", "on" if settings.demo else "off"),
         ("secure cookies", "on" if settings.cookie_secure else "off (turn on behind https: COOKIE_SECURE=1)"),
@@ -154,6 +157,48 @@ async def check_redis(url: str) -> Check:
         await client.aclose()
 
 
+def _storage_description(settings: Settings) -> str:
+    from careclub.core.storage import StorageUrlError, describe
+
+    try:
+        return describe(settings.storage_url, settings.data_dir / "attachments")
+    except StorageUrlError as exc:
+        return str(exc)
+
+
+def _storage_secrets(settings: Settings) -> set[str]:
+    """The storage's secret key as written in STORAGE_URL and as sent (decoded, or from the environment)."""
+    from careclub.core.storage import parse_url
+
+    found: set[str] = set()
+    if settings.storage_url.strip():
+        try:
+            found.add(urlsplit(settings.storage_url).password or "")
+            found.add(parse_url(settings.storage_url).secret_key)
+        except ValueError:  # a malformed one: its check fails without echoing it
+            pass
+    return found - {""}
+
+
+async def check_storage(settings: Settings) -> Check:
+    """Put, read back and delete a probe object where attachments are kept (STORAGE_URL)."""
+    from careclub.core.storage import from_url
+
+    storage = from_url(settings.storage_url, settings.data_dir / "attachments")
+    key = f"careclub-doctor-probe-{uuid.uuid4().hex}"
+    probe = b"careclub doctor probe " + key.encode()
+    try:
+        await storage.put(key, probe)
+        try:
+            if await storage.get(key) != probe:
+                return Check("file storage", False, "a probe object read back differs from what was written")
+        finally:
+            await storage.delete(key)
+    except Exception as exc:  # any failure is the finding
+        return Check("file storage", False, f"cannot put, get and delete a probe object: {type(exc).__name__}: {exc}")
+    return Check("file storage", True, "a probe object was written, read back and deleted")
+
+
 async def _guarded(name: str, check: Callable[[], Awaitable[Any]]) -> Any:
     try:
         return await asyncio.wait_for(check(), timeout=TIMEOUT * 4)
@@ -161,7 +206,7 @@ async def _guarded(name: str, check: Callable[[], Awaitable[Any]]) -> Any:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
 
 
-async def collect_checks(infra: Infra) -> list[Check]:
+async def collect_checks(infra: Infra, settings: Settings) -> list[Check]:
     checks: list[Check] = []
     try:
         conn = await asyncpg.connect(infra.app_dsn, timeout=TIMEOUT)
@@ -179,6 +224,7 @@ async def collect_checks(infra: Infra) -> list[Check]:
         finally:
             await conn.close()
     checks.append(await check_redis(infra.redis_url))
+    checks.append(await _guarded("file storage", lambda: check_storage(settings)))
     return checks
 
 
@@ -189,9 +235,10 @@ async def run_doctor(settings: Settings, *, database: str | None = None) -> int:
     for key, value in describe(settings, infra):
         print(f"  {key:16s} {value}")
     print("\nchecks")
-    checks = await collect_checks(infra)
+    checks = await collect_checks(infra, settings)
     # Error texts come from drivers; make sure none of them echoes a password back.
     passwords = {urlsplit(u).password for u in (infra.app_dsn, infra.owner_dsn, infra.redis_url)} - {None, ""}
+    passwords |= _storage_secrets(settings)
     for check in checks:
         detail = check.detail
         for password in passwords:

@@ -133,6 +133,22 @@ CODE_MESSAGES: dict[str, str] = {
     "delegation_not_found": N_("No such delegation."),
     "delegate_cannot_decide": N_("This colleague holds no role that may decide approvals."),
     "notification_not_found": N_("No such notification."),
+    # tickets
+    "ticket_not_found": N_("No such ticket, or it is not yours to see."),
+    "ticket_type_not_found": N_("No such ticket type."),
+    "stale_state": N_("The ticket changed while you were looking at it. Here it is as it is now; check it and "
+                      "try again."),
+    "transition_not_allowed": N_("The ticket cannot take that step now, or not by you."),
+    "checklist_incomplete": N_("Some required checklist items are not done yet."),
+    "unit_not_found": N_("No such unit, or it is not in your projects."),
+    "customer_not_found": N_("No such customer in the archive."),
+    "building_not_found": N_("No such building, or it is not in your projects."),
+    "building_code_taken": N_("The project has a building with this code already."),
+    "unit_code_taken": N_("The building has a unit with this code already."),
+    "occupancy_not_found": N_("No such tie between a person and a unit."),
+    "occupancy_exists": N_("This person is tied to the unit in this role already."),
+    "occupancy_ended": N_("This tie has ended already."),
+    "record_not_found": N_("No such record in the archive."),
     # funds
     "fund_not_found": N_("No such fund, or it is held by a unit your finance rights do not cover."),
     "fund_exists": N_("A fund with this code exists already for that year."),

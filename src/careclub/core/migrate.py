@@ -15,7 +15,7 @@ log = logging.getLogger("careclub.migrate")
 
 # Tables the app role may read and append to but never change: the audit trail and the funds ledger are
 # evidence (a ledger mistake is corrected by a reversing entry).
-APPEND_ONLY = ("audit_entry", "club_checkin", "fund_entry", "fund_posting")
+APPEND_ONLY = ("audit_entry", "club_checkin", "fund_entry", "fund_posting", "ticket_event")
 
 
 async def migrate(owner_dsn: str, app_dsn: str) -> str:

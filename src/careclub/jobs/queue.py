@@ -18,6 +18,7 @@ from careclub.core.logging import log_tenant, request_id
 from careclub.funds import jobs as funds_jobs
 from careclub.jobs import tasks
 from careclub.payments import jobs as payments_jobs
+from careclub.tickets import jobs as tickets_jobs
 
 log = logging.getLogger("careclub.jobs")
 
@@ -29,14 +30,16 @@ FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
                         clubs_jobs.clubs_fanout, clubs_jobs.clubs_housekeeping,
                         approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep,
                         payments_jobs.payments_inbox, payments_jobs.payments_fanout,
-                        payments_jobs.payments_housekeeping, funds_jobs.funds_fanout, funds_jobs.funds_housekeeping]
+                        payments_jobs.payments_housekeeping, funds_jobs.funds_fanout, funds_jobs.funds_housekeeping,
+                        tickets_jobs.tickets_fanout, tickets_jobs.tickets_sla]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
              CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
              CronJob(clubs_jobs.clubs_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(payments_jobs.payments_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
-             CronJob(funds_jobs.funds_fanout, cron="17 * * * *", timeout=120)]  # type: ignore[type-var]
+             CronJob(funds_jobs.funds_fanout, cron="17 * * * *", timeout=120),  # type: ignore[type-var]
+             CronJob(tickets_jobs.tickets_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
 
 
 async def _before_job(ctx: dict[str, Any]) -> None:

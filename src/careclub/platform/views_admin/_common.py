@@ -75,6 +75,7 @@ PERM_LABELS = {
     "approvals.decide": N_("Decide approvals"), "approvals.manage": N_("Manage approval policies"),
     "finance.read": N_("See finance"), "finance.manage": N_("Manage finance"),
     "tickets.handle": N_("Handle tickets"), "tickets.dispatch": N_("Dispatch tickets"),
+    "archive.read": N_("See the customer archive"), "archive.manage": N_("Manage the customer archive"),
     "checkins.scan": N_("Scan member cards"), "self.service": N_("Self-service (members)"),
 }
 

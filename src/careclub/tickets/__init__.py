@@ -1,0 +1,1 @@
+"""The shared ticket core and the customer archive."""

@@ -1,0 +1,131 @@
+"""Ticket lists: a department's queue, a person's own, everything in reach, what needs attention now.
+
+Scoped in SQL the same way `_access.actors` decides one ticket (departments and projects under the
+person's rights, their own tickets; a resident's units), paged by keyset on (created_at, id) and counted
+only up to the cap, so a company with a million tickets gets its first page from an index.
+
+The count is what costs at that size (bench/scale.py, docs/scale.md "Tickets"): it reads every row the
+filter keeps, up to the cap, so it is skipped when the first page already holds every row, and the scope
+leaves out the alternatives that cannot match (a right the person does not have: `= ANY('{}')`), which
+the planner would otherwise cost and check on every row."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from careclub.core import clock as wallclock
+from careclub.core.db import fetch
+from careclub.core.paging import CAP, capped, decode_cursor, next_after
+from careclub.core.principal import Principal
+from careclub.platform.permissions import Perm
+from careclub.platform.service import units_in_scope
+from careclub.tickets.service._residents import resident_units
+from careclub.tickets.service._types import list_types
+
+VIEWS = ("open", "mine", "attention", "closed", "all")
+
+
+async def _scope(principal: Principal, args: list[Any]) -> str:
+    """The WHERE clause limiting tickets to what the person may see (args appended)."""
+    types = await list_types()
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    # An alternative over an empty list (`= ANY('{}')`) matches nothing: it is left out, not checked per row.
+    if principal.kind == "member":
+        shown = [t["id"] for t in types if "residents" in t["visible_to"]]
+        units = await resident_units(principal)
+        arms = [f"t.raised_by = {arg(principal.user_id)}"]
+        if units and shown:
+            arms.append(f"(t.unit = ANY({arg(units)}::uuid[]) AND t.type = ANY({arg(shown)}::uuid[]))")
+        return f"({' OR '.join(arms)})"
+    dispatch = await units_in_scope(principal, Perm.TICKETS_DISPATCH) if principal.can(Perm.TICKETS_DISPATCH) else []
+    handle = await units_in_scope(principal, Perm.TICKETS_HANDLE) if principal.can(Perm.TICKETS_HANDLE) else []
+    if dispatch is None or handle is None:
+        return "TRUE"
+    by_department = [t["id"] for t in types if "department" in t["visible_to"]]
+    me = arg(principal.user_id)
+    arms = [f"t.raised_by = {me}", f"t.assignee = {me}"]
+    if dispatch:
+        d = f"{arg(dispatch)}::uuid[]"
+        arms += [f"t.project_id = ANY({d})", f"t.department = ANY({d})"]
+    if handle and by_department:
+        h, typ = f"{arg(handle)}::uuid[]", f"{arg(by_department)}::uuid[]"
+        arms.append(f"(t.type = ANY({typ}) AND (t.department = ANY({h})"
+                    f" OR (t.department IS NULL AND t.project_id = ANY({h}))))")
+    return f"({' OR '.join(arms)})"
+
+
+def _view_clause(principal: Principal, view: str, args: list[Any]) -> str | None:
+    """The view's condition (args appended); None for `all`."""
+    if view == "open":
+        return "t.closed_at IS NULL"
+    if view == "closed":
+        return "t.closed_at IS NOT NULL"
+    if view == "mine":
+        args.append(principal.user_id)
+        return f"t.closed_at IS NULL AND (t.assignee = ${len(args)} OR t.raised_by = ${len(args)})"
+    if view == "attention":
+        args.append(wallclock.now())
+        return (f"t.closed_at IS NULL AND (t.breached OR (t.clock_since IS NOT NULL AND t.due_at <= ${len(args)})"
+                f" OR (t.responded_at IS NULL AND t.respond_by <= ${len(args)}))")
+    return None
+
+
+async def _count(clause: str, args: list[Any]) -> tuple[int, bool]:
+    counted = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM ticket t WHERE {clause} LIMIT {CAP + 1}) x",
+                          *args)
+    return capped(counted[0]["n"])
+
+
+async def list_tickets(principal: Principal, *, view: str = "open", type_code: str | None = None,
+                       status: str | None = None, priority: str | None = None,
+                       department: uuid.UUID | None = None, unit: uuid.UUID | None = None,
+                       number: str | None = None, after: str | None = None, limit: int = 50
+                       ) -> tuple[list[dict[str, Any]], str | None, int, bool]:
+    args: list[Any] = []
+    where = [await _scope(principal, args)]
+    shown = _view_clause(principal, view, args)
+    if shown is not None:
+        where.append(shown)
+    for column, value in (("type_code", type_code), ("status", status), ("priority", priority),
+                          ("department", department), ("unit", unit), ("number", number)):
+        if value:
+            args.append(value.strip().upper() if column == "number" and isinstance(value, str) else value)
+            where.append(f"t.{column} = ${len(args)}")
+    clause = " AND ".join(where)
+    count_args = list(args)
+    cursor = decode_cursor(after)
+    if cursor is not None:
+        args += [cursor[0], cursor[1]]
+        clause_page = f"{clause} AND (t.created_at, t.id) < (${len(args) - 1}, ${len(args)})"
+    else:
+        clause_page = clause
+    args.append(limit + 1)
+    rows = await fetch(
+        "SELECT t.*, o.name AS department_name, u.display_name AS assignee_name,"
+        " b.code || '-' || pu.code AS unit_label FROM ticket t"
+        " LEFT JOIN org_unit o ON o.id = t.department LEFT JOIN app_user u ON u.id = t.assignee"
+        " LEFT JOIN property_unit pu ON pu.id = t.unit LEFT JOIN property_building b ON b.id = pu.building"
+        f" WHERE {clause_page} ORDER BY t.created_at DESC, t.id DESC LIMIT ${len(args)}", *args)
+    page, cursor_next = next_after(rows, limit)
+    if cursor is None and cursor_next is None:  # the first page holds every row: they are the count
+        total, more = capped(len(page))
+    else:
+        total, more = await _count(clause, count_args)
+    return page, cursor_next, total, more
+
+
+async def queue_counts(principal: Principal) -> dict[str, int]:
+    """How many open, own and needing-attention tickets the person has (each counted up to the cap): the
+    counts alone, the scope worked out once."""
+    scope_args: list[Any] = []
+    scope = await _scope(principal, scope_args)
+    out = {}
+    for view in ("open", "mine", "attention"):
+        args = list(scope_args)
+        shown = _view_clause(principal, view, args)
+        out[view] = (await _count(f"{scope} AND {shown}", args))[0]
+    return out
