@@ -51,10 +51,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -331,6 +333,7 @@ class TicketPrep:
     page_2: str | None  # next_after of the first page of view=all
     writable: list[uuid.UUID]  # registered tickets made for the transitions, one a request
     pages: set[str]  # the ticket pages that exist (TICKET_PAGES)
+    last_month: str  # YYYY-MM, the company's last whole month (the reports page of a full month)
 
 
 def _ticket_emails(slug: str) -> tuple[list[str], list[str]]:
@@ -476,11 +479,13 @@ async def _prepare_tickets(ctx: BenchContext, p: Prepared, sizes: Any, opts: arg
         for start in range(0, count, 8):
             writable += await asyncio.gather(*(one() for _ in range(start, min(count, start + 8))))
     pages: set[str] = set()
+    local = datetime.now(UTC).astimezone(ZoneInfo(world.timezone))
+    last_month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
     async with httpx.AsyncClient(base_url=ctx.base_url, timeout=30) as browser:
         for page, path, headers in (("/tickets", "/tickets", p.page),
                                     ("/tickets/{id}", f"/tickets/{samples[0][0]}", p.page),
                                     ("/my/tickets", "/my/tickets", p.member_page),
-                                    ("/tickets/reports", "/tickets/reports", p.page)):
+                                    ("/tickets/reports", f"/tickets/reports?month={last_month}", p.page)):
             if headers is None:
                 continue
             r = await browser.get(path, headers=headers)
@@ -492,7 +497,8 @@ async def _prepare_tickets(ctx: BenchContext, p: Prepared, sizes: Any, opts: arg
     if p.world.member_user_id is not None:
         resident = await _token(ctx, slug, f"member@{slug}.bench")
     return TicketPrep(world, sizes.tickets, samples, await _token(ctx, slug, handlers[2]),
-                      await _token(ctx, slug, dispatchers[0]), resident, first.get("next_after"), writable, pages)
+                      await _token(ctx, slug, dispatchers[0]), resident, first.get("next_after"), writable, pages,
+                      last_month)
 
 
 def _ticket_specs() -> list[Spec]:
@@ -537,6 +543,8 @@ def _ticket_specs() -> list[Spec]:
                 return None
             if which == "/my/tickets":
                 return ("/my/tickets", p.member_page) if p.member_page else None
+            if which == "/tickets/reports":
+                return f"/tickets/reports?month={t.last_month}", p.page
             return (f"/tickets/{sample(p, i)[0]}" if which == "/tickets/{id}" else which, p.page)
         return build
 
@@ -559,7 +567,7 @@ def _ticket_specs() -> list[Spec]:
         Spec("page /tickets", "list", page("/tickets")),
         Spec("page /tickets/{id}", "list", page("/tickets/{id}")),
         Spec("page /my/tickets (resident)", "list", page("/my/tickets")),
-        Spec("page /tickets/reports", "stats", page("/tickets/reports")),
+        Spec("page /tickets/reports (last month)", "stats", page("/tickets/reports")),
     ]
 
 

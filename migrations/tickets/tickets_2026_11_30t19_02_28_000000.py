@@ -42,6 +42,13 @@ CREATE INDEX ticket_tenant_assignee_open ON ticket (tenant_id, assignee, due_at,
     WHERE closed_at IS NULL AND assignee IS NOT NULL;
 CREATE INDEX ticket_tenant_created ON ticket (tenant_id, created_at DESC, id DESC);
 CREATE INDEX ticket_tenant_project_created ON ticket (tenant_id, project_id, created_at DESC, id DESC);
+-- counts over open tickets (the queue tabs, "needs attention") answered from the index alone, and a type
+-- filter over all tickets (bench scale at 1,000,000 tickets: 100 ms -> 8 ms, 1 s -> 2 ms)
+CREATE INDEX ticket_tenant_open_queue ON ticket (tenant_id, created_at DESC, id DESC)
+    INCLUDE (type, type_code, status, priority, project_id, department, assignee, raised_by, unit,
+             breached, clock_since, due_at, responded_at, respond_by)
+    WHERE closed_at IS NULL;
+CREATE INDEX ticket_tenant_type_created ON ticket (tenant_id, type_code, created_at DESC, id DESC);
 -- the SLA job: running clocks that are due soon, and responses not yet given
 CREATE INDEX ticket_tenant_due_running ON ticket (tenant_id, due_at)
     WHERE clock_since IS NOT NULL AND NOT breached;
