@@ -52,6 +52,12 @@ def check_label(item: dict[str, Any]) -> str:
     return _(rules.CHECK_LABELS[item["code"]]) if item["code"] in rules.CHECK_LABELS else item["code"]
 
 
+def event_data(kind: str, data: dict[str, Any]) -> schemas.EventData:
+    if kind == "checklist":  # its data is the answers themselves, keyed by the items' codes
+        return schemas.EventData(checklist=data)
+    return msgspec.convert(data, schemas.EventData, strict=False)
+
+
 async def ticket_out(principal: Principal, ticket_id: uuid.UUID, *, just_moved: bool = False) -> schemas.TicketOut:
     ticket, ticket_type, parts = await service.readable(principal, ticket_id, just_moved=just_moved)
     steps = await service.options(principal, ticket, ticket_type, parts)
@@ -75,8 +81,7 @@ async def ticket_out(principal: Principal, ticket_id: uuid.UUID, *, just_moved: 
                    for i in ticket_type["checklist"]],
         timeline=[schemas.TimelineEntry(at=e["created_at"], kind=e["kind"], by=e["by_name"], note=e["note"],
                                         from_status=e["from_status"], to_status=e["to_status"],
-                                        data=e["data"] if isinstance(e["data"], dict) else msgspec.json.decode(
-                                            e["data"] or "{}")) for e in events],
+                                        data=event_data(e["kind"], e["data"] or {})) for e in events],
         legs=[schemas.Leg(department=g["department"], department_name=g["department_name"] or "",
                           assignee=g["assignee"], assignee_name=g["assignee_name"] or "",
                           subcontractor=g["subcontractor"], started_at=g["started_at"], accepted_at=g["accepted_at"],

@@ -42,14 +42,13 @@ _DAY = timedelta(days=1)
 _NO_OVERRIDES: Mapping[date, bool] = MappingProxyType({})
 
 
-@lru_cache(maxsize=256)
+# The years the installed `chinese-calendar` carries the State Council's calendar for: its own holiday table.
+_KNOWN_YEARS = frozenset(day.year for day in chinese_calendar.constants.holidays)
+
+
 def official_year_known(year: int) -> bool:
     """Whether the installed `chinese-calendar` has the State Council's calendar for `year`."""
-    try:
-        chinese_calendar.is_workday(date(year, 6, 1))
-    except NotImplementedError:  # the package's own way of saying "no data for this year"
-        return False
-    return True
+    return year in _KNOWN_YEARS
 
 
 @lru_cache(maxsize=16384)

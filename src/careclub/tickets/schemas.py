@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from piccolo.table import Table
@@ -71,6 +71,36 @@ class CommentCreate(Input):
     note: Annotated[str, text(4000, min_length=1)]
 
 
+class MaterialOut(msgspec.Struct, kw_only=True):
+    name: str
+    quantity: str
+    supplied_by: str
+
+
+class EventData(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What an event recorded beyond its note; each kind fills its own fields: registered (source, priority),
+    dispatched (department, assignee, subcontractor), a rating (satisfaction, reason), a sign-off (signed_by),
+    work (minutes, materials), escalated (role, people), sla_breach (due_at), reopened (after), checklist
+    (the answers by item code), comment (resident)."""
+
+    source: str | None = None
+    priority: str | None = None
+    department: uuid.UUID | None = None
+    assignee: uuid.UUID | None = None
+    subcontractor: str | None = None
+    satisfaction: int | None = None
+    reason: str | None = None
+    signed_by: str | None = None
+    minutes: int | None = None
+    materials: list[MaterialOut] | None = None
+    role: str | None = None
+    people: int | None = None
+    due_at: datetime | None = None
+    after: str | None = None
+    resident: bool | None = None
+    checklist: dict[str, bool | int | str | None] | None = None
+
+
 class TimelineEntry(msgspec.Struct, kw_only=True):
     at: datetime
     kind: str
@@ -78,7 +108,7 @@ class TimelineEntry(msgspec.Struct, kw_only=True):
     note: str
     from_status: str = ""
     to_status: str = ""
-    data: dict[str, Any] = {}
+    data: EventData = msgspec.field(default_factory=EventData)
 
 
 class AllowedTransition(msgspec.Struct, kw_only=True):

@@ -22,7 +22,6 @@ Applying is idempotent: types are matched by code, buildings and units by their 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -32,6 +31,7 @@ from careclub.platform.tables import User
 from careclub.platform.tenant_file import ApplyContext, register_section, with_path
 from careclub.tickets import service
 from careclub.tickets.service import _archive as archive
+from careclub.tickets.service._archive_rules import parse_area
 from careclub.tickets.tables import Building, Occupancy, Person, PropertyUnit
 
 
@@ -149,15 +149,11 @@ def _invalid(path: str, error: ValidationFailed) -> ValidationFailed:
 
 
 def _area(text: str | None, path: str) -> int | None:
-    if text is None or not text.strip():
-        return None
+    """The archive's own m² parser (the pages and the import read areas the same way), named by its path."""
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise _invalid(path, ValidationFailed("an area is square metres like 89.50")) from None
-    if value <= 0 or value > 1_000_000:
-        raise _invalid(path, ValidationFailed("an area is square metres like 89.50"))
-    return int(value * 10_000)
+        return parse_area(text, field="area")
+    except ValidationFailed as exc:
+        raise _invalid(path, exc) from None
 
 
 async def _apply_calendar(section: TicketsSection, ctx: ApplyContext) -> None:

@@ -10,7 +10,6 @@ timeline and the step forms are shared with the residents' page (views_portal.py
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -122,16 +121,11 @@ def steps_of(steps: list[rules.Transition], ticket_type: dict[str, Any], ticket:
             for s in steps]
 
 
-def _data(event: dict[str, Any]) -> dict[str, Any]:
-    data = event["data"]
-    return json.loads(data) if isinstance(data, str) else dict(data or {})
-
-
 async def _who(events: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
     """Names of the departments and people the events' data mention (by id as text)."""
     units, people = set(), set()
     for e in events:
-        d = _data(e)
+        d = e["data"]
         if d.get("department"):
             units.add(str(d["department"]))
         if d.get("assignee"):
@@ -161,7 +155,7 @@ async def timeline_lines(events: list[dict[str, Any]], ticket_type: dict[str, An
     items = {i["code"]: i for i in ticket_type["checklist"]}
     out = []
     for e in events:
-        kind, d = e["kind"], _data(e)
+        kind, d = e["kind"], e["data"]
         if resident and kind in INTERNAL_EVENTS:
             continue
         details: list[str] = []

@@ -52,21 +52,21 @@ async def actors(principal: Principal, ticket: dict[str, Any], ticket_type: dict
     return found
 
 
-async def people_with(permission: str, path: str | None) -> list[uuid.UUID]:
-    """Active staff holding `permission` at a unit whose subtree holds `path` (the whole company when None)."""
+async def _grant_holders(condition: str, value: str, path: str | None) -> list[uuid.UUID]:
+    """Active people with a grant matching `condition` (on the role `r`, with `$1` = value) at the unit at
+    `path` or above it (a grant covers its subtree; None: a grant at the company's root)."""
     rows = await fetch(
         "SELECT DISTINCT u.id FROM role_grant g JOIN role r ON r.id = g.role JOIN org_unit o ON o.id = g.org_unit"
-        " JOIN app_user u ON u.id = g.\"user\" WHERE $1 = ANY(r.permissions) AND u.is_active AND u.kind = 'staff'"
-        " AND ($2::text IS NULL AND o.parent IS NULL OR $2::text LIKE o.path || '%')", permission, path)
+        f" JOIN app_user u ON u.id = g.\"user\" WHERE {condition} AND u.is_active"
+        " AND ($2::text IS NULL AND o.parent IS NULL OR $2::text LIKE o.path || '%')", value, path)
     return [r["id"] for r in rows]
+
+
+async def people_with(permission: str, path: str | None) -> list[uuid.UUID]:
+    """Active staff holding `permission` at a unit whose subtree holds `path` (the whole company when None)."""
+    return await _grant_holders("$1 = ANY(r.permissions) AND u.kind = 'staff'", permission, path)
 
 
 async def role_holders(role: str, path: str | None) -> list[uuid.UUID]:
     """Active holders of a role at the unit at `path` or above it (a grant covers its subtree)."""
-    if not role:
-        return []
-    rows = await fetch(
-        "SELECT DISTINCT u.id FROM role_grant g JOIN role r ON r.id = g.role JOIN org_unit o ON o.id = g.org_unit"
-        " JOIN app_user u ON u.id = g.\"user\" WHERE r.code = $1 AND u.is_active"
-        " AND ($2::text IS NULL AND o.parent IS NULL OR $2::text LIKE o.path || '%')", role, path)
-    return [r["id"] for r in rows]
+    return await _grant_holders("r.code = $1", role, path) if role else []

@@ -282,7 +282,7 @@ async def transition(principal: Principal, ticket_id: uuid.UUID, *, to: str, not
 async def _apply(principal: Principal, ticket: dict[str, Any], ticket_type: dict[str, Any], flow: rules.Flow,
                  step: rules.Transition, parts: set[str], *, note: str, department_id: uuid.UUID | None,
                  assignee_id: uuid.UUID | None, subcontractor: str, satisfaction: int | None, reason: str,
-                 signed_by: str) -> dict[str, Any]:
+                 signed_by: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     now = wallclock.now()
     source, target = flow.stage(step.source), flow.stage(step.target)
     assert source is not None and target is not None
@@ -335,7 +335,7 @@ async def _apply(principal: Principal, ticket: dict[str, Any], ticket_type: dict
             TicketLeg.id == leg["id"])
     if new_leg is not None:
         await TicketLeg(ticket=ticket["id"], started_at=now, **new_leg).save()
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(extra or {})
     if handover:
         data.update({"department": department_id, "assignee": assignee_id, "subcontractor": subcontractor})
     if "rating" in step.needs:
@@ -350,38 +350,23 @@ async def _apply(principal: Principal, ticket: dict[str, Any], ticket_type: dict
         await notify([assignee_id], "ticket_assigned", ASSIGNED,
                      params={"number": ticket["number"], "title": ticket["title"]}, link=f"/tickets/{ticket['id']}")
     if "rating" in step.needs and rules.is_rework(satisfaction) and flow.stage("in_progress") is not None:
-        return await _reopen_after_visit(ticket["id"], flow)
+        return await _reopen_after_visit(principal, ticket["id"], flow)
     return await load(ticket["id"])
 
 
-async def _reopen_after_visit(ticket_id: uuid.UUID, flow: rules.Flow) -> dict[str, Any]:
-    """A bad rating sends the work back to the department that did it, as rework charged to it."""
+async def _reopen_after_visit(principal: Principal, ticket_id: uuid.UUID, flow: rules.Flow) -> dict[str, Any]:
+    """A bad rating sends the work back to the department that did it, as rework charged to it: the same step a
+    dispute takes, taken by the core on the department's behalf."""
     ticket = await _lock(ticket_id)
     ticket_type = await get_type(ticket["type"])
     step = rules.Transition(ticket["status"], "in_progress", ("handle",))
-    result = await _apply_system(ticket, ticket_type, flow, step)
+    result = await _apply(principal, ticket, ticket_type, flow, step, {"handle"}, note="", department_id=None,
+                          assignee_id=None, subcontractor="", satisfaction=None, reason="", signed_by="",
+                          extra={"after": "return_visit", "satisfaction": ticket["satisfaction"]})
     people = [p for p in (ticket["assignee"],) if p is not None]
     await notify(people, "ticket_reopened", REOPENED, params={"number": ticket["number"], "title": ticket["title"]},
                  link=f"/tickets/{ticket_id}")
     return result
-
-
-async def _apply_system(ticket: dict[str, Any], ticket_type: dict[str, Any], flow: rules.Flow,
-                        step: rules.Transition) -> dict[str, Any]:
-    now = wallclock.now()
-    clock = _clock.clock_for(await work_calendar(), ticket_type["sla"], ticket["priority"])
-    leg = await _open_leg(ticket["id"])
-    changes: dict[str, Any] = {"status": step.target, "version": ticket["version"] + 1, "updated_at": now,
-                               "reopen_count": ticket["reopen_count"] + 1, "resolved_at": None}
-    changes.update(_clock.start(ticket, clock, now, ticket["sla_used"]))
-    if leg is not None:
-        await TicketLeg.update({TicketLeg.ended_at: now}).where(TicketLeg.id == leg["id"])
-    await TicketLeg(ticket=ticket["id"], department=ticket["department"], assignee=ticket["assignee"],
-                    subcontractor=ticket["subcontractor"], started_at=now, rework=True).save()
-    await Ticket.update({getattr(Ticket, k): v for k, v in changes.items()}).where(Ticket.id == ticket["id"])
-    await _event(ticket["id"], "reopened", source=step.source, target=step.target,
-                 data={"after": "return_visit", "satisfaction": ticket["satisfaction"]})
-    return await load(ticket["id"])
 
 
 async def save_checklist(principal: Principal, ticket_id: uuid.UUID, values: dict[str, Any], *,
@@ -459,8 +444,9 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID, note: str) -> 
 
 
 async def timeline(ticket_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The ticket's events, oldest first, each event's `data` as a dict."""
     return await TicketEvent.select().where(TicketEvent.ticket == ticket_id).order_by(
-        TicketEvent.created_at).order_by(TicketEvent.id)
+        TicketEvent.created_at).order_by(TicketEvent.id).output(load_json=True)
 
 
 async def legs(ticket_id: uuid.UUID) -> list[dict[str, Any]]:
