@@ -1188,13 +1188,13 @@ FROM {plan} WHERE breached AND due_at IS NOT NULL AND due_at <= $2::timestamptz
 # The notices a running watch sent already: overdue responses to the project's dispatcher, breaches to the
 # holder. $2 load time
 _NOTICES = """
-INSERT INTO ticket_sla_notice (id, tenant_id, created_at, ticket, kind, user_id, sent_at)
-SELECT gen_random_uuid(), $1::uuid, respond_by, md5($1 || ':tk:' || i)::uuid, 'response', dispatcher,
+INSERT INTO ticket_sla_notice (id, tenant_id, created_at, ticket, kind, user_id, deadline, sent_at)
+SELECT gen_random_uuid(), $1::uuid, respond_by, md5($1 || ':tk:' || i)::uuid, 'response', dispatcher, respond_by,
        least($2::timestamptz, respond_by + interval '5 minutes')
 FROM {plan} WHERE st IN (1, 2) AND respond_by <= $2::timestamptz
 UNION ALL
 SELECT gen_random_uuid(), $1::uuid, due_at, md5($1 || ':tk:' || i)::uuid, 'breach', coalesce(assignee, dispatcher),
-       least($2::timestamptz, due_at + interval '5 minutes')
+       due_at, least($2::timestamptz, due_at + interval '5 minutes')
 FROM {plan} WHERE st IN (1, 2, 3, 4) AND breached
 """
 

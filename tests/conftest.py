@@ -71,15 +71,21 @@ def app(settings: Settings, infra: Infra) -> Litestar:
 MONEY_KEYS = frozenset({"amount", "fee", "fees", "discount_amount", "payable", "offer_amount"})
 
 
+def is_money(value: Any) -> bool:
+    """The contract's money: `{"amount": "365.00", "currency": "CNY"}`; the catalogue's fee also says what it
+    is `per` (`{"amount", "currency", "per"}`)."""
+    return isinstance(value, dict) and set(value) in ({"amount", "currency"}, {"amount", "currency", "per"}) \
+        and isinstance(value["amount"], str)
+
+
 def money_breaks(value: Any, path: str = "") -> list[str]:
     """Where a JSON document holds money that is not in the contract's form."""
     found: list[str] = []
     if isinstance(value, dict):
-        if set(value) == {"amount", "currency"} and isinstance(value["amount"], str):
+        if is_money(value):
             return found  # this is money itself
         for key, item in value.items():
-            if key in MONEY_KEYS and item is not None and not (
-                    isinstance(item, dict) and set(item) == {"amount", "currency"} and isinstance(item["amount"], str)):
+            if key in MONEY_KEYS and item is not None and not is_money(item):
                 found.append(f"{path}.{key}={item!r}")
             else:
                 found += money_breaks(item, f"{path}.{key}")

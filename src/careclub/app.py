@@ -15,6 +15,11 @@ from litestar.template import TemplateConfig
 from careclub import __version__
 from careclub.approvals import api as approvals_api
 from careclub.approvals import views as approvals_views
+from careclub.catalogue import api as catalogue_api
+from careclub.catalogue import api_ops as catalogue_api_ops
+from careclub.catalogue import views as catalogue_views
+from careclub.catalogue import views_ops as catalogue_views_ops
+from careclub.catalogue import views_portal as catalogue_views_portal
 from careclub.clubs import api as clubs_api
 from careclub.clubs import paying as clubs_paying
 from careclub.clubs import views as clubs_views
@@ -116,6 +121,11 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *tickets_api_archive.ROUTES,
             *tickets_views_archive.ROUTES,
             *tickets_api.ROUTES,
+            *catalogue_api.ROUTES,
+            *catalogue_api_ops.ROUTES,
+            *catalogue_views.ROUTES,
+            *catalogue_views_ops.ROUTES,
+            *catalogue_views_portal.ROUTES,
             *tickets_views_admin.ROUTES,
             *tickets_views_reports.ROUTES,
             *tickets_views.ROUTES,

@@ -12,6 +12,7 @@ APP_REGISTRY = AppRegistry(
         "careclub.payments.piccolo_app",
         "careclub.funds.piccolo_app",
         "careclub.tickets.piccolo_app",
+        "careclub.catalogue.piccolo_app",
     ]
 )
 

@@ -26,6 +26,8 @@ from PIL import Image
 
 from careclub.approvals import service as approvals
 from careclub.approvals.tables import Meeting
+from careclub.catalogue import service as catalogue
+from careclub.catalogue.rules import VersionSpec
 from careclub.clubs import service as clubs
 from careclub.core import clock, sessions
 from careclub.core.db import tenant_scope
@@ -434,6 +436,60 @@ async def _build(client: Any) -> World:
         await tickets.transition(admin, sid, to="visited", satisfaction=5, reason="satisfied", note=p("slipvisit"))
         await tickets.transition(admin, sid, to="closed")
         await tickets.set_calendar_day(clock.now().date() + timedelta(days=3), False, p("daynote"))
+
+        # the paid-service catalogue: a service published in the member's project (its unit's word cut to the
+        # column's 16 characters: shown escaped or not at all), booked by the member with a note
+        await catalogue.apply_from_file(code="XSSFIX", project_id=ids["TOWER"], category="repair", spec=VersionSpec(
+            name=p("servicename"), description=p("servicedesc"), standard=p("servicestd"), delivery_hours=24,
+            provider_department=ids["ENG"], fee_basis="per_unit", fee_amount=1_000, unit_label=p("u")[:16],
+            prepay_kind="deposit", prepay_amount=5_000, daily_capacity=5))
+        ids["service"] = next(r["id"] for r in await catalogue.published(ids["TOWER"]) if r["code"] == "XSSFIX")
+        as_member()
+        order = await catalogue.book(member, item_id=ids["service"], unit_id=home, quantity_centi=200,
+                                     preferred_at=clock.now() + timedelta(days=2), note=p("ordernote"))
+        ids["order"] = order["id"]
+        # the catalogue's staff pages: a subcontractor of the register, and a service in draft handed to it (its
+        # standard and the note saying why), both written by the admin
+        as_admin()
+        sub = await catalogue.save_subcontractor(code="XSSSUB", name=p("subname"), services=p("subservices"),
+                                                 contact_name=p("subcontact"), contact_phone="02100000000")
+        ids["subcontractor"] = sub["id"]
+        draft = await catalogue.create_item(admin, code="XSSDRAFT", project_id=ids["TOWER"], category="other",
+                                            spec=VersionSpec(name=p("draftname"), standard=p("draftstd"),
+                                                             subcontractor=sub["id"], fee_basis="quoted",
+                                                             fee_min=1_000, fee_max=2_000, note=p("draftnote")))
+        ids["draft"] = draft["id"]
+        ids["draft_version"] = draft["versions"][0]["id"]
+        # the catalogue's operations pages: a long-term agreement of a service that offers one, a loss review
+        # decided with a note, a needs survey the member answered with a comment, and one of the register's
+        # subcontractor's people (the deputy) with an order handed to it
+        from careclub.catalogue.tables import LossReview
+
+        as_admin()
+        await catalogue.apply_from_file(code="XSSLONG", project_id=ids["TOWER"], category="cleaning", spec=VersionSpec(
+            name=p("longname"), provider_department=ids["ENG"], fee_basis="per_time", fee_amount=2_000,
+            long_term=True))
+        await catalogue.apply_from_file(code="XSSMOVE", project_id=ids["TOWER"], category="moving", spec=VersionSpec(
+            name=p("handedname"), subcontractor=ids["subcontractor"], fee_basis="per_time", fee_amount=3_000))
+        offer = {r["code"]: r["id"] for r in await catalogue.published(ids["TOWER"])}
+        first_day = await platform.company_today()
+        agreement = await catalogue.create_agreement(
+            admin, item_id=offer["XSSLONG"], unit_id=home, contact_name=p("agreecontact"), terms=p("agreeterms"),
+            starts_on=first_day, ends_on=first_day + timedelta(days=60), note=p("agreenote"))
+        ids["agreement"] = agreement["id"]
+        review = LossReview(item=ids["service"], month="2025-01", orders=1, revenue=1_000, cost=5_000,
+                            updated_at=clock.now())
+        await review.save()
+        await catalogue.decide_review(admin, review.id, decision="other", note=p("reviewnote"))
+        ids["review"] = review.id
+        survey = await catalogue.create_survey(admin, project_id=ids["TOWER"], title=p("surveytitle"),
+                                               intro=p("surveyintro"), proposals=[{"name": p("proposal"),
+                                                                                   "item": "XSSFIX"}])
+        ids["survey"] = survey["id"]
+        await catalogue.link_user(ids["subcontractor"], ids["deputy"])
+        as_member()
+        await catalogue.answer(member, survey["id"], wanted=["p1"], comment=p("surveycomment"))
+        await catalogue.book(member, item_id=offer["XSSMOVE"], unit_id=home, note=p("handednote"))
         set_actor(Actor(None, "system"))
     return w
 
@@ -452,6 +508,8 @@ NOT_PAGES = {"/approvals/count", "/notifications/count", "/club/card/{card_no:st
              "/schema/openapi.json", "/favicon.ico"}
 # Pages that answer an error status by design.
 STATUS = {"/schema/nothing-here": 404, "/club/card/X-000001/pay": 303, "/club/card/X-000001/auto-renew": 303}
+# Routes that answer a redirect by design, whatever their URL's ids (where the approval core links a version).
+ROUTE_STATUS = {"/catalogue/versions/{version_id:uuid}": 302}
 
 
 def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
@@ -501,6 +559,7 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
              ["policy", "category", "rule", "step", "adminname", "region"])],
         "/notifications": [("admin", "/notifications", ["waiting"]), ("clerk", "/notifications", ["returned"])],
         "/approvals/outbox": [("admin", "/approvals/outbox", ["waiting"])],
+        "/my": [("member", "/my", ["plan"])],  # the resident's home: his card's tile names its plan
         "/club/card": [("member", "/club/card", ["plan", "benefit", "merchant"])],
         # (the scanner shows members' names masked)
         "/club/scan": [("merchant", "/club/scan", ["merchant", "offer", "benefit"])],
@@ -586,6 +645,32 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
             ("member", f"/my/tickets/{i['repair']}",
              ["tickettitle", "ticketdesc", "typename", "stagename", "staffcomment", "residentcomment", "ticketfile",
               "resolvenote", "signedby", "visitcomment", "memberuser", "adminname"])],
+        # the residents' paid services: the offer, booking one, an order
+        "/my/services": [("member", "/my/services", ["servicename", "servicestd", "servicedesc"])],
+        "/my/services/{item_id:uuid}/book": [("member", f"/my/services/{i['service']}/book",
+                                              ["servicename", "servicestd", "servicedesc"])],
+        "/my/services/orders/{order_id:uuid}": [("member", f"/my/services/orders/{i['order']}",
+                                                 ["servicename", "ordernote"])],
+        # the catalogue's staff pages: the services, a draft and a published one, the register, the orders, a
+        # booking by phone, the printable notice (and the approval's link to a version, which redirects)
+        "/catalogue": [("admin", "/catalogue", ["servicename", "draftname", "project"])],
+        "/catalogue/items/new": [("admin", "/catalogue/items/new", ["project", "department", "subname"])],
+        "/catalogue/items/{item_id:uuid}": [
+            ("admin", f"/catalogue/items/{i['draft']}", ["draftname", "draftstd", "draftnote", "project", "subname"]),
+            ("admin", f"/catalogue/items/{i['service']}", ["servicename", "servicestd", "project", "department"])],
+        "/catalogue/versions/{version_id:uuid}": [("admin", f"/catalogue/versions/{i['draft_version']}", [])],
+        "/catalogue/subcontractors": [("admin", "/catalogue/subcontractors", ["subname", "subservices",
+                                                                              "subcontact"])],
+        "/catalogue/subcontractors/{sub_id:uuid}": [("admin", f"/catalogue/subcontractors/{i['subcontractor']}",
+                                                     ["subname", "subservices", "subcontact"])],
+        "/catalogue/orders": [("admin", "/catalogue/orders", ["servicename", "draftname"]),
+                              ("admin", "/catalogue/orders?unsettled=1", [])],
+        "/catalogue/orders/new": [("admin", "/catalogue/orders/new", ["servicename", "project", "building"])],
+        "/catalogue/orders/{order_id:uuid}": [("admin", f"/catalogue/orders/{i['order']}",
+                                               ["servicename", "ordernote", "project"])],
+        "/catalogue/notice": [("admin", "/catalogue/notice", ["project"]),
+                              ("admin", "/catalogue/notice?project=TOWER", ["company", "project", "servicename",
+                                                                            "servicestd"])],
         # the ticket settings and reports
         "/tickets/types": [("admin", "/tickets/types", ["typename"])],
         "/tickets/types/{code:str}": [("admin", "/tickets/types/repair", ["typename", "stagename", "checklabel",
@@ -606,6 +691,29 @@ def visits(w: World) -> dict[str, list[tuple[str | None, str, list[str]]]]:
         "/archive/units/{unit_id:uuid}": [
             ("admin", f"/archive/units/{i['unit']}", ["building", "project", "resident", "emergency", "recordtitle",
                                                       "recordnote", "tickettitle", "typename", "stagename"])],
+        # the catalogue's operations pages: agreements, the month's figures and a loss review, quality, surveys
+        # (the staff's and the resident's), a subcontractor's people and the orders handed to them
+        "/catalogue/agreements": [("admin", "/catalogue/agreements", ["longname", "agreecontact", "project"])],
+        "/catalogue/agreements/new": [("admin", "/catalogue/agreements/new", ["longname", "project", "building"])],
+        "/catalogue/agreements/{agreement_id:uuid}": [
+            ("admin", f"/catalogue/agreements/{i['agreement']}", ["longname", "agreecontact", "agreeterms",
+                                                                   "agreenote", "project"])],
+        "/catalogue/figures": [("admin", "/catalogue/figures?month=2025-01", ["servicename"])],
+        "/catalogue/reviews/{review_id:uuid}": [("admin", f"/catalogue/reviews/{i['review']}",
+                                                 ["servicename", "reviewnote", "project", "adminname"])],
+        "/catalogue/quality": [("admin", "/catalogue/quality", ["servicename", "handedname"]),
+                               ("admin", "/catalogue/quality?by=subcontractor", ["subname"]),
+                               ("admin", "/catalogue/quality?by=department", ["department"])],
+        "/catalogue/surveys": [("admin", "/catalogue/surveys", ["surveytitle", "project"])],
+        "/catalogue/surveys/new": [("admin", "/catalogue/surveys/new", ["project"])],
+        "/catalogue/surveys/{survey_id:uuid}": [("admin", f"/catalogue/surveys/{i['survey']}",
+                                                 ["surveytitle", "surveyintro", "proposal", "project"])],
+        "/my/surveys": [("member", "/my/surveys", ["surveytitle"])],
+        "/my/surveys/{survey_id:uuid}": [("member", f"/my/surveys/{i['survey']}",
+                                          ["surveytitle", "surveyintro", "proposal", "surveycomment"])],
+        "/catalogue/subcontractors/{sub_id:uuid}/people": [
+            ("admin", f"/catalogue/subcontractors/{i['subcontractor']}/people", ["subname", "deputy"])],
+        "/partner/orders": [("deputy", "/partner/orders", ["subname", "handedname"])],
         "/schema/swagger": [(None, "/schema/swagger", [])],
         "/schema/redoc": [(None, "/schema/redoc", [])],
         "/schema/oauth2-redirect.html": [(None, "/schema/oauth2-redirect.html", [])],
@@ -717,12 +825,24 @@ POST_FIELDS = ("name", "display_name", "email", "code", "description", "phone", 
                "hours_end", "days", "quiet_start", "quiet_end", "warn_minutes", "day", "working",
                # the customer archive's forms (a unit, a tie, a record, a person, a building)
                "project", "building", "floor", "area", "use", "status", "link_phone", "link_role", "link_starts_on",
-               "occurred_on", "record_person", "emergency_name", "emergency_phone")
+               "occurred_on", "record_person", "emergency_name", "emergency_phone",
+               # the residents' booking of a paid service, and its Pay button
+               "preferred_at", "quantity", "what",
+               # the catalogue's staff forms (a service's fee standard, a subcontractor, a booking, the cashier's)
+               "fee_basis", "fee_amount", "fee_min", "fee_max", "unit_label", "prepay_kind", "prepay_amount",
+               "long_term", "daily_capacity", "delivery_hours", "standard", "provider_department", "services",
+               "contract_from", "contract_until", "active", "item", "unit", "preferred_date", "preferred_time",
+               "final_amount", "method",
+               # the catalogue's operations forms (an agreement and ending it, a survey, a resident's answer)
+               "terms", "every_weeks", "weekday", "time_of_day", "price_per_visit", "on", "intro", "closes_on",
+               "name_3", "item_3", "wanted")
 # POST routes whose forms carry no text (a button): posting them is an action, not a re-drawn form.
 NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notification_id:uuid}/open",
                  "/org/{unit_id:uuid}/delete", "/roles/{role_id:uuid}/delete",
                  "/tokens/{token_id:uuid}/revoke", "/staff/{user_id:uuid}/grants/{grant_id:uuid}/delete",
-                 "/club/members/{member_id:uuid}/id-number", "/club/card/{card_no:str}/auto-renew/cancel"}
+                 "/club/members/{member_id:uuid}/id-number", "/club/card/{card_no:str}/auto-renew/cancel",
+                 "/catalogue/surveys/{survey_id:uuid}/close",
+                 "/catalogue/subcontractors/{sub_id:uuid}/people/{user_id:uuid}/remove"}
 
 
 def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
@@ -849,6 +969,32 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
                                                   f"/my/tickets/{i['repair']}/comments"),
         "/my/tickets/{ticket_id:uuid}/attachments": ("member", f"/my/tickets/{i['repair']}",
                                                      f"/my/tickets/{i['repair']}/attachments"),
+        "/my/services/{item_id:uuid}/book": ("member", f"/my/services/{i['service']}/book",
+                                             f"/my/services/{i['service']}/book"),
+        "/my/services/orders/{order_id:uuid}/pay": ("member", f"/my/services/orders/{i['order']}",
+                                                    f"/my/services/orders/{i['order']}/pay"),
+        # the catalogue's staff forms
+        "/catalogue/items/new": ("admin", "/catalogue/items/new", "/catalogue/items/new"),
+        "/catalogue/items/{item_id:uuid}/draft": ("admin", f"/catalogue/items/{i['draft']}",
+                                                  f"/catalogue/items/{i['draft']}/draft"),
+        "/catalogue/items/{item_id:uuid}/submit": ("admin", f"/catalogue/items/{i['draft']}",
+                                                   f"/catalogue/items/{i['draft']}/submit"),
+        "/catalogue/subcontractors": ("admin", "/catalogue/subcontractors", "/catalogue/subcontractors"),
+        "/catalogue/subcontractors/{sub_id:uuid}": ("admin", f"/catalogue/subcontractors/{i['subcontractor']}",
+                                                    f"/catalogue/subcontractors/{i['subcontractor']}"),
+        "/catalogue/orders/new": ("admin", "/catalogue/orders/new", "/catalogue/orders/new"),
+        "/catalogue/orders/{order_id:uuid}/prepayment": ("admin", f"/catalogue/orders/{i['order']}",
+                                                         f"/catalogue/orders/{i['order']}/prepayment"),
+        "/catalogue/orders/{order_id:uuid}/balance": ("admin", f"/catalogue/orders/{i['order']}",
+                                                      f"/catalogue/orders/{i['order']}/balance"),
+        "/catalogue/orders/{order_id:uuid}/settlement": ("admin", f"/catalogue/orders/{i['order']}",
+                                                         f"/catalogue/orders/{i['order']}/settlement"),
+        "/catalogue/orders/{order_id:uuid}/costs": ("admin", f"/catalogue/orders/{i['order']}",
+                                                    f"/catalogue/orders/{i['order']}/costs"),
+        "/catalogue/orders/{order_id:uuid}/complaints": ("admin", f"/catalogue/orders/{i['order']}",
+                                                         f"/catalogue/orders/{i['order']}/complaints"),
+        "/my/services/orders/{order_id:uuid}/complaint": ("member", f"/my/services/orders/{i['order']}",
+                                                          f"/my/services/orders/{i['order']}/complaint"),
         "/tickets/types/{code:str}": ("admin", "/tickets/types/repair", "/tickets/types/repair"),
         # (restoring the built-in workflow of another type: the repair keeps its own stage names)
         "/tickets/types/{code:str}/restore": ("admin", "/tickets/types/complaint", "/tickets/types/complaint/restore"),
@@ -869,6 +1015,17 @@ def posts(w: World) -> dict[str, tuple[str | None, str, str]]:
         "/archive/buildings": ("admin", "/archive/buildings", "/archive/buildings"),
         "/archive/units/new": ("admin", "/archive/units/new", "/archive/units/new"),
         "/archive/import": ("admin", "/archive/import", "/archive/import"),
+        # the catalogue's operations forms
+        "/catalogue/agreements/new": ("admin", "/catalogue/agreements/new", "/catalogue/agreements/new"),
+        "/catalogue/agreements/{agreement_id:uuid}/end": ("admin", f"/catalogue/agreements/{i['agreement']}",
+                                                          f"/catalogue/agreements/{i['agreement']}/end"),
+        "/catalogue/reviews/{review_id:uuid}/decision": ("admin", f"/catalogue/reviews/{i['review']}",
+                                                         f"/catalogue/reviews/{i['review']}/decision"),
+        "/catalogue/surveys/new": ("admin", "/catalogue/surveys/new", "/catalogue/surveys/new"),
+        "/my/surveys/{survey_id:uuid}": ("member", f"/my/surveys/{i['survey']}", f"/my/surveys/{i['survey']}"),
+        "/catalogue/subcontractors/{sub_id:uuid}/people": (
+            "admin", f"/catalogue/subcontractors/{i['subcontractor']}/people",
+            f"/catalogue/subcontractors/{i['subcontractor']}/people"),
     }
 
 
@@ -891,7 +1048,8 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
                             "script-src" in policy or PAYLOAD.encode() in r.content:
                         problems.append(f"{who} GET {url}: a file must be served sandboxed ({policy!r})")
                 else:
-                    check_page(problems, who, url, r, status=STATUS.get(url, 200), expect=expect)
+                    check_page(problems, who, url, r, status=STATUS.get(url, ROUTE_STATUS.get(route, 200)),
+                               expect=expect)
                     problems += unmarked_money(url, r.text)
                 kind = r.headers.get("content-type", "")
                 if route in FILE_ROUTES:  # a kept file: only its checked type, never sniffed into a page
@@ -913,7 +1071,9 @@ async def test_no_page_shows_user_data_unescaped(app: Litestar, client: Any) -> 
         "amount", "category", "org_unit", "in_plan", "done", "saved", "unread", "household", "next", "tenant",
         "page", "cause", "fund_code", "overdue", "rule", "pay", "batch", "line", "format",
         # the ticket and archive pages' filters
-        "view", "type", "priority", "department", "number", "after", "month", "project", "building", "table")})
+        "view", "type", "priority", "department", "number", "after", "month", "project", "building", "table",
+        # the catalogue's operations pages
+        "by")})
     enc = quote(p("path"), safe="")
     for route in sorted(plan):
         for who, url, _expect in plan[route]:

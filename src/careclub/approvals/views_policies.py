@@ -38,7 +38,8 @@ NOTICES = {
 }
 # The subject types the application registers, by what people call them.
 SUBJECT_LABELS = {"member_application": N_("Club member applications"), "fund_request": N_("Fund requests"),
-                  "annual_plan": N_("Annual fund plans and their revisions")}
+                  "annual_plan": N_("Annual fund plans and their revisions"),
+                  "service_item": N_("Paid services and their fee standards")}
 PLACE_LABELS = {"unit": N_("the requester's unit"), "parent": N_("the unit above the requester's"),
                 "company": N_("the company"), "region": N_("the requester's region"),
                 "branch": N_("the requester's branch"), "project": N_("the requester's project"),

@@ -23,7 +23,7 @@ async def describe(principal: Principal | None, period_id: uuid.UUID) -> Payable
     card = await service.get_card(principal, period["card.card_no"], Perm.MEMBERS_READ)
     return Payable(kind=KIND, id=period_id, amount=period["amount"], currency=period["currency"],
                    description=f"{card['plan.name']} · {card['card_no']}", payer_user_id=card["member.user"],
-                   card_no=card["card_no"], org_unit_id=_unit_of(card), return_path=f"/club/card/{card['card_no']}",
+                   card_no=card["card_no"], org_unit_id=_unit_of(card), return_path="/club/card",
                    settled=period["status"] != "pending")
 
 

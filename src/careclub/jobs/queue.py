@@ -9,6 +9,7 @@ from typing import Any
 from saq import CronJob, Worker
 
 from careclub.approvals import jobs as approvals_jobs
+from careclub.catalogue import jobs as catalogue_jobs
 from careclub.clubs import jobs as clubs_jobs
 from careclub.core import redis as redis_mod
 from careclub.core.db import DB
@@ -31,7 +32,8 @@ FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
                         approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep,
                         payments_jobs.payments_inbox, payments_jobs.payments_fanout,
                         payments_jobs.payments_housekeeping, funds_jobs.funds_fanout, funds_jobs.funds_housekeeping,
-                        tickets_jobs.tickets_fanout, tickets_jobs.tickets_sla]
+                        tickets_jobs.tickets_fanout, tickets_jobs.tickets_sla,
+                        catalogue_jobs.catalogue_fanout, catalogue_jobs.catalogue_tenant]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
              CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
@@ -39,7 +41,8 @@ CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ig
              CronJob(approvals_jobs.approvals_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(payments_jobs.payments_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(funds_jobs.funds_fanout, cron="17 * * * *", timeout=120),  # type: ignore[type-var]
-             CronJob(tickets_jobs.tickets_fanout, cron="*/5 * * * *", timeout=120)]  # type: ignore[type-var]
+             CronJob(tickets_jobs.tickets_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
+             CronJob(catalogue_jobs.catalogue_fanout, cron="23 * * * *", timeout=300)]  # type: ignore[type-var]
 
 
 async def _before_job(ctx: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from careclub.core.i18n import gettext as _
 from careclub.core.money import parse_typed
 from careclub.core.paging import decode_cursor, encode_cursor
 from careclub.payments import rules, service
+from careclub.payments.service._payables import payable_kind
 from careclub.platform import attachments
 from careclub.platform.permissions import Perm
 from careclub.platform.views import page
@@ -161,6 +162,19 @@ async def payment_receipt(request: Request[Any, Any, Any], payment_id: FromPath[
     return page(request, "payments/receipt.html", payment=payment, **_labels())
 
 
+async def _way_back(payment: dict[str, Any]) -> str:
+    """Where the payer goes on from the return page: the page of what was paid for, as its payable says (the
+    card page for a card's period, the order's page for a service order's money), else the dashboard."""
+    try:
+        described = await payable_kind(payment["payable_kind"]).describe(None, payment["payable_id"])
+    except AppError:
+        described = None
+    path = described.return_path if described is not None else ""
+    if path.startswith("/") and not path.startswith("//"):
+        return path
+    return "/club/card" if payment["card_no"] else "/dashboard"
+
+
 @get("/pay/return/{payment_id:uuid}", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
 async def pay_return(request: Request[Any, Any, Any], payment_id: FromPath[uuid.UUID],
                      cancelled: Filter = None) -> Template:
@@ -170,7 +184,7 @@ async def pay_return(request: Request[Any, Any, Any], payment_id: FromPath[uuid.
     if payment["status"] in ("open", "processing") and not cancelled:
         await service.sync_payment(payment_id)
         payment = await service.get_payment(me(request), payment_id)
-    back = "/club/card" if payment["card_no"] else "/dashboard"
+    back = await _way_back(payment)
     waiting = payment["status"] in ("open", "processing") and not cancelled
     return page(request, "payments/return.html", payment=payment, back=back, waiting=waiting,
                 cancelled=bool(cancelled), **_labels())

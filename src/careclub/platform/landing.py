@@ -17,14 +17,16 @@ _NOT_A_TARGET = ("/login", "/signup", "/password/", "/invite/", "/welcome/", "/l
 
 
 def home_of(principal: Principal) -> str:
-    """Staff (who see the dashboard) land there, merchant operators at the scanner, members on their
-    card; anyone else (no role yet) on the dashboard, which says what they may do."""
+    """Staff (who see the dashboard) land there, merchant operators at the scanner, members (residents,
+    club members) on their own home page, `/my` (resident_home.py: a tile for each thing they have with the
+    company, so a resident of a company without clubs lands on his requests, not on an empty card page);
+    anyone else (no role yet) on the dashboard, which says what they may do."""
     if principal.can(Perm.DASHBOARD_VIEW):
         return "/dashboard"
     if principal.can(Perm.CHECKINS_SCAN):
         return "/club/scan"
     if principal.can(Perm.SELF_SERVICE):
-        return "/club/card"
+        return "/my"
     return "/dashboard"
 
 

@@ -36,6 +36,8 @@ class Perm(StrEnum):
     TICKETS_DISPATCH = "tickets.dispatch"
     ARCHIVE_READ = "archive.read"
     ARCHIVE_MANAGE = "archive.manage"
+    CATALOGUE_READ = "catalogue.read"
+    CATALOGUE_MANAGE = "catalogue.manage"
     CHECKINS_SCAN = "checkins.scan"
     SELF_SERVICE = "self.service"
     AUTHENTICATED = "authenticated"
@@ -50,13 +52,14 @@ BUILTIN_ROLES: dict[str, tuple[str, str, set[Perm]]] = {
     # members.read: finance collects membership fees, so it sees whose they are and the clubs' renewal figures
     "finance": ("Finance", "Funds, ledgers, settlements and the audit log.",
                 _STAFF_BASE | {Perm.FINANCE_READ, Perm.FINANCE_MANAGE, Perm.AUDIT_READ, Perm.STAFF_READ,
-                               Perm.MEMBERS_READ, Perm.ARCHIVE_READ}),
+                               Perm.MEMBERS_READ, Perm.ARCHIVE_READ, Perm.CATALOGUE_READ}),
     "approver": ("Approver", "Decides approval steps addressed to the role.",
                  _STAFF_BASE | {Perm.APPROVALS_DECIDE}),
     "cs_clerk": ("Customer-service clerk", "Takes complaints, repairs and contact slips.",
-                 _STAFF_BASE | {Perm.TICKETS_HANDLE, Perm.MEMBERS_READ, Perm.ARCHIVE_READ, Perm.ARCHIVE_MANAGE}),
+                 _STAFF_BASE | {Perm.TICKETS_HANDLE, Perm.MEMBERS_READ, Perm.ARCHIVE_READ, Perm.ARCHIVE_MANAGE,
+                               Perm.CATALOGUE_READ}),
     "dispatcher": ("Dispatcher", "Dispatches tickets to departments and subcontractors.",
-                   _STAFF_BASE | {Perm.TICKETS_HANDLE, Perm.TICKETS_DISPATCH, Perm.ARCHIVE_READ}),
+                   _STAFF_BASE | {Perm.TICKETS_HANDLE, Perm.TICKETS_DISPATCH, Perm.ARCHIVE_READ, Perm.CATALOGUE_READ}),
     "branch_operator": ("Branch operator", "Serves the members of his own branch only.",
                         _STAFF_BASE | {Perm.MEMBERS_READ, Perm.MEMBERS_MANAGE, Perm.STAFF_READ}),
     "merchant_operator": ("Merchant operator", "Scans member cards at one merchant.",

@@ -14,7 +14,7 @@ from careclub.core import i18n, sessions
 from careclub.core.error_messages import error_text, form_errors
 from careclub.core.errors import AppError
 from careclub.core.principal import Principal, principal_in
-from careclub.platform import landing, onboarding, service
+from careclub.platform import landing, onboarding, resident_home, service
 from careclub.platform.api import client_address
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import User
@@ -191,4 +191,5 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
                 club_panels=await clubs.club_panels(principal))
 
 
-ROUTES: list[Any] = [home, signup_form, signup_submit, login_form, login_submit, logout, switch_language, dashboard]
+ROUTES: list[Any] = [home, signup_form, signup_submit, login_form, login_submit, logout, switch_language, dashboard,
+                     *resident_home.ROUTES]

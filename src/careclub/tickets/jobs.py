@@ -1,5 +1,6 @@
 """The ticket core's scheduled work, per company, every five minutes (idempotent: each ticket is warned
-once, breached once, and each person told once per ticket and kind, in one digest outside quiet hours)."""
+once per deadline, breached once, and each person told once per ticket, kind and deadline, in one digest
+outside quiet hours)."""
 
 from __future__ import annotations
 

@@ -209,11 +209,15 @@ class CalendarDay(TenantTable, tablename="service_calendar_day"):
 
 class SlaNotice(TenantTable, tablename="ticket_sla_notice"):
     """A warning or escalation owed to one person about one ticket; the digest job sends each person's
-    waiting notices together, outside quiet hours."""
+    waiting notices together, outside quiet hours. One per (ticket, kind, person, deadline): a deadline that
+    moved (a pause and a resumption) earns a new warning, a job run twice over the same deadline does not.
+    `deadline` is the resolution deadline (`due_at`) the notice is about, or the response deadline
+    (`respond_by`) for `response`; null on notices made before it was recorded."""
 
     ticket = ForeignKey(Ticket)
-    kind = Varchar(length=16)  # warning, breach, escalation
+    kind = Varchar(length=16)  # warning, breach, escalation, response
     user_id = UUID()
+    deadline = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
 
 

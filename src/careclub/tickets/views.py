@@ -47,8 +47,8 @@ UNIT_LIST_MAX = 400
 SLA_NAMES = {"late": N_("Past due"), "breached": N_("Breached"), "unanswered": N_("Not taken in time"),
              "soon": N_("Due soon"), "running": N_("On time"), "paused": N_("Clock paused"),
              "stopped": N_("Clock stopped"), "met": N_("Met"), "": ""}
-# The pill each SLA state is drawn as (app.css and funds.css colours): red, amber, normal, grey.
-SLA_PILLS = {"late": "failed", "breached": "failed", "unanswered": "failed", "soon": "change-changed",
+# The pill each SLA state is drawn as (app.css and pages.css colours): red, amber, normal, grey.
+SLA_PILLS = {"late": "failed", "breached": "failed", "unanswered": "failed", "soon": "warn",
              "running": "", "paused": "off", "stopped": "off", "met": "off", "": "off"}
 SUPPLIED_NAMES = {"company": N_("The company"), "resident": N_("The resident"), "contractor": N_("A contractor")}
 SATISFACTION_NAMES = {1: N_("1 — very dissatisfied"), 2: N_("2 — dissatisfied"), 3: N_("3 — acceptable"),

@@ -21,7 +21,8 @@ from careclub.core.db import fetch
 from careclub.core.errors import AppError
 from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
-from careclub.platform import attachments
+from careclub.core.principal import Principal
+from careclub.platform import attachments, resident_home
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import PER_PAGE, Form, as_uuid, clean, keyset_pages, me
 from careclub.tickets import rules, service
@@ -87,6 +88,34 @@ async def my_list(request: Request[Any, Any, Any], view: Filter = None, after: F
         t["residents_may_raise"] and t["active"] for t in types.values())
     return tickets_page(request, "tickets/my_list.html", rows=shown, form=form, may_raise=may_raise,
                         **keyset_pages(form, after, cursor, total, more))
+
+
+# ---- the resident's home page ------------------------------------------------------------------
+
+MY_REQUESTS = N_("My requests")
+OPEN_LINE = N_("Open: %(count)s")
+NONE_OPEN = N_("Nothing open. Report a problem in your home here.")
+NONE_OPEN_NO_HOME = N_("Nothing open.")
+
+
+async def my_requests_tile(principal: Principal) -> resident_home.Tile | None:
+    """The resident's requests on his home page (/my), with how many are open: for a member who lives in a unit
+    of the archive or has raised a ticket; staff follow tickets on /tickets instead."""
+    if principal.kind != "member":
+        return None
+    units = await service.resident_units(principal)
+    counts = await service.resident_counts(principal)
+    if not units and not counts["total"]:
+        return None
+    if counts["open"]:
+        line = _(OPEN_LINE) % {"count": counts["open"]}
+    else:
+        line = _(NONE_OPEN) if units else _(NONE_OPEN_NO_HOME)
+    return resident_home.Tile(key="my-tickets", title=_(MY_REQUESTS), line=line, link="/my/tickets",
+                              count=counts["open"] or None)
+
+
+resident_home.register(my_requests_tile, order=20)
 
 
 # ---- raising ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Where people land after signing in, and what the navigation offers them: staff on the dashboard,
-merchant operators at the scanner, members on their card; an explicit `next` wins only when it is a
+merchant operators at the scanner, members on their own home page (/my); an explicit `next` wins only when it is a
 local path the person may open. Every link in the navigation opens for the person it is shown to, and a
 member sees no staff links (API tokens among them)."""
 
@@ -57,7 +57,7 @@ async def _sign_in(c: Any, slug: str, email: str, next_: str | None = None) -> s
 
 async def test_each_role_lands_on_its_own_page(app: Litestar, client: Any) -> None:
     w = await _people(client)
-    wanted = {"admin": "/dashboard", "branch": "/dashboard", "scanner": "/club/scan", "member": "/club/card"}
+    wanted = {"admin": "/dashboard", "branch": "/dashboard", "scanner": "/club/scan", "member": "/my"}
     for who, target in wanted.items():
         async with browser(app, lang="en") as c:
             assert await _sign_in(c, w["t"]["slug"], w["people"][who]) == target, who
@@ -74,7 +74,7 @@ async def test_an_explicit_next_wins_when_safe_and_allowed(app: Litestar, client
         ("admin", "/club/card", "/club/card"),  # the admin holds every permission
         ("branch", "/club/members", "/club/members"),
         ("branch", "/staff/invite", "/dashboard"),  # needs staff.manage, which a branch operator lacks
-        ("member", "/staff", "/club/card"),  # a staff page: the member's own home instead
+        ("member", "/staff", "/my"),  # a staff page: the member's own home instead
         ("member", "/tokens", "/tokens"),  # any signed-in person may open it by its address
         ("member", "/club/card", "/club/card"),
         ("scanner", "/dashboard", "/dashboard"),  # open to every signed-in person (a short page for scanners)
@@ -85,8 +85,8 @@ async def test_an_explicit_next_wins_when_safe_and_allowed(app: Litestar, client
         ("admin", "/no/such/page", "/dashboard"),
         ("admin", "/api/v1/me", "/dashboard"),  # not a page
         ("admin", "/login", "/dashboard"),
-        ("member", "/logout", "/club/card"),  # POST only
-        ("member", "", "/club/card"),
+        ("member", "/logout", "/my"),  # POST only
+        ("member", "", "/my"),
     ]
     for who, next_, target in cases:
         async with browser(app, lang="en") as c:

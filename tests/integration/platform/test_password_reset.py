@@ -258,7 +258,7 @@ async def test_concurrent_uses_of_one_link_reset_once(app: Litestar, client: Any
     assert ok.status_code == 200
 
 
-async def test_a_member_lands_on_the_card_after_a_reset(app: Litestar, client: Any, owner: asyncpg.Connection) -> None:
+async def test_a_member_lands_on_his_home_after_a_reset(app: Litestar, client: Any, owner: asyncpg.Connection) -> None:
     t = await signup(client)
     root = (await client.get("/api/v1/org-units", headers=t["headers"])).json()["items"][0]["id"]
     email = f"member@{t['slug']}.test"
@@ -268,4 +268,4 @@ async def test_a_member_lands_on_the_card_after_a_reset(app: Litestar, client: A
     path = await reset_link(app, owner, t, email)  # no password yet: the link sets the first one
     async with visitor(app) as c:
         done = await submit(c, path, password=NEW_PASSWORD, password2=NEW_PASSWORD)
-        assert done.status_code == 303 and done.headers["location"] == "/club/card"
+        assert done.status_code == 303 and done.headers["location"] == "/my"

@@ -156,3 +156,57 @@ async def test_the_reports_count_what_happened_in_the_tickets_scope(app: Litesta
     async with browser(app, lang="zh_CN") as c:
         await login(c, t["slug"], t["email"], PASSWORD)
         assert (await c.get("/tickets/reports?month=2026-02")).status_code == 200
+
+
+async def test_a_month_counts_only_its_own_tickets_ratings_and_rework(app: Litestar, client: Any) -> None:
+    """The month's figures reach legs and events from the month's tickets: a rating or a rework leg of a ticket
+    closed in another month never counts, and a rating given in January on a ticket closed in February counts in
+    February (the ticket's month, not the rating's)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    w = await tower(client)
+    t, clerk = w["t"], w["clerk"]
+
+    def go(text: str) -> None:
+        clock.travel(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")) - clock.now())
+
+    try:
+        go("2026-01-14 10:00")
+        # X: rated 1 (rework), then 4, closed in January
+        x = (await raise_ticket(client, clerk, type="complaint", unit=w["unit"], title="Noise"))["id"]
+        await move(client, clerk, x, "accepted")
+        await move(client, clerk, x, "resolved")
+        assert (await move(client, clerk, x, "visited", satisfaction=1, reason="not_fixed"))["reopen_count"] == 1
+        await move(client, clerk, x, "resolved")
+        await move(client, clerk, x, "visited", satisfaction=4, reason="satisfied")
+        await move(client, clerk, x, "closed")
+        # Z: resolved and rated 3 in January, closed in February
+        z = (await raise_ticket(client, clerk, type="complaint", unit=w["unit"], title="Smell"))["id"]
+        await move(client, clerk, z, "accepted")
+        await move(client, clerk, z, "resolved")
+        await move(client, clerk, z, "visited", satisfaction=3, reason="slow")
+        go("2026-02-10 10:00")
+        await move(client, clerk, z, "closed")
+        # Y: all of it in February, rated 5
+        y = (await raise_ticket(client, clerk, type="complaint", unit=w["unit"], title="Light"))["id"]
+        await move(client, clerk, y, "accepted")
+        await move(client, clerk, y, "resolved")
+        await move(client, clerk, y, "visited", satisfaction=5, reason="satisfied")
+        await move(client, clerk, y, "closed")
+    finally:
+        clock.reset()
+    async with browser(app, lang="en") as c:
+        await login(c, t["slug"], t["email"], PASSWORD)
+        january = (await c.get("/tickets/reports?month=2026-01")).text
+        assert cells(january, "satisfaction", "department", "Unit CS") == {
+            "closed": "1", "ratings": "2", "average": "2.50", "s1": "1", "s2": "0", "s3": "0", "s4": "1", "s5": "0",
+            "reworks": "1"}
+        assert cells(january, "departments", "department", "Unit CS")["tickets"] == "2"  # X and Z resolved
+        february = (await c.get("/tickets/reports?month=2026-02")).text
+        assert cells(february, "satisfaction", "department", "Unit CS") == {
+            "closed": "2", "ratings": "2", "average": "4.00", "s1": "0", "s2": "0", "s3": "1", "s4": "0", "s5": "1",
+            "reworks": "0"}
+        assert cells(february, "departments", "department", "Unit CS")["tickets"] == "1"  # Y
+        march = (await c.get("/tickets/reports?month=2026-03")).text
+        assert rows(march, "satisfaction", "department") == [] and rows(march, "departments", "department") == []

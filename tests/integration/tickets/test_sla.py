@@ -132,6 +132,10 @@ async def test_a_breach_is_charged_to_the_leg_that_held_the_ticket_when_the_targ
         (False, 0), (True, 90), (False, 0)]
 
 
+def close(moment: datetime | None, expected: datetime) -> bool:
+    return moment is not None and abs(moment - expected) < timedelta(seconds=5)
+
+
 async def _digests(tenant_id: str) -> list[dict[str, Any]]:
     async with tenant_scope(uuid.UUID(tenant_id)):
         return await Notification.select(Notification.user_id, Notification.title, Notification.body).where(
@@ -215,3 +219,56 @@ async def test_the_sla_job_warns_breaches_and_escalates_once_in_one_digest_per_p
     morning = (await _digests(tenant))[before:]
     assert morning and all(night["number"] in n["body"] for n in morning)
     assert len({n["user_id"] for n in morning}) == len(morning)
+
+
+async def test_a_deadline_moved_by_a_pause_is_warned_again_once(client: Any) -> None:
+    """Warned before its deadline, paused (waiting on the resident) and resumed: the new deadline earns a second
+    warning, and the job run twice over it sends that one warning once."""
+    w = await tower(client)
+    tenant, clerk = w["t"]["tenant_id"], w["clerk"]
+    await _sla(client, w, "repair", normal={"respond": 30, "resolve": 120, "clock": "working"})
+    r = await client.put("/api/v1/service-calendar", headers=w["t"]["headers"], json={
+        "hours_start": "08:30", "hours_end": "17:30", "quiet_start": "21:00", "quiet_end": "08:00",
+        "warn_minutes": 30})
+    assert r.status_code == 200, r.text
+    go(at("2026-03-02 09:00"))  # a Monday: due at 11:00
+    tid = (await raise_ticket(client, clerk, unit=w["unit"]))["id"]
+    go(at("2026-03-02 09:10"))
+    await move(client, clerk, tid, "accepted")
+
+    async def warnings() -> list[dict[str, Any]]:
+        async with tenant_scope(uuid.UUID(tenant)):
+            return await SlaNotice.select(SlaNotice.user_id, SlaNotice.deadline, SlaNotice.sent_at).where(
+                SlaNotice.ticket == tid, SlaNotice.kind == "warning").order_by(SlaNotice.created_at)
+
+    go(at("2026-03-02 10:40"))
+    assert (await _watch(tenant))["warned"] == 1
+    first = await warnings()
+    assert first and all(close(n["deadline"], at("2026-03-02 11:00")) and n["sent_at"] for n in first)
+    digests = len(await _digests(tenant))
+
+    # paused at 10:45 with 15 minutes left, resumed at 14:00: due at 14:15, a new deadline
+    go(at("2026-03-02 10:45"), 2)
+    await move(client, clerk, tid, "waiting_resident", note="no one at home")
+    go(at("2026-03-02 14:00"))
+    resumed = await move(client, clerk, tid, "in_progress")
+    assert near(resumed["due_at"], at("2026-03-02 14:15"))
+
+    # the clock moves on into the warning window; the job runs twice: one second warning, sent once
+    go(at("2026-03-02 14:01"))
+    assert (await _watch(tenant))["warned"] == 1
+    assert (await _watch(tenant))["warned"] == 0
+    seen = await warnings()
+    assert len(seen) == 2 * len(first)
+    second = seen[len(first):]
+    assert {n["user_id"] for n in second} == {n["user_id"] for n in first}
+    assert all(close(n["deadline"], at("2026-03-02 14:15")) and n["sent_at"] for n in second)
+    told = (await _digests(tenant))[digests:]
+    assert len(told) == len(second) and {n["user_id"] for n in told} == {n["user_id"] for n in second}
+    assert all(resumed["number"] in n["body"] for n in told)
+
+    # past the new deadline: breached once, never warned a third time
+    go(at("2026-03-02 14:20"))
+    counts = await _watch(tenant)
+    assert counts["breached"] == 1 and counts["warned"] == 0
+    assert len(await warnings()) == len(seen)

@@ -74,6 +74,14 @@ async def get_payment(principal: Principal | None, payment_id: uuid.UUID) -> dic
     return row
 
 
+async def payments_of(kind: str, payable_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every payment of one payable, oldest first: what a domain shows beside what was paid for (its receipt
+    numbers, its refunds), and the settled one a later refund goes back through."""
+    return await Payment.select(Payment.id, Payment.number, Payment.amount, Payment.currency, Payment.status,
+                                Payment.method, Payment.refunded_amount, Payment.paid_at, Payment.created_at).where(
+        Payment.payable_kind == kind, Payment.payable_id == payable_id).order_by(Payment.created_at)
+
+
 async def may_read(principal: Principal, payment_id: uuid.UUID) -> bool:
     try:
         await get_payment(principal, payment_id)

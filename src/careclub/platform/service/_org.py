@@ -29,7 +29,7 @@ UNIT_FIELDS = (OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind, OrgUnit.par
 def _in_scope(column: Any, paths: list[str]) -> Any:
     """A WHERE clause matching rows whose org-unit path lies under one of `paths`."""
     if not paths:
-        return column == "\x00never"
+        return column.is_null()  # paths are never null: no row (a NUL in a literal would be refused)
     clauses = [column.like(p + "%") for p in paths]
     combined = clauses[0]
     for c in clauses[1:]:

@@ -76,6 +76,8 @@ PERM_LABELS = {
     "finance.read": N_("See finance"), "finance.manage": N_("Manage finance"),
     "tickets.handle": N_("Handle tickets"), "tickets.dispatch": N_("Dispatch tickets"),
     "archive.read": N_("See the customer archive"), "archive.manage": N_("Manage the customer archive"),
+    "catalogue.read": N_("See paid services and their orders"),
+    "catalogue.manage": N_("Design paid services and their fee standards"),
     "checkins.scan": N_("Scan member cards"), "self.service": N_("Self-service (members)"),
 }
 

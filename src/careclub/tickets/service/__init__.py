@@ -2,7 +2,8 @@
 catalogue's service orders) open and move tickets through `create_ticket` and `transition`."""
 
 from careclub.tickets.service._access import actors, people_with, role_holders
-from careclub.tickets.service._lists import list_tickets, queue_counts
+from careclub.tickets.service._guards import register_actor_source, register_follower, register_guard, signed_off
+from careclub.tickets.service._lists import list_tickets, queue_counts, resident_counts
 from careclub.tickets.service._residents import person_of, resident_units
 from careclub.tickets.service._sla import send_digests, watch
 from careclub.tickets.service._tickets import (
@@ -40,8 +41,10 @@ __all__ = [
     "StaleState", "TransitionNotAllowed", "actors", "add_comment", "add_work", "builtin_spec", "calendar_overrides",
     "calendar_settings", "create_ticket", "ensure_builtin_types", "flow_of", "get_type", "legs", "list_tickets",
     "list_types", "load", "names", "options", "overdue", "people_with", "person_of", "queue_counts", "readable",
-    "resident_units", "role_holders", "save_calendar", "save_checklist", "save_type", "send_digests",
-    "set_calendar_day", "timeline", "transition", "type_by_code", "watch", "work_calendar",
+    "register_actor_source", "register_follower", "register_guard", "resident_counts", "resident_units", "role_holders",
+    "save_calendar", "save_checklist",
+    "save_type", "send_digests", "set_calendar_day", "signed_off", "timeline", "transition", "type_by_code", "watch",
+    "work_calendar",
 ]
 
 # the customer archive (buildings, units, people, their ties and records; the import)

@@ -15,6 +15,7 @@ from careclub.core.db import fetch
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import OrgUnit
+from careclub.tickets.service._guards import extra_actors
 from careclub.tickets.service._residents import resident_units
 
 
@@ -49,7 +50,7 @@ async def actors(principal: Principal, ticket: dict[str, Any], ticket_type: dict
             found |= {"handle", "see"}
     if ticket["raised_by"] == principal.user_id:
         found.add("see")
-    return found
+    return found | await extra_actors(principal, ticket)
 
 
 async def _grant_holders(condition: str, value: str, path: str | None) -> list[uuid.UUID]:

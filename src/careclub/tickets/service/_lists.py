@@ -129,3 +129,13 @@ async def queue_counts(principal: Principal) -> dict[str, int]:
         shown = _view_clause(principal, view, args)
         out[view] = (await _count(f"{scope} AND {shown}", args))[0]
     return out
+
+
+async def resident_counts(principal: Principal) -> dict[str, int]:
+    """A member's tickets as his own list shows them (those he raised, those of the units he lives in): how
+    many are open and how many there are, each up to the cap; for his home page's tile."""
+    args: list[Any] = []
+    scope = await _scope(principal, args)
+    rows = await fetch("SELECT count(*) FILTER (WHERE x.closed_at IS NULL)::int AS open, count(*)::int AS total"
+                       f" FROM (SELECT t.closed_at FROM ticket t WHERE {scope} LIMIT {CAP}) x", *args)
+    return {"open": rows[0]["open"], "total": rows[0]["total"]}

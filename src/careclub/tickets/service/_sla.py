@@ -1,7 +1,10 @@
 """The SLA watch: warn before a deadline, mark and escalate a breach, and send each person one digest.
 
-Run every few minutes per company (idempotent: a ticket is warned once and breached once; a person is told
-about a ticket once per kind). Notices are kept (`SlaNotice`) and sent together, one message per person
+Run every few minutes per company (idempotent: a ticket is warned once per deadline and breached once; a
+person is told about a ticket once per kind and deadline). A deadline moved by a pause and a resumption is a
+new one: the ticket is warned again (`_clock.start` clears `warned`, and the notice is keyed by the deadline, so
+the first warning's row does not stand in the way), while a job run twice over the same deadline sends once.
+Notices are kept (`SlaNotice`) and sent together, one message per person
 listing every ticket, and not during the company's quiet hours: they wait for the morning."""
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ KIND_WORDS = {"warning": N_("due soon"), "breach": N_("past its deadline"), "esc
               "response": N_("not yet taken")}
 
 
-async def _notice(ticket_id: uuid.UUID, kind: str, people: list[uuid.UUID]) -> int:
+async def _notice(ticket_id: uuid.UUID, kind: str, deadline: datetime | None, people: list[uuid.UUID]) -> int:
+    """A notice of `kind` about the ticket's `deadline` for each person, unless he has one for it already."""
     made = 0
     for user_id in dict.fromkeys(people):
         rows = await fetch(
-            "INSERT INTO ticket_sla_notice (id, tenant_id, ticket, kind, user_id, created_at)"
-            " VALUES ($1, current_setting('app.tenant_id')::uuid, $2, $3, $4, now())"
-            " ON CONFLICT (tenant_id, ticket, kind, user_id) DO NOTHING RETURNING id",
-            uuid.uuid4(), ticket_id, kind, user_id)
+            "INSERT INTO ticket_sla_notice (id, tenant_id, ticket, kind, user_id, deadline, created_at)"
+            " VALUES ($1, current_setting('app.tenant_id')::uuid, $2, $3, $4, $5, now())"
+            " ON CONFLICT (tenant_id, ticket, kind, user_id, deadline) DO NOTHING RETURNING id",
+            uuid.uuid4(), ticket_id, kind, user_id, deadline)
         made += len(rows)
     return made
 
@@ -57,7 +61,7 @@ async def watch(now: datetime | None = None) -> dict[str, int]:
     for t in await fetch("SELECT * FROM ticket WHERE clock_since IS NOT NULL AND NOT breached AND NOT warned"
                          " AND due_at <= $1 AND due_at > $2 ORDER BY due_at LIMIT 1000", soon, now):
         await Ticket.update({Ticket.warned: True}).where(Ticket.id == t["id"])
-        await _notice(t["id"], "warning", await _responsible(t))
+        await _notice(t["id"], "warning", t["due_at"], await _responsible(t))
         counts["warned"] += 1
     for t in await fetch("SELECT * FROM ticket WHERE clock_since IS NOT NULL AND NOT breached AND due_at <= $1"
                          " ORDER BY due_at LIMIT 1000", now):
@@ -67,16 +71,16 @@ async def watch(now: datetime | None = None) -> dict[str, int]:
         await TicketLeg.update({TicketLeg.breached: True}).where(TicketLeg.ticket == t["id"],
                                                                 TicketLeg.ended_at.is_null())
         await _event(t["id"], "sla_breach", data={"due_at": t["due_at"]})
-        await _notice(t["id"], "breach", await _responsible(t))
+        await _notice(t["id"], "breach", t["due_at"], await _responsible(t))
         where = await paths(t["project_id"], t["department"])
         escalate_to = await role_holders(ticket_type["escalate_role"], where.get(t["project_id"])
                                          or where.get(t["department"]))
-        await _notice(t["id"], "escalation", escalate_to)
+        await _notice(t["id"], "escalation", t["due_at"], escalate_to)
         counts["breached"] += 1
     for t in await fetch("SELECT * FROM ticket WHERE responded_at IS NULL AND closed_at IS NULL AND respond_by <= $1"
                          " AND NOT EXISTS (SELECT 1 FROM ticket_sla_notice n WHERE n.ticket = ticket.id"
                          " AND n.kind = 'response') ORDER BY respond_by LIMIT 1000", now):
-        await _notice(t["id"], "response", await _responsible(t))
+        await _notice(t["id"], "response", t["respond_by"], await _responsible(t))
         counts["unanswered"] += 1
     counts["sent"] = await send_digests(now, settings)
     return counts

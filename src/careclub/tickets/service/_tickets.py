@@ -23,6 +23,7 @@ from careclub.platform.tables import OrgUnit, User
 from careclub.tickets import rules
 from careclub.tickets.service import _clock
 from careclub.tickets.service._access import actors, paths, role_holders
+from careclub.tickets.service._guards import after_move, check_guards
 from careclub.tickets.service._residents import person_of, resident_units
 from careclub.tickets.service._types import flow_of, get_type, type_by_code, work_calendar
 from careclub.tickets.tables import Person, PropertyUnit, Ticket, TicketEvent, TicketLeg
@@ -129,8 +130,9 @@ def _staff_reaches(principal: Principal, project_path: str | None) -> bool:
 async def create_ticket(principal: Principal, *, type_code: str, title: str, description: str = "",
                         unit_id: uuid.UUID | None = None, priority: str = "normal", source: str = "",
                         person_id: uuid.UUID | None = None, contact_name: str = "", contact_phone: str = "",
-                        department_id: uuid.UUID | None = None, fields: dict[str, Any] | None = None
-                        ) -> dict[str, Any]:
+                        department_id: uuid.UUID | None = None, fields: dict[str, Any] | None = None,
+                        route_to: uuid.UUID | None = None, route_subcontractor: str = "",
+                        through_domain: bool = False) -> dict[str, Any]:
     """Register a ticket: numbered, its SLA clocks started, held by its type's default department (or the
     desk of whoever took it), escalated at once when it is urgent and its type names someone to escalate to."""
     ticket_type = await type_by_code(type_code)
@@ -154,7 +156,8 @@ async def create_ticket(principal: Principal, *, type_code: str, title: str, des
         problems.append(NotFound("no such unit", code="unit_not_found", field="unit"))
     project_path = (await paths(unit["project_id"])).get(unit["project_id"]) if unit else None
     if resident:
-        if not ticket_type["residents_may_raise"]:
+        # a service order is booked through the catalogue, which checks what residents may book
+        if not ticket_type["residents_may_raise"] and not through_domain:
             problems.append(ValidationFailed("residents cannot raise this kind of ticket", field="type"))
         if unit is None or unit["id"] not in await resident_units(principal):
             problems.append(ValidationFailed("choose one of your own units", field="unit"))
@@ -175,6 +178,8 @@ async def create_ticket(principal: Principal, *, type_code: str, title: str, des
         problems.append(NotFound("no such org unit", code="org_unit_not_found", field="department"))
     if problems:
         raise FieldErrors(problems)
+    if route_to is not None:  # another domain's own routing (the providing department of a service)
+        department = route_to
     if department is None:
         department = ticket_type["default_department"]
     if department is None and not resident:
@@ -190,11 +195,13 @@ async def create_ticket(principal: Principal, *, type_code: str, title: str, des
                  description=description, status=first.code, priority=priority, source=source,
                  project_id=unit["project_id"] if unit else None, unit=unit["id"] if unit else None,
                  person=person_id, contact_name=contact_name, contact_phone=contact_phone,
-                 raised_by=principal.user_id, department=department, fields=json.dumps(fields or {}),
+                 raised_by=principal.user_id, department=department, subcontractor=route_subcontractor[:120],
+                 fields=json.dumps(fields or {}),
                  checklist="{}", respond_by=clock.add(now, respond), due_at=clock.add(now, resolve),
                  sla_minutes=resolve, clock_since=now, updated_at=now)
     await row.save()
-    await TicketLeg(ticket=row.id, department=department, started_at=now).save()
+    await TicketLeg(ticket=row.id, department=department, subcontractor=route_subcontractor[:120],
+                    started_at=now).save()
     await _event(row.id, "registered", note=description[:1000], target=first.code,
                  data={"source": source, "priority": priority})
     await audit.record("ticket.create", "ticket", row.id, after={"number": number, "type": type_code,
@@ -270,13 +277,18 @@ async def transition(principal: Principal, ticket_id: uuid.UUID, *, to: str, not
     if assignee_id is not None and not await User.exists().where(User.id == assignee_id, User.kind == "staff",
                                                                  User.is_active.eq(True)):
         problems.append(NotFound("no such staff member", code="user_not_found", field="assignee"))
+    source_stage, target_stage = flow.stage(step.source), flow.stage(step.target)
+    if source_stage is not None and target_stage is not None:
+        problems.extend(await check_guards(ticket, source_stage, target_stage))
     if problems:
         raise FieldErrors(problems)
     if step.department and department_id is None:
         department_id = await _department_by_code(step.department)
-    return await _apply(principal, ticket, ticket_type, flow, step, parts, note=note, department_id=department_id,
-                        assignee_id=assignee_id, subcontractor=subcontractor, satisfaction=satisfaction,
-                        reason=reason, signed_by=signed_by or (principal.display_name if resident else ""))
+    moved = await _apply(principal, ticket, ticket_type, flow, step, parts, note=note, department_id=department_id,
+                         assignee_id=assignee_id, subcontractor=subcontractor, satisfaction=satisfaction,
+                         reason=reason, signed_by=signed_by or (principal.display_name if resident else ""))
+    await after_move(moved)
+    return moved
 
 
 async def _apply(principal: Principal, ticket: dict[str, Any], ticket_type: dict[str, Any], flow: rules.Flow,
