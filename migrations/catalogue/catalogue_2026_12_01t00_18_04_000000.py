@@ -29,6 +29,9 @@ CREATE UNIQUE INDEX service_order_tenant_ticket ON service_order (tenant_id, tic
 CREATE UNIQUE INDEX service_order_tenant_number ON service_order (tenant_id, number);
 CREATE INDEX service_order_tenant_created ON service_order (tenant_id, created_at DESC, id DESC);
 CREATE INDEX service_order_tenant_status ON service_order (tenant_id, status, created_at DESC, id DESC);
+-- a resident's own orders: those he booked and those of his units
+CREATE INDEX service_order_tenant_booked_by ON service_order (tenant_id, booked_by, created_at DESC);
+CREATE INDEX service_order_tenant_unit ON service_order (tenant_id, unit, created_at DESC) WHERE unit IS NOT NULL;
 -- a day's bookings of an item against its capacity
 CREATE INDEX service_order_tenant_slot ON service_order (tenant_id, item, slot_date)
     WHERE slot_date IS NOT NULL AND status <> 'cancelled';

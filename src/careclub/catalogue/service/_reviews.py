@@ -28,7 +28,7 @@ from careclub.core.i18n import N_
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import company_today, company_zone
+from careclub.platform.service import company_today, company_zone, units_in_scope
 from careclub.tickets import service as tickets
 
 DECISIONS = ("more_residents", "new_fee", "stop", "other")
@@ -231,18 +231,22 @@ async def stop_decided(review_id: uuid.UUID, approved: bool) -> None:
 
 # ---- quality -----------------------------------------------------------------------------------
 
+# per grouping: the key the orders are counted by, whether it needs the version row, and its label (looked up
+# for the few groups after counting, not joined to every order)
 _GROUP_SQL = {
-    "item": ("s.item", "v.name"),
-    "department": ("t.department", "coalesce(d.name, '')"),
-    "staff": ("t.assignee", "coalesce(u.display_name, '')"),
-    "subcontractor": ("v.subcontractor", "coalesce(sc.name, '')"),
+    "item": ("s.item", False, "(SELECT v2.name FROM service_item i JOIN service_item_version v2"
+                              " ON v2.id = i.current_version WHERE i.id = g.key)"),
+    "department": ("t.department", False, "(SELECT name FROM org_unit WHERE id = g.key)"),
+    "staff": ("t.assignee", False, "(SELECT display_name FROM app_user WHERE id = g.key)"),
+    "subcontractor": ("v.subcontractor", True, "(SELECT name FROM service_subcontractor WHERE id = g.key)"),
 }
 
 
 async def quality(principal: Principal, *, since: date, until: date, by: str = "item") -> list[dict[str, Any]]:
     """Orders booked in [since, until] grouped by item, department, staff member or subcontractor: how
     many, rated, the mean satisfaction, bad ratings (≤ 2), reworks, complaints raised about them, and how many
-    were done within their SLA. One grouped query over the period's orders (their creation index)."""
+    were done within their SLA. One grouped query over the period's orders (their creation index), in the
+    projects the person's rights reach; the groups' names are looked up afterwards."""
     if by not in GROUPS:
         raise FieldErrors([ValidationFailed("group by one of %(choices)s", field="by",
                                             params={"choices": ", ".join(GROUPS)})])
@@ -254,23 +258,25 @@ async def quality(principal: Principal, *, since: date, until: date, by: str = "
     zone = ZoneInfo(await company_zone())
     start = datetime.combine(since, time(), zone)
     end = datetime.combine(until + timedelta(days=1), time(), zone)
-    key, label = _GROUP_SQL[by]
-    roots = _roots(principal) or []
+    key, needs_version, label = _GROUP_SQL[by]
+    scopes = [await units_in_scope(principal, perm) if principal.can(perm) else []
+              for perm in (Perm.CATALOGUE_READ, Perm.CATALOGUE_MANAGE, Perm.FINANCE_READ)]
+    args: list[Any] = [start, end]
+    scope = ""
+    if None not in scopes:
+        args.append(sorted({u for found in scopes for u in found or []}))
+        scope = " AND s.project_id = ANY($3::uuid[])"
+    version = " JOIN service_item_version v ON v.id = s.item_version" if needs_version else ""
     return await fetch(
-        f"SELECT {key} AS key, {label} AS label, count(*) AS orders,"
+        f"SELECT g.*, coalesce({label}, '') AS label FROM (SELECT {key} AS key, count(*) AS orders,"
         " count(t.satisfaction) AS rated, round(avg(t.satisfaction), 2)::text AS satisfaction,"
         " count(*) FILTER (WHERE t.satisfaction <= 2) AS bad, count(*) FILTER (WHERE t.reopen_count > 0) AS rework,"
         " coalesce(sum(c.n), 0)::int AS complaints, count(*) FILTER (WHERE NOT t.breached) AS on_time"
-        " FROM service_order s JOIN ticket t ON t.id = s.ticket"
-        " JOIN service_item_version v ON v.id = s.item_version"
-        " LEFT JOIN org_unit d ON d.id = t.department LEFT JOIN app_user u ON u.id = t.assignee"
-        " LEFT JOIN service_subcontractor sc ON sc.id = v.subcontractor"
-        " LEFT JOIN LATERAL (SELECT count(*) AS n FROM ticket k WHERE k.type_code = 'complaint'"
-        "   AND k.fields->>'order' = s.id::text AND k.fields ? 'order') c ON true"
-        " JOIN org_unit o ON o.id = s.project_id"
-        " WHERE s.created_at >= $1 AND s.created_at < $2"
-        " AND EXISTS (SELECT 1 FROM unnest($3::text[]) r WHERE o.path LIKE r || '%')"
-        f" GROUP BY {key}, {label} ORDER BY orders DESC, label", start, end, roots)
+        f" FROM service_order s JOIN ticket t ON t.id = s.ticket{version}"
+        " LEFT JOIN LATERAL (SELECT count(*) AS n FROM ticket k WHERE k.fields ? 'order'"
+        "   AND k.fields->>'order' = s.id::text AND k.type_code = 'complaint') c ON true"
+        f" WHERE s.created_at >= $1 AND s.created_at < $2{scope} GROUP BY {key}) g"
+        " ORDER BY g.orders DESC, label", *args)
 
 
 async def complain(principal: Principal, order_id: uuid.UUID, *, title: str, description: str = "",
