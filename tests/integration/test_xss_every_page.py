@@ -443,7 +443,7 @@ async def _build(client: Any) -> World:
             name=p("servicename"), description=p("servicedesc"), standard=p("servicestd"), delivery_hours=24,
             provider_department=ids["ENG"], fee_basis="per_unit", fee_amount=1_000, unit_label=p("u")[:16],
             prepay_kind="deposit", prepay_amount=5_000, daily_capacity=5))
-        ids["service"] = next(r["id"] for r in await catalogue.published(ids["TOWER"]) if r["code"] == "XSSFIX")
+        ids["service"] = next(r["id"] for r in await catalogue.published([ids["TOWER"]]) if r["code"] == "XSSFIX")
         as_member()
         order = await catalogue.book(member, item_id=ids["service"], unit_id=home, quantity_centi=200,
                                      preferred_at=clock.now() + timedelta(days=2), note=p("ordernote"))
@@ -471,7 +471,7 @@ async def _build(client: Any) -> World:
             long_term=True))
         await catalogue.apply_from_file(code="XSSMOVE", project_id=ids["TOWER"], category="moving", spec=VersionSpec(
             name=p("handedname"), subcontractor=ids["subcontractor"], fee_basis="per_time", fee_amount=3_000))
-        offer = {r["code"]: r["id"] for r in await catalogue.published(ids["TOWER"])}
+        offer = {r["code"]: r["id"] for r in await catalogue.published([ids["TOWER"]])}
         first_day = await platform.company_today()
         agreement = await catalogue.create_agreement(
             admin, item_id=offer["XSSLONG"], unit_id=home, contact_name=p("agreecontact"), terms=p("agreeterms"),

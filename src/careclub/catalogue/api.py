@@ -20,8 +20,8 @@ from careclub.catalogue import (
     schemas,
     service,
 )
-from careclub.core.errors import FieldErrors, Forbidden, NotFound, ValidationFailed
-from careclub.core.money import from_money, parse_amount, to_money
+from careclub.core.errors import AppError, FieldErrors, Forbidden, NotFound, ValidationFailed
+from careclub.core.money import Money, from_money, parse_amount, to_money
 from careclub.core.paging import After, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.platform.api import Limit, PrincipalDep, provide_principal
@@ -62,23 +62,17 @@ async def resident_projects(principal: Principal) -> list[uuid.UUID]:
 
 
 async def catalogue_for(principal: Principal, project_code: str | None) -> list[dict[str, Any]]:
-    """Staff: one project's offer (or every published item); a resident: his units' projects' offer."""
+    """Staff: one project's offer (or every published item); a resident: his units' projects' offer (the
+    company-wide one alone while he has no unit)."""
     if project_code:
         unit = await unit_by_code(project_code)
         if unit is None:
             raise NotFound("no org unit with this code", code="org_unit_not_found", field="project")
         if principal.kind == "member" and unit["id"] not in await resident_projects(principal):
             raise NotFound("no org unit with this code", code="org_unit_not_found", field="project")
-        return await service.published(unit["id"])
+        return await service.published([unit["id"]])
     if principal.kind == "member":
-        projects = await resident_projects(principal)
-        if not projects:  # no unit yet: the company-wide offer only
-            return [r for r in await service.published(None) if r["project_id"] is None]
-        rows: dict[uuid.UUID, dict[str, Any]] = {}
-        for project in projects:
-            for row in await service.published(project):
-                rows.setdefault(row["id"], row)
-        return list(rows.values())
+        return await service.published(await resident_projects(principal))
     return await service.published(None)
 
 
@@ -99,17 +93,24 @@ def item_out(item: dict[str, Any], currency: str) -> schemas.ItemOut:
                            versions=[version_out(v, currency) for v in item["versions"]])
 
 
-def spec_from(data: schemas.VersionIn, currency: str) -> rules.VersionSpec:
-    """The body's money parsed, every problem collected (the service adds its own to the same list)."""
-    problems: list[Any] = []
-    amounts: dict[str, int | None] = {}
-    for name in ("fee", "fee_min", "fee_max", "prepay"):
-        value = getattr(data, name)
+def money_fields(currency: str, problems: list[AppError], **values: Money | None) -> dict[str, int | None]:
+    """A body's money fields in minor units (None where absent), parsed together: each bad one goes into
+    `problems`, named by its field, so every one is refused at once with the body's other problems."""
+    out: dict[str, int | None] = {}
+    for name, value in values.items():
         try:
-            amounts[name] = from_money(value, currency=currency, field=name) if value is not None else None
+            out[name] = from_money(value, currency=currency, field=name) if value is not None else None
         except ValidationFailed as exc:
             problems.append(exc)
-            amounts[name] = None
+            out[name] = None
+    return out
+
+
+def spec_from(data: schemas.VersionIn, currency: str) -> rules.VersionSpec:
+    """The body's money parsed, every problem collected (the service adds its own to the same list)."""
+    problems: list[AppError] = []
+    amounts = money_fields(currency, problems, fee=data.fee, fee_min=data.fee_min, fee_max=data.fee_max,
+                           prepay=data.prepay)
     if problems:
         raise FieldErrors(problems)
     return rules.VersionSpec(
@@ -285,17 +286,13 @@ class OrderController(Controller):
                      principal: PrincipalDep) -> schemas.OrderOut:
         """The cashier settles a signed-off order: the final charge against what was paid on account; the
         surplus is refunded, a balance is then collected as a payment (`service_balance`)."""
-        problems: list[Any] = []
-        quantity = final = None
+        problems: list[AppError] = []
+        quantity = None
         try:
             quantity = quantity_centi(data.quantity) if data.quantity is not None else None
         except ValidationFailed as exc:
             problems.append(exc)
-        try:
-            final = (from_money(data.final_amount, currency=principal.tenant.currency, field="final_amount")
-                     if data.final_amount is not None else None)
-        except ValidationFailed as exc:
-            problems.append(exc)
+        final = money_fields(principal.tenant.currency, problems, final_amount=data.final_amount)["final_amount"]
         if problems:
             raise FieldErrors(problems)
         order = await service.settle(principal, order_id, quantity_centi=quantity, final_amount=final,

@@ -13,9 +13,9 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from careclub.catalogue import schemas, service
-from careclub.catalogue.api import company_manager, order_out, quantity_centi
-from careclub.core.errors import FieldErrors, Forbidden, ValidationFailed
-from careclub.core.money import from_money, to_money
+from careclub.catalogue.api import company_manager, money_fields, order_out, quantity_centi
+from careclub.core.errors import AppError, FieldErrors, Forbidden
+from careclub.core.money import to_money
 from careclub.core.principal import Principal
 from careclub.platform.api import PrincipalDep, provide_principal
 from careclub.platform.permissions import Perm
@@ -27,14 +27,8 @@ GroupBy = Annotated[str, QueryParameter(pattern="^(item|department|staff|subcont
 
 def _amounts(principal: Principal, **values: Any) -> dict[str, int | None]:
     """Money fields of a body parsed together, so every bad one is named at once."""
-    problems: list[Any] = []
-    out: dict[str, int | None] = {}
-    for name, value in values.items():
-        try:
-            out[name] = from_money(value, currency=principal.tenant.currency, field=name) if value is not None \
-                else None
-        except ValidationFailed as exc:
-            problems.append(exc)
+    problems: list[AppError] = []
+    out = money_fields(principal.tenant.currency, problems, **values)
     if problems:
         raise FieldErrors(problems)
     return out

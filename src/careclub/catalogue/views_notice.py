@@ -65,7 +65,7 @@ async def notice(request: Request[Any, Any, Any], project: Filter = None) -> Tem
         raise NotFound("no org unit with this code", code="org_unit_not_found")
     currency = principal.tenant.currency
     rows = [{**r, "fee_text": fee_text(r, currency), "prepay_text": prepay_text(r, currency)}
-            for r in await service.published(unit["id"])]
+            for r in await service.published([unit["id"]])]
     link = f"{site_url(request)}/my/services?project={quote(unit['code'], safe='')}"
     return catalogue_page(request, "catalogue/notice.html", unit=unit, projects=projects, rows=rows,
                           qr=qr_svg(link), link=link)

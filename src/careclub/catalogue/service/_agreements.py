@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from careclub.catalogue import rules
-from careclub.catalogue.service._items import get_version, unit_paths
-from careclub.catalogue.service._orders import open_order
+from careclub.catalogue.service._items import get_version, projects_in_reach, unit_paths
+from careclub.catalogue.service._orders import on_offer, open_order
 from careclub.catalogue.tables import ServiceAgreement
 from careclub.core import clock
 from careclub.core.db import fetch
@@ -64,11 +64,7 @@ async def create_agreement(principal: Principal, *, item_id: uuid.UUID, unit_id:
     """A clerk records the agreement the resident signed (§4.2.4, with the resident's service file). A tenant
     file may state one that started before it was applied (`from_file`): its visits start from today."""
     problems: list[AppError] = []
-    rows = await fetch("SELECT * FROM service_item WHERE id = $1 FOR UPDATE", item_id)
-    item = rows[0] if rows else None
-    if item is None or item["status"] != "published" or item["current_version"] is None:
-        raise FieldErrors([NotFound("this service is not on offer", code="service_item_not_found", field="item")])
-    version = await get_version(item["current_version"])
+    item, version = await on_offer(item_id)
     if not version["long_term"]:
         problems.append(ValidationFailed("this service is not offered on a long-term agreement", field="item"))
     unit = None
@@ -150,16 +146,15 @@ async def get_agreement(principal: Principal | None, agreement_id: uuid.UUID) ->
 
 
 async def list_agreements(principal: Principal) -> list[dict[str, Any]]:
-    roots = sorted(set(principal.scope(Perm.CATALOGUE_READ)) | set(principal.scope(Perm.TICKETS_HANDLE)))
-    if not roots:
+    projects = await projects_in_reach(principal, Perm.CATALOGUE_READ, Perm.TICKETS_HANDLE)
+    if projects == []:
         return []
     return await fetch(
         "SELECT a.id, a.number, a.status, a.starts_on, a.ends_on, a.every_weeks, a.weekday, a.time_of_day,"
         " a.price_per_visit, a.currency, a.next_visit, a.contact_name, v.name"
         " FROM service_agreement a JOIN service_item_version v ON v.id = a.item_version"
-        " JOIN org_unit o ON o.id = a.project_id"
-        " WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE o.path LIKE r || '%')"
-        " ORDER BY a.status, a.created_at DESC LIMIT 500", roots)
+        " WHERE a.project_id IS NOT NULL AND ($1::uuid[] IS NULL OR a.project_id = ANY($1::uuid[]))"
+        " ORDER BY a.status, a.created_at DESC LIMIT 500", projects)
 
 
 async def end_agreement(principal: Principal, agreement_id: uuid.UUID, *, on: date, reason: str) -> dict[str, Any]:
@@ -192,14 +187,16 @@ async def create_due_visits(*, today: date | None = None) -> dict[str, int]:
         locked = (await fetch("SELECT * FROM service_agreement WHERE id = $1 FOR UPDATE", row["id"]))[0]
         days = visit_days(locked, until)
         principal = await _acting_for(locked)
+        if principal is None:
+            skipped += len(days)
+            continue
+        item = (await fetch("SELECT * FROM service_item WHERE id = $1", locked["item"]))[0]
+        version = await get_version(locked["item_version"])
+        at_time = time.fromisoformat(locked["time_of_day"])
         for day in days:
-            if principal is None or await _visit_exists(locked["id"], day):
-                skipped += principal is None
+            if await _visit_exists(locked["id"], day):
                 continue
-            hour, minute = (int(x) for x in locked["time_of_day"].split(":"))
-            at = datetime.combine(day, time(hour, minute), zone)
-            item = (await fetch("SELECT * FROM service_item WHERE id = $1", locked["item"]))[0]
-            version = await get_version(locked["item_version"])
+            at = datetime.combine(day, at_time, zone)
             await open_order(principal, item=item, version=version, unit_id=locked["unit"],
                              project_id=locked["project_id"], person_id=locked["person"],
                              contact_name=locked["contact_name"], contact_phone=locked["contact_phone"],
@@ -207,7 +204,7 @@ async def create_due_visits(*, today: date | None = None) -> dict[str, int]:
                              note=locked["number"], source="agreement", price=locked["price_per_visit"],
                              prepay_kind="none", prepay_amount=0, agreement_id=locked["id"])
             made += 1
-        if days and principal is not None:
+        if days:
             following = days[-1] + timedelta(weeks=locked["every_weeks"])
             changes: dict[Any, Any] = {ServiceAgreement.next_visit: following if following <= locked["ends_on"]
                                        else None, ServiceAgreement.updated_at: clock.now()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from careclub.approvals import service as approvals_service
@@ -18,6 +19,7 @@ from careclub.core.errors import AppError, Conflict, FieldErrors, NotFound, Vali
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
+from careclub.platform.service import units_in_scope
 from careclub.platform.tables import OrgUnit
 
 SUBJECT = "service_item"
@@ -35,6 +37,21 @@ async def unit_paths(*ids: uuid.UUID | None) -> dict[uuid.UUID, dict[str, Any]]:
     rows = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.path, OrgUnit.kind).where(
         OrgUnit.id.is_in(wanted))
     return {r["id"]: r for r in rows}
+
+
+async def projects_in_reach(principal: Principal, *perms: Perm) -> list[uuid.UUID] | None:
+    """The org units where the person holds any of `perms`, as ids, or None when one of them covers the whole
+    company: rows are then scoped with `project_id = ANY(ids)` (an index walks, each row checked against a short
+    list), as the ticket lists do, instead of matching every row's unit path."""
+    found: set[uuid.UUID] = set()
+    for perm in perms:
+        if not principal.can(perm):
+            continue
+        units = await units_in_scope(principal, perm)
+        if units is None:
+            return None
+        found.update(units)
+    return sorted(found)
 
 
 async def _check_refs(spec: rules.VersionSpec) -> list[AppError]:
@@ -104,11 +121,10 @@ async def list_items(principal: Principal, *, project_id: uuid.UUID | None = Non
                      q: str = "") -> list[dict[str, Any]]:
     """Items the person's rights reach, each with the name and fee of its newest version. A company has
     tens of services, not thousands: one query, no paging."""
-    roots = sorted(set(principal.scope(Perm.CATALOGUE_READ)) | set(principal.scope(Perm.CATALOGUE_MANAGE)))
-    if not roots:
+    if not (principal.can(Perm.CATALOGUE_READ) or principal.can(Perm.CATALOGUE_MANAGE)):
         return []
-    args: list[Any] = [roots]
-    where = ["(i.project_id IS NULL OR EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE o.path LIKE r || '%'))"]
+    args: list[Any] = [await projects_in_reach(principal, Perm.CATALOGUE_READ, Perm.CATALOGUE_MANAGE)]
+    where = ["($1::uuid[] IS NULL OR i.project_id IS NULL OR i.project_id = ANY($1::uuid[]))"]
     if project_id is not None:
         args.append(project_id)
         where.append(f"(i.project_id = ${len(args)} OR i.project_id IS NULL)")
@@ -283,14 +299,15 @@ async def on_withdrawn(request: dict[str, Any]) -> None:
     await _decided(request, "draft")
 
 
-async def published(project_id: uuid.UUID | None) -> list[dict[str, Any]]:
-    """What residents of a project can book: published items of that project and the company-wide ones, each
-    with the approved version it is priced by. None: every published item."""
+async def published(projects: Sequence[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+    """What residents of these projects can book: published items of the projects and the company-wide ones,
+    each with the approved version it is priced by (no project: the company-wide ones alone). None: every
+    published item."""
     args: list[Any] = []
     where = "i.status = 'published'"
-    if project_id is not None:
-        args.append(project_id)
-        where += " AND (i.project_id IS NULL OR i.project_id = $1)"
+    if projects is not None:
+        args.append(list(projects))
+        where += " AND (i.project_id IS NULL OR i.project_id = ANY($1::uuid[]))"
     return await fetch(
         "SELECT i.id, i.code, i.category, i.project_id, v.id AS version_id, v.version, v.name, v.description,"
         " v.standard, v.delivery_hours, v.fee_basis, v.fee_amount, v.fee_min, v.fee_max, v.unit_label,"

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from careclub.catalogue import rules
-from careclub.catalogue.service._items import get_version, unit_paths
+from careclub.catalogue.service._items import get_version, projects_in_reach, unit_paths
 from careclub.catalogue.service._subcontractors import subcontractor_of
 from careclub.catalogue.tables import ServiceOrder, Subcontractor
 from careclub.core import clock
@@ -23,7 +23,7 @@ from careclub.core.money import format_amount
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import company_today, company_zone, units_in_scope
+from careclub.platform.service import company_today, company_zone
 from careclub.tickets import service as tickets
 from careclub.tickets.tables import PropertyUnit
 
@@ -38,10 +38,9 @@ async def _order_row(order_id: uuid.UUID, *, lock: bool = False) -> dict[str, An
     return rows[0]
 
 
-async def _may_see(principal: Principal, order: dict[str, Any], path: str | None) -> bool:
+async def _may_see(principal: Principal, order: dict[str, Any], ticket: dict[str, Any], path: str | None) -> bool:
     sub = await subcontractor_of(principal.user_id) if principal.kind == "staff" else None
     if sub is not None:  # a subcontractor's people see what is handed to their company, nothing else
-        ticket = await tickets.load(order["ticket"])
         return bool(ticket["subcontractor"]) and ticket["subcontractor"] == sub["name"]
     if principal.kind != "member" and (principal.covers(Perm.CATALOGUE_READ, path)
                                        or principal.covers(Perm.FINANCE_READ, path)):
@@ -61,12 +60,12 @@ async def get_order(principal: Principal | None, order_id: uuid.UUID, *, lock: b
     order = dict(await _order_row(order_id, lock=lock))
     units = await unit_paths(order["project_id"])
     project = units.get(order["project_id"]) if order["project_id"] else None
-    if principal is not None and not await _may_see(principal, order, project["path"] if project else None):
+    ticket = await tickets.load(order["ticket"])
+    if principal is not None and not await _may_see(principal, order, ticket, project["path"] if project else None):
         raise NotFound("no such service order", code="service_order_not_found")
     order["project"] = project
     order["item_version_row"] = await get_version(order["item_version"])
     order["name"] = order["item_version_row"]["name"]
-    ticket = await tickets.load(order["ticket"])
     order["ticket_status"] = ticket["status"]
     order["ticket_row"] = ticket
     order["payments"] = [dict(p, purpose=kind) for kind in (PREPAY, BALANCE)
@@ -98,6 +97,16 @@ async def _parse_slot(problems: list[AppError], version: dict[str, Any], preferr
     return local.date()
 
 
+async def on_offer(item_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A published item, its row locked (bookings and agreements of it are served one at a time), and the
+    approved version it is priced by now; refused by name when it is not on offer."""
+    rows = await fetch("SELECT * FROM service_item WHERE id = $1 FOR UPDATE", item_id)
+    item = rows[0] if rows else None
+    if item is None or item["status"] != "published" or item["current_version"] is None:
+        raise FieldErrors([NotFound("this service is not on offer", code="service_item_not_found", field="item")])
+    return item, await get_version(item["current_version"])
+
+
 async def _home_project(principal: Principal) -> uuid.UUID | None:
     """The project a clerk works in: the nearest unit of kind project at or above his own unit."""
     rows = await fetch(
@@ -127,11 +136,7 @@ async def book(principal: Principal, *, item_id: uuid.UUID, unit_id: uuid.UUID |
     if len(note) > 2000:
         problems.append(ValidationFailed("%(field)s is at most %(limit)s characters", field="note",
                                          params={"field": "note", "limit": 2000}))
-    rows = await fetch("SELECT * FROM service_item WHERE id = $1 FOR UPDATE", item_id)
-    item = rows[0] if rows else None
-    if item is None or item["status"] != "published" or item["current_version"] is None:
-        raise FieldErrors([NotFound("this service is not on offer", code="service_item_not_found", field="item")])
-    version = await get_version(item["current_version"])
+    item, version = await on_offer(item_id)
     unit = None
     if unit_id is not None:
         unit = await PropertyUnit.select(PropertyUnit.id, PropertyUnit.project_id).where(
@@ -351,12 +356,8 @@ async def list_orders(principal: Principal, *, status: str | None = None, item_i
         args.append(sub["name"])
         where.append("t.subcontractor = $1")
     else:
-        # the projects in reach as ids (`= ANY`), like the ticket lists: the newest-first index is walked and
-        # each row checked against a short list, instead of matching every row's unit path
-        scopes = [await units_in_scope(principal, perm) if principal.can(perm) else []
-                  for perm in (Perm.CATALOGUE_READ, Perm.FINANCE_READ)]
-        if None not in scopes:
-            projects = sorted({u for scope in scopes for u in scope or []})
+        projects = await projects_in_reach(principal, Perm.CATALOGUE_READ, Perm.FINANCE_READ)
+        if projects is not None:
             if not projects:
                 return []
             args.append(projects)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from careclub.approvals import service as approvals_service
 from careclub.catalogue import rules
-from careclub.catalogue.service._items import SUBJECT, get_item, unit_paths
+from careclub.catalogue.service._items import SUBJECT, get_item, projects_in_reach, unit_paths
 from careclub.catalogue.service._orders import get_order
 from careclub.catalogue.tables import LossReview, ServiceItem, ServiceOrder
 from careclub.core import clock
@@ -28,7 +28,7 @@ from careclub.core.i18n import N_
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import company_today, company_zone, units_in_scope
+from careclub.platform.service import company_today, company_zone
 from careclub.tickets import service as tickets
 
 DECISIONS = ("more_residents", "new_fee", "stop", "other")
@@ -100,21 +100,16 @@ async def month_bounds(month: str) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(), zone), datetime.combine(following, time(), zone)
 
 
-def _roots(principal: Principal | None) -> list[str] | None:
-    if principal is None:
-        return None
-    return sorted(set(principal.scope(Perm.CATALOGUE_READ)) | set(principal.scope(Perm.CATALOGUE_MANAGE))
-                  | set(principal.scope(Perm.FINANCE_READ)))
+_READERS = (Perm.CATALOGUE_READ, Perm.CATALOGUE_MANAGE, Perm.FINANCE_READ)
 
 
 async def item_figures(principal: Principal | None, month: str) -> list[dict[str, Any]]:
     """Per item: orders settled in the month, revenue, cost and margin — one grouped query over the month's
     settled orders (the settled_at index), whatever the number of orders."""
     start, end = await month_bounds(month)
-    roots = _roots(principal)
-    scope = "" if roots is None else (" AND EXISTS (SELECT 1 FROM org_unit o WHERE o.id = s.project_id AND EXISTS"
-                                      " (SELECT 1 FROM unnest($3::text[]) r WHERE o.path LIKE r || '%'))")
-    args: list[Any] = [start, end] + ([roots] if roots is not None else [])
+    projects = None if principal is None else await projects_in_reach(principal, *_READERS)
+    scope = "" if projects is None else " AND s.project_id = ANY($3::uuid[])"
+    args: list[Any] = [start, end] + ([projects] if projects is not None else [])
     return await fetch(
         "SELECT i.id AS item, i.code, i.project_id, i.status AS item_status, v.name, f.orders, f.revenue, f.cost,"
         " f.revenue - f.cost AS margin FROM (SELECT s.item, count(*) AS orders,"
@@ -168,13 +163,13 @@ async def get_review(principal: Principal | None, review_id: uuid.UUID, *, lock:
 
 
 async def list_reviews(principal: Principal) -> list[dict[str, Any]]:
-    roots = _roots(principal) or []
+    projects = await projects_in_reach(principal, *_READERS)
     return await fetch(
         "SELECT r.id, r.month, r.status, r.decision, r.revenue, r.cost, r.orders, v.name, i.code"
         " FROM service_loss_review r JOIN service_item i ON i.id = r.item"
-        " JOIN service_item_version v ON v.id = i.current_version LEFT JOIN org_unit o ON o.id = i.project_id"
-        " WHERE i.project_id IS NULL OR EXISTS (SELECT 1 FROM unnest($1::text[]) x WHERE o.path LIKE x || '%')"
-        " ORDER BY r.status = 'open' DESC, r.month DESC LIMIT 500", roots)
+        " JOIN service_item_version v ON v.id = i.current_version"
+        " WHERE $1::uuid[] IS NULL OR i.project_id IS NULL OR i.project_id = ANY($1::uuid[])"
+        " ORDER BY r.status = 'open' DESC, r.month DESC LIMIT 500", projects)
 
 
 async def decide_review(principal: Principal, review_id: uuid.UUID, *, decision: str, note: str) -> dict[str, Any]:
@@ -259,12 +254,11 @@ async def quality(principal: Principal, *, since: date, until: date, by: str = "
     start = datetime.combine(since, time(), zone)
     end = datetime.combine(until + timedelta(days=1), time(), zone)
     key, needs_version, label = _GROUP_SQL[by]
-    scopes = [await units_in_scope(principal, perm) if principal.can(perm) else []
-              for perm in (Perm.CATALOGUE_READ, Perm.CATALOGUE_MANAGE, Perm.FINANCE_READ)]
+    projects = await projects_in_reach(principal, *_READERS)
     args: list[Any] = [start, end]
     scope = ""
-    if None not in scopes:
-        args.append(sorted({u for found in scopes for u in found or []}))
+    if projects is not None:
+        args.append(projects)
         scope = " AND s.project_id = ANY($3::uuid[])"
     version = " JOIN service_item_version v ON v.id = s.item_version" if needs_version else ""
     return await fetch(

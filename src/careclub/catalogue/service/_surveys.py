@@ -12,7 +12,7 @@ from typing import Any
 
 from careclub.approvals import service as approvals_service
 from careclub.catalogue import rules
-from careclub.catalogue.service._items import unit_paths
+from careclub.catalogue.service._items import projects_in_reach, unit_paths
 from careclub.catalogue.tables import Survey, SurveyAnswer
 from careclub.core import clock
 from careclub.core.db import fetch
@@ -186,14 +186,13 @@ async def list_surveys(principal: Principal) -> list[dict[str, Any]]:
                            " service_survey_answer a WHERE a.survey = s.id AND a.user_id = $2) AS answered"
                            " FROM service_survey s WHERE s.project_id = ANY($1::uuid[]) AND s.status = 'open'"
                            " ORDER BY s.created_at DESC", projects, principal.user_id)
-    roots = sorted(set(principal.scope(Perm.CATALOGUE_READ)) | set(principal.scope(Perm.CATALOGUE_MANAGE))
-                   | set(principal.scope(Perm.TICKETS_DISPATCH)))
+    reach = await projects_in_reach(principal, Perm.CATALOGUE_READ, Perm.CATALOGUE_MANAGE, Perm.TICKETS_DISPATCH)
     return await fetch(
         "SELECT s.id, s.title, s.status, s.closes_on, s.created_at, s.sent_to, o.name AS project_name,"
         " (SELECT count(*) FROM service_survey_answer a WHERE a.survey = s.id) AS respondents"
         " FROM service_survey s JOIN org_unit o ON o.id = s.project_id"
-        " WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE o.path LIKE r || '%')"
-        " ORDER BY s.created_at DESC LIMIT 200", roots)
+        " WHERE $1::uuid[] IS NULL OR s.project_id = ANY($1::uuid[])"
+        " ORDER BY s.created_at DESC LIMIT 200", reach)
 
 
 async def tallies_for_item(item_code: str) -> list[dict[str, Any]]:
