@@ -254,3 +254,44 @@ async def test_dates_far_outside_any_calendar_are_refused_by_name_not_with_a_500
     r = await client.post("/api/v1/catalogue/surveys", headers=w.h("site"), json={
         "project": w.org["P1"], "title": "t", "proposals": [{"name": "n"}], "closes_on": "9999-12-31"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "closes_on"
+
+
+async def test_one_company_never_sees_anothers_agreements_surveys_reviews_or_subcontractors(client: Any) -> None:
+    a = await make_world(client)
+    b = await make_world(client)
+    await _enable_long_term(client, a)
+    today = await _today(a)
+    agreement = await ok(await client.post("/api/v1/service-agreements", headers=a.h("clerk"), json={
+        "item": a.items["CLEAN"], "unit": a.units["A-101"], "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=60)).isoformat(), "quantity": "50"}), 201)
+    survey = await ok(await client.post("/api/v1/catalogue/surveys", headers=a.h("site"), json={
+        "project": a.org["P1"], "title": "Needs", "proposals": [{"name": "Laundry"}]}), 201)
+    settled = await _settled(client, a, "FIX", final="50.00")
+    await ok(await client.put(f"/api/v1/service-orders/{settled['id']}/costs", headers=a.h("site"),
+                              json={"materials_cost": money("80.00")}))
+    clock.travel(timedelta(days=32))
+    async with tenant_scope(a.tenant_id):
+        await service.raise_loss_tasks(clock.local(clock.now() - timedelta(days=32),  # type: ignore[union-attr]
+                                                   "Asia/Shanghai").strftime("%Y-%m"))
+        from careclub.catalogue.tables import LossReview, Subcontractor
+
+        review = await LossReview.select(LossReview.id).first()
+        sub = await Subcontractor.select(Subcontractor.id).first()
+    assert review is not None and sub is not None
+    assert (await client.get(f"/api/v1/catalogue/reviews/{review['id']}", headers=a.h("site"))).status_code == 200
+    for who in ("site", "clerk", "cashier", "res"):
+        for url in (f"/api/v1/service-agreements/{agreement['id']}", f"/api/v1/catalogue/surveys/{survey['id']}",
+                    f"/api/v1/catalogue/reviews/{review['id']}"):
+            r = await client.get(url, headers=b.h(who))
+            assert r.status_code in (403, 404), (who, url, r.status_code)
+    assert agreement["id"] not in {x["id"] for x in await ok(await client.get("/api/v1/service-agreements",
+                                                                             headers=b.h("clerk")))}
+    assert survey["id"] not in {x["id"] for x in await ok(await client.get("/api/v1/catalogue/surveys",
+                                                                          headers=b.h("site")))}
+    assert str(sub["id"]) not in {x["id"] for x in await ok(await client.get("/api/v1/catalogue/subcontractors",
+                                                                             headers=b.h("site")))}
+    r = await client.post(f"/api/v1/catalogue/surveys/{survey['id']}/answers", headers=b.h("res"), json={"wanted": []})
+    assert r.status_code == 404
+    month = clock.local(clock.now() - timedelta(days=32), "Asia/Shanghai").strftime("%Y-%m")  # type: ignore[union-attr]
+    assert await ok(await client.get(f"/api/v1/catalogue/figures?month={month}", headers=b.h("site"))) == []
+
