@@ -20,6 +20,12 @@ from careclub.catalogue import api_ops as catalogue_api_ops
 from careclub.catalogue import views as catalogue_views
 from careclub.catalogue import views_ops as catalogue_views_ops
 from careclub.catalogue import views_portal as catalogue_views_portal
+from careclub.settlements import api as settlements_api
+from careclub.settlements import api_involvement as settlements_api_involvement
+from careclub.settlements import api_reports as settlements_api_reports
+from careclub.settlements import views as settlements_views
+from careclub.settlements import views_involvement as settlements_views_involvement
+from careclub.settlements import views_reports as settlements_views_reports
 from careclub.clubs import api as clubs_api
 from careclub.clubs import paying as clubs_paying
 from careclub.clubs import views as clubs_views
@@ -126,6 +132,12 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None, san
             *catalogue_views.ROUTES,
             *catalogue_views_ops.ROUTES,
             *catalogue_views_portal.ROUTES,
+            *settlements_api.ROUTES,
+            *settlements_api_involvement.ROUTES,
+            *settlements_api_reports.ROUTES,
+            *settlements_views.ROUTES,
+            *settlements_views_involvement.ROUTES,
+            *settlements_views_reports.ROUTES,
             *tickets_views_admin.ROUTES,
             *tickets_views_reports.ROUTES,
             *tickets_views.ROUTES,

@@ -13,6 +13,7 @@ APP_REGISTRY = AppRegistry(
         "careclub.funds.piccolo_app",
         "careclub.tickets.piccolo_app",
         "careclub.catalogue.piccolo_app",
+        "careclub.settlements.piccolo_app",
     ]
 )
 

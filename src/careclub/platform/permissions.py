@@ -38,6 +38,14 @@ class Perm(StrEnum):
     ARCHIVE_MANAGE = "archive.manage"
     CATALOGUE_READ = "catalogue.read"
     CATALOGUE_MANAGE = "catalogue.manage"
+    SETTLEMENTS_READ = "settlements.read"
+    """See the developer ↔ property-company accounts of the projects in reach (the developer's auditors)."""
+    SETTLEMENTS_PREPARE = "settlements.prepare"
+    """The property company's side: budget forms, payments with their evidence, the month's settlement."""
+    SETTLEMENTS_CONFIRM = "settlements.confirm"
+    """The developer's authorised people: confirm or refuse payments, start budget additions."""
+    SETTLEMENTS_MANAGE = "settlements.manage"
+    """Projects' stages and phases, the management fee and due day, the early-involvement checklists."""
     CHECKINS_SCAN = "checkins.scan"
     SELF_SERVICE = "self.service"
     AUTHENTICATED = "authenticated"
@@ -52,7 +60,7 @@ BUILTIN_ROLES: dict[str, tuple[str, str, set[Perm]]] = {
     # members.read: finance collects membership fees, so it sees whose they are and the clubs' renewal figures
     "finance": ("Finance", "Funds, ledgers, settlements and the audit log.",
                 _STAFF_BASE | {Perm.FINANCE_READ, Perm.FINANCE_MANAGE, Perm.AUDIT_READ, Perm.STAFF_READ,
-                               Perm.MEMBERS_READ, Perm.ARCHIVE_READ, Perm.CATALOGUE_READ}),
+                               Perm.MEMBERS_READ, Perm.ARCHIVE_READ, Perm.CATALOGUE_READ, Perm.SETTLEMENTS_READ}),
     "approver": ("Approver", "Decides approval steps addressed to the role.",
                  _STAFF_BASE | {Perm.APPROVALS_DECIDE}),
     "cs_clerk": ("Customer-service clerk", "Takes complaints, repairs and contact slips.",

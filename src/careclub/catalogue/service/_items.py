@@ -19,7 +19,7 @@ from careclub.core.errors import AppError, Conflict, FieldErrors, NotFound, Vali
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import units_in_scope
+from careclub.platform.service import projects_in_reach
 from careclub.platform.tables import OrgUnit
 
 SUBJECT = "service_item"
@@ -37,21 +37,6 @@ async def unit_paths(*ids: uuid.UUID | None) -> dict[uuid.UUID, dict[str, Any]]:
     rows = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.path, OrgUnit.kind).where(
         OrgUnit.id.is_in(wanted))
     return {r["id"]: r for r in rows}
-
-
-async def projects_in_reach(principal: Principal, *perms: Perm) -> list[uuid.UUID] | None:
-    """The org units where the person holds any of `perms`, as ids, or None when one of them covers the whole
-    company: rows are then scoped with `project_id = ANY(ids)` (an index walks, each row checked against a short
-    list), as the ticket lists do, instead of matching every row's unit path."""
-    found: set[uuid.UUID] = set()
-    for perm in perms:
-        if not principal.can(perm):
-            continue
-        units = await units_in_scope(principal, perm)
-        if units is None:
-            return None
-        found.update(units)
-    return sorted(found)
 
 
 async def _check_refs(spec: rules.VersionSpec) -> list[AppError]:

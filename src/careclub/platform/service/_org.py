@@ -47,6 +47,21 @@ async def units_in_scope(principal: Principal | None, perm: Perm) -> list[uuid.U
     return [r["id"] for r in rows]
 
 
+async def projects_in_reach(principal: Principal, *perms: Perm) -> list[uuid.UUID] | None:
+    """The org units where the person holds any of `perms`, as ids, or None when one of them covers the whole
+    company: rows are then scoped with `project_id = ANY(ids)` (an index walks, each row checked against a short
+    list), as the ticket lists do (the catalogue's, the settlements'), instead of matching every row's unit path."""
+    found: set[uuid.UUID] = set()
+    for perm in perms:
+        if not principal.can(perm):
+            continue
+        units = await units_in_scope(principal, perm)
+        if units is None:
+            return None
+        found.update(units)
+    return sorted(found)
+
+
 # ---- org units ---------------------------------------------------------------------------
 
 async def list_units(principal: Principal, perm: Perm = Perm.ORG_READ) -> list[dict[str, Any]]:

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the settlements work in progress."""
+
+ROUTES: list[object] = []

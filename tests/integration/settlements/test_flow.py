@@ -1,0 +1,64 @@
+"""The two confirmations and the month's settlement, through the API: a payment needs an approved line,
+the developer confirms each, the month takes only confirmed payments, the fee is exact to the fen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.settlements.helpers import (
+    YY,
+    approved_budget,
+    budget,
+    confirm,
+    make_world,
+    ok,
+    pay,
+    set_stage,
+    walk,
+)
+
+
+async def test_budget_payment_confirmation_settlement(client: Any) -> None:
+    w = await make_world(client)
+    await set_stage(client, w, YY, "post_move_in", "2026-06-30")
+    b = await approved_budget(client, w, project=YY, month="2026-10", amounts=["1000.00", "333.33"])
+    assert b["status"] == "approved" and b["stage"] == "post_move_in"
+    line1, line2 = b["lines"][0]["id"], b["lines"][1]["id"]
+    p1 = await pay(client, w, line1, "999.99", "2026-10-12")
+    p2 = await pay(client, w, line2, "333.33", "2026-10-20")
+    assert p1["status"] == "recorded" and "采购申请表第1项" in p1["evidence"]
+    await confirm(client, w, p1["id"])
+    s = await ok(await client.post("/api/v1/settlements", headers=w.h("property-finance"),
+                                   json={"project": YY, "month": "2026-10"}), 201)
+    assert s["confirmed_cost"]["amount"] == "999.99" and s["waiting_count"] == 1
+    assert s["management_fee"]["amount"] == "100.00"  # 99.999 rounds half up to the fen
+    assert s["total"]["amount"] == "1099.99" and s["due_on"] == "2026-11-22"
+    await confirm(client, w, p2["id"])
+    s = await ok(await client.post(f"/api/v1/settlements/{s['id']}/submit", headers=w.h("property-finance")))
+    assert s["status"] == "in_review" and s["confirmed_cost"]["amount"] == "1333.32"
+    assert s["management_fee"]["amount"] == "133.33" and s["total"]["amount"] == "1466.65"
+    walked = await walk(client, w, s["approval_request"])
+    assert [n for n, _ in walked] == ["物业分管领导及财务负责人会签", "物业公司总经理审批", "客服小组负责人审核",
+                                     "地产财务部审核", "城市公司总经理审批"]
+    listed = await ok(await client.get("/api/v1/settlements", headers=w.h("auditor"), params={"month": "2026-10"}))
+    assert [(x["project"], x["status"], x["total"]["amount"]) for x in listed] == [(YY, "approved", "1466.65")]
+
+
+async def test_payment_refused_without_approved_line(client: Any) -> None:
+    w = await make_world(client)
+    b = await budget(client, w, "property", project=YY, kind="monthly", month="2026-10", amounts=["500.00"])
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "10.00", "currency": "CNY"}, "paid_on": "2026-10-02",
+        "payee": "X"})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "budget_line_not_approved"
+    assert "draft" in r.json()["error"]["message"]
+    await ok(await client.post(f"/api/v1/settlement-budgets/{b['id']}/submit", headers=w.h("property")))
+    walked = await walk(client, w, (await ok(await client.get(f"/api/v1/settlement-budgets/{b['id']}",
+                                                              headers=w.h("property"))))["approval_request"])
+    assert [n for n, _ in walked] == ["营销小组负责人审核"]  # the project is before move-in
+    await pay(client, w, b["lines"][0]["id"], "500.00", "2026-10-02")
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "0.01", "currency": "CNY"}, "paid_on": "2026-10-03",
+        "payee": "X"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "exceeds_budget_line"
