@@ -27,6 +27,8 @@ CREATE UNIQUE INDEX settlement_budget_line_tenant_no ON settlement_budget_line (
 ALTER TABLE settlement_budget_line ADD CONSTRAINT settlement_budget_line_amount CHECK (amount > 0 AND line_no > 0);
 CREATE INDEX settlement_payment_tenant_line ON settlement_payment (tenant_id, line, status);
 CREATE INDEX settlement_payment_tenant_project_month ON settlement_payment (tenant_id, project_id, month, status);
+-- the payments list pages by (created_at, id), oldest first, for every status
+CREATE INDEX settlement_payment_tenant_created ON settlement_payment (tenant_id, created_at, id);
 CREATE INDEX settlement_payment_tenant_waiting ON settlement_payment (tenant_id, created_at, id)
     WHERE status = 'recorded';
 ALTER TABLE settlement_payment ADD CONSTRAINT settlement_payment_amount CHECK (amount > 0);

@@ -19,6 +19,7 @@ from careclub.core.logging import log_tenant, request_id
 from careclub.funds import jobs as funds_jobs
 from careclub.jobs import tasks
 from careclub.payments import jobs as payments_jobs
+from careclub.settlements import jobs as settlements_jobs
 from careclub.tickets import jobs as tickets_jobs
 
 log = logging.getLogger("careclub.jobs")
@@ -33,7 +34,8 @@ FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
                         payments_jobs.payments_inbox, payments_jobs.payments_fanout,
                         payments_jobs.payments_housekeeping, funds_jobs.funds_fanout, funds_jobs.funds_housekeeping,
                         tickets_jobs.tickets_fanout, tickets_jobs.tickets_sla,
-                        catalogue_jobs.catalogue_fanout, catalogue_jobs.catalogue_tenant]
+                        catalogue_jobs.catalogue_fanout, catalogue_jobs.catalogue_tenant,
+                        settlements_jobs.settlements_fanout, settlements_jobs.settlements_tenant]
 # SAQ types ctx as its own TypedDict; ours is a plain dict carrying extra keys (owns_pool, …).
 CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ignore[type-var]
              CronJob(tasks.sweep_fanout, cron="7 * * * *", timeout=300),  # type: ignore[type-var]
@@ -42,7 +44,9 @@ CRON_JOBS = [CronJob(tasks.heartbeat, cron="* * * * *", timeout=50),  # type: ig
              CronJob(payments_jobs.payments_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(funds_jobs.funds_fanout, cron="17 * * * *", timeout=120),  # type: ignore[type-var]
              CronJob(tickets_jobs.tickets_fanout, cron="*/5 * * * *", timeout=120),  # type: ignore[type-var]
-             CronJob(catalogue_jobs.catalogue_fanout, cron="23 * * * *", timeout=300)]  # type: ignore[type-var]
+             CronJob(catalogue_jobs.catalogue_fanout, cron="23 * * * *", timeout=300),  # type: ignore[type-var]
+             # 01:31 UTC is the morning in the companies' zones (Asia/Shanghai: 09:31)
+             CronJob(settlements_jobs.settlements_fanout, cron="31 1 * * *", timeout=300)]  # type: ignore[type-var]
 
 
 async def _before_job(ctx: dict[str, Any]) -> None:

@@ -81,20 +81,26 @@ def settlement_out(row: dict[str, Any], currency: str) -> schemas.SettlementOut:
         waiting_count=row["waiting_count"], waiting_amount=m("waiting_amount"))
 
 
-def lines_from(data: list[schemas.LineIn], currency: str) -> list[rules.LineIn]:
-    """The lines' amounts parsed together with the form's other problems named by their line."""
-    problems: list[AppError] = []
+def lines_from(data: list[schemas.LineIn], currency: str, *, kind: str | None, cost_type: str | None, title: str,
+               problems: list[AppError] | None = None) -> list[rules.LineIn]:
+    """The lines' amounts parsed; a bad one is named with every other problem of the form (the form's own
+    rules are checked here too, so a person sees all of them at once, not the amounts first)."""
+    found: list[AppError] = problems if problems is not None else []
     out = []
+    unparsed = set()
     for i, line in enumerate(data):
         try:
             amount = from_money(line.amount, currency=currency, field=f"lines[{i}].amount")
         except ValidationFailed as exc:
-            problems.append(exc)
-            amount = 0
+            found.append(exc)
+            amount, _ = 1, unparsed.add(f"lines[{i}].amount")
         out.append(rules.LineIn(description=line.description, amount=amount, cost_type=line.cost_type,
                                 quantity=line.quantity))
-    if problems:
-        raise FieldErrors(problems)
+    if found:
+        # a change (kind None) has its form's kind in the service: there its rules are checked with it
+        rest = (rules.check_form(kind, cost_type, out) if kind else []) + rules.check_title(title)
+        found.extend(e for e in rest if e.field not in unparsed)
+        raise FieldErrors(found)
     return out
 
 
@@ -201,12 +207,8 @@ class BudgetController(Controller):
             month = rules.parse_month(data.month)
         except ValidationFailed as exc:
             problems.append(exc)
-        try:
-            lines = lines_from(data.lines, principal.tenant.currency)
-        except FieldErrors as exc:
-            problems.extend(exc.errors)
-        if problems:
-            raise FieldErrors(problems)
+        lines = lines_from(data.lines, principal.tenant.currency, kind=data.kind, cost_type=data.cost_type,
+                           title=data.title, problems=problems)
         assert month is not None
         row = await service.create_budget(principal, project=data.project, phase=data.phase, kind=data.kind,
                                           cost_type=data.cost_type, month=month, title=data.title, note=data.note,
@@ -223,7 +225,8 @@ class BudgetController(Controller):
                      principal: PrincipalDep) -> schemas.BudgetOut:
         reader(principal)
         row = await service.update_budget(principal, budget_id, title=data.title, note=data.note,
-                                          lines=lines_from(data.lines, principal.tenant.currency),
+                                          lines=lines_from(data.lines, principal.tenant.currency, kind=None,
+                                                           cost_type=data.cost_type, title=data.title),
                                           cost_type=data.cost_type)
         return budget_out(row, principal.tenant.currency)
 

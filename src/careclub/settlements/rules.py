@@ -133,6 +133,12 @@ class LineIn:
     quantity: str = ""
 
 
+def check_title(title: str) -> list[AppError]:
+    if not title.strip() or len(title.strip()) > 200:
+        return [ValidationFailed("title is required (at most 200 characters)", field="title", code="invalid_title")]
+    return []
+
+
 def check_form(kind: str, cost_type: str | None, lines: list[LineIn]) -> list[AppError]:
     """Every problem of a budget form at once, each naming its field."""
     problems: list[AppError] = []

@@ -12,6 +12,7 @@ from piccolo.table import Table
 from careclub.core.money import Money, MoneyIn
 from careclub.core.schemas import Input, col, text
 from careclub.settlements.tables import (
+    Settlement,
     SettlementAdjustment,
     SettlementBudget,
     SettlementBudgetLine,
@@ -91,6 +92,7 @@ class SettlementOut(SettlementSummary, kw_only=True):
 
 
 class CompileIn(Input):
+    __writes__: ClassVar[tuple[type[Table], ...]] = (Settlement,)
     project: ProjectRef
     month: MonthText
 

@@ -11,7 +11,7 @@ from typing import Any
 from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from careclub.core.errors import Conflict, FieldErrors, NotFound
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
@@ -33,12 +33,6 @@ def _form_month(kind: str, month: date) -> date:
     return date(month.year, 1, 1) if kind == "annual" else rules.month_start(month)
 
 
-def _check_title(title: str) -> list[ValidationFailed]:
-    if not title.strip() or len(title.strip()) > 200:
-        return [ValidationFailed("title is required (at most 200 characters)", field="title", code="invalid_title")]
-    return []
-
-
 async def _write_lines(budget_id: uuid.UUID, kind: str, cost_type: str | None, lines: list[LineIn]) -> int:
     await SettlementBudgetLine.delete().where(SettlementBudgetLine.budget == budget_id)
     total = 0
@@ -56,13 +50,13 @@ async def create_budget(principal: Principal | None, *, project: uuid.UUID | str
                         cost_type: str | None, month: date, title: str, note: str = "",
                         lines: list[LineIn]) -> dict[str, Any]:
     """A draft form with its lines, numbered per project ("2026-11-M-PUR-01") for payments to cite."""
-    problems = rules.check_form(kind, cost_type, lines) + _check_title(title)
+    problems = rules.check_form(kind, cost_type, lines) + rules.check_title(title)
     unit = await project_unit(principal, project, _perm_for(kind) if kind in rules.KINDS else Perm.SETTLEMENTS_PREPARE)
     if phase is not None:
         try:
             await stage_of(unit["id"], phase)
         except NotFound as exc:
-            problems.append(exc)  # type: ignore[arg-type]
+            problems.append(exc)
     if problems:
         raise FieldErrors(list(problems))
     await lock_project(unit["id"])
@@ -100,7 +94,7 @@ async def update_budget(principal: Principal | None, budget_id: uuid.UUID, *, ti
     """Change a draft, or a form its reviewer returned; a form in review or decided stays as it is."""
     row = await _lock_budget(principal, budget_id, act=True)
     form_type = row["cost_type"] if cost_type is None or row["kind"] == "annual" else cost_type
-    problems = rules.check_form(row["kind"], form_type, lines) + _check_title(title)
+    problems = rules.check_form(row["kind"], form_type, lines) + rules.check_title(title)
     if problems:
         raise FieldErrors(list(problems))
     if row["status"] not in rules.BUDGET_EDITABLE:
