@@ -39,7 +39,11 @@ NOTICES = {
 # The subject types the application registers, by what people call them.
 SUBJECT_LABELS = {"member_application": N_("Club member applications"), "fund_request": N_("Fund requests"),
                   "annual_plan": N_("Annual fund plans and their revisions"),
-                  "service_item": N_("Paid services and their fee standards")}
+                  "service_item": N_("Paid services and their fee standards"),
+                  "property_budget": N_("Property company budgets: annual, and monthly by the project's stage"),
+                  "property_work": N_("Unplanned work, purchases on the developer's behalf, sales-office consumables"),
+                  "budget_addition": N_("Budget additions and settlements above budget"),
+                  "property_settlement": N_("Monthly settlements with the property company")}
 PLACE_LABELS = {"unit": N_("the requester's unit"), "parent": N_("the unit above the requester's"),
                 "company": N_("the company"), "region": N_("the requester's region"),
                 "branch": N_("the requester's branch"), "project": N_("the requester's project"),

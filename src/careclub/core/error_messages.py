@@ -159,6 +159,9 @@ CODE_MESSAGES: dict[str, str] = {
     "month_closed": N_("This month's settlement is already submitted: date the payment in a later month."),
     "invalid_amount": N_("Give an amount above zero."),
     "invalid_payee": N_("Say whom the payment was made to."),
+    "paid_before_approval": N_("A payment dated before its budget was approved is not recorded: work is paid for "
+                               "only once its budget is approved."),
+    "paid_in_future": N_("A payment is recorded once it is made: its date cannot be after today."),
     "reason_required": N_("Give the reason."),
     "payment_already_decided": N_("This payment was already confirmed or refused."),
     "settlement_not_found": N_("No such settlement, or it is not yours to see."),

@@ -93,7 +93,8 @@ def lines_from(data: list[schemas.LineIn], currency: str, *, kind: str | None, c
             amount = from_money(line.amount, currency=currency, field=f"lines[{i}].amount")
         except ValidationFailed as exc:
             found.append(exc)
-            amount, _ = 1, unparsed.add(f"lines[{i}].amount")
+            unparsed.add(f"lines[{i}].amount")
+            amount = 1
         out.append(rules.LineIn(description=line.description, amount=amount, cost_type=line.cost_type,
                                 quantity=line.quantity))
     if found:
@@ -142,11 +143,15 @@ class SettlementController(Controller):
 
     @get("", opt={"permission": Perm.AUTHENTICATED})
     async def settlements(self, principal: PrincipalDep, project: Code = None, month: Month = None,
-                          status: Short = None) -> list[schemas.SettlementSummary]:
-        """Monthly settlements of the projects in reach, newest month first: confirmed cost, the management fee,
-        the total and the date it is to be approved by."""
+                          status: Short = None,
+                          limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+                          ) -> list[schemas.SettlementSummary]:
+        """Monthly settlements of the projects in reach, newest month first (at most `limit`; narrow by `project`
+        or `month` for older ones): confirmed cost, the management fee, the total and the date it is to be
+        approved by."""
         reader(principal)
-        rows = await service.list_settlements(principal, project=project, month=month_of(month), status=status)
+        rows = await service.list_settlements(principal, project=project, month=month_of(month), status=status,
+                                              limit=limit)
         return [summary(r, principal.tenant.currency) for r in rows]
 
     @post("", opt={"permission": Perm.SETTLEMENTS_PREPARE}, status_code=201)

@@ -71,13 +71,19 @@ class SettlementsSection(Strict):
     involvement: list[InvolvementSpec] = []
 
 
+def _invalid(path: str, why: str) -> ValidationFailed:
+    """A refusal named by where it stands in the file (`why` is already filled in)."""
+    return ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field=path,
+                            params={"path": path, "message": why})
+
+
 async def _project(code: str, path: str, ctx: ApplyContext) -> dict[str, Any]:
-    """The org unit of kind project the file names (its id, code and name)."""
+    """The org unit of kind project the file names."""
     unit_id = await ctx.unit_id(code, path=path)
     row = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.kind).where(OrgUnit.id == unit_id).first()
     if row is None or row["kind"] != "project":
-        raise ValidationFailed("%(path)s: org unit %(code)r is not a project (kind = \"project\")", code="tenant_file_invalid", field=path,
-                                  params={"path": path, "code": code})
+        raise ValidationFailed("%(path)s: org unit %(code)s is not a project (kind = \"project\")",
+                               code="tenant_file_invalid", field=path, params={"path": path, "code": code})
     return row
 
 
@@ -90,8 +96,7 @@ async def _terms(section: SettlementsSection, ctx: ApplyContext) -> None:
         try:
             rate = service.parse_rate(section.fee_rate)
         except ValidationFailed as exc:
-            raise ValidationFailed("%(path)s: %(message)s", code="tenant_file_invalid", field="settlements.fee_rate",
-                                   params={"path": "settlements.fee_rate", "message": exc.message}) from None
+            raise _invalid("settlements.fee_rate", exc.message) from None
     due_day = section.due_day if section.due_day is not None else now["due_day"]
     if (rate, due_day) == (now["fee_rate_bp"], now["due_day"]):
         return
@@ -99,18 +104,22 @@ async def _terms(section: SettlementsSection, ctx: ApplyContext) -> None:
     ctx.changed(f"settlement terms: fee {service.rate_text(rate)} %, due on day {due_day}")
 
 
+def _check_stage(path: str, stage: str, moved_in_on: date | None) -> None:
+    if stage == "post_move_in" and moved_in_on is None:
+        raise ValidationFailed("%(path)s: give the move-in date of a project or phase after move-in",
+                               code="tenant_file_invalid", field=path, params={"path": path})
+
+
 async def _projects(section: SettlementsSection, ctx: ApplyContext) -> None:
     seen: set[str] = set()
     for i, spec in enumerate(section.projects):
         path = f"settlements.projects[{i}]"
         if spec.code in seen:
-            raise ValidationFailed("%(path)s: project %(code)s is listed twice", code="tenant_file_invalid", field=f"{path}.code",
-                                  params={"path": f"{path}.code", "code": spec.code})
+            raise ValidationFailed("%(path)s: project %(code)s is listed twice", code="tenant_file_invalid",
+                                   field=f"{path}.code", params={"path": f"{path}.code", "code": spec.code})
         seen.add(spec.code)
         unit = await _project(spec.code, f"{path}.code", ctx)
-        if spec.stage == "post_move_in" and spec.moved_in_on is None:
-            raise ValidationFailed("%(path)s: give the move-in date of a project after move-in", code="tenant_file_invalid", field=f"{path}.moved_in_on",
-                                  params={"path": f"{path}.moved_in_on"})
+        _check_stage(f"{path}.moved_in_on", spec.stage, spec.moved_in_on)
         now = await service.get_project(None, unit["id"])
         if (now["stage"], now["moved_in_on"], now["note"]) != (spec.stage, spec.moved_in_on, spec.note.strip()):
             await with_path(path, service.set_project(None, unit["id"], stage=spec.stage,
@@ -123,12 +132,10 @@ async def _projects(section: SettlementsSection, ctx: ApplyContext) -> None:
             where = f"{path}.phases[{j}]"
             code, name = phase.code.strip(), phase.name.strip()
             if code in codes:
-                raise ValidationFailed("%(path)s: phase %(code)s is listed twice", code="tenant_file_invalid", field=f"{where}.code",
-                                  params={"path": f"{where}.code", "code": code})
+                raise ValidationFailed("%(path)s: phase %(code)s is listed twice", code="tenant_file_invalid",
+                                       field=f"{where}.code", params={"path": f"{where}.code", "code": code})
             codes.add(code)
-            if phase.stage == "post_move_in" and phase.moved_in_on is None:
-                raise ValidationFailed("%(path)s: give the move-in date of a phase after move-in", code="tenant_file_invalid", field=f"{where}.moved_in_on",
-                                  params={"path": f"{where}.moved_in_on"})
+            _check_stage(f"{where}.moved_in_on", phase.stage, phase.moved_in_on)
             have = phases.get(code)
             if have is not None and (have["name"], have["stage"], have["moved_in_on"]) == (
                     name, phase.stage, phase.moved_in_on):
@@ -141,8 +148,8 @@ async def _projects(section: SettlementsSection, ctx: ApplyContext) -> None:
 async def _owner(email: str, path: str) -> Any:
     row = await User.select(User.id, User.kind, User.is_active).where(User.email == email.strip().lower()).first()
     if row is None or row["kind"] != "staff" or not row["is_active"]:
-        raise ValidationFailed("%(path)s: no staff member %(email)s (give the e-mail of a person in [[staff]])", code="tenant_file_invalid", field=path,
-                                  params={"path": path, "email": email})
+        raise ValidationFailed("%(path)s: no staff member %(email)s (give the e-mail of a person of the file)",
+                               code="tenant_file_invalid", field=path, params={"path": path, "email": email})
     return row["id"]
 
 
@@ -150,29 +157,28 @@ async def _involvement(section: SettlementsSection, ctx: ApplyContext) -> None:
     units: dict[str, Any] = {}
     keys: set[tuple[str, str, str]] = set()
     positions: dict[tuple[str, str], int] = {}
-    wanted: list[tuple[str, InvolvementSpec, Any, int, Any]] = []
-    # everything checked before the first item is written, each problem named by where it stands
+    wanted: list[tuple[InvolvementSpec, Any, int, Any]] = []
+    # every item checked before the first is written, each problem named by where it stands
     for i, spec in enumerate(section.involvement):
         path = f"settlements.involvement[{i}]"
         if spec.project not in units:
             units[spec.project] = (await _project(spec.project, f"{path}.project", ctx))["id"]
         title = spec.title.strip()
         if not title:
-            raise ValidationFailed("%(path)s: say what the deliverable is", code="tenant_file_invalid", field=f"{path}.title",
-                                  params={"path": f"{path}.title"})
+            raise ValidationFailed("%(path)s: say what the deliverable is", code="tenant_file_invalid",
+                                   field=f"{path}.title", params={"path": f"{path}.title"})
         key = (spec.project, spec.stage, title)
         if key in keys:
-            raise _invalid(f"{path}.title", "%(title)r is listed twice for %(project)s at stage %(stage)s",
-                           title=title, project=spec.project, stage=spec.stage)
+            raise ValidationFailed("%(path)s: %(title)s is listed twice for %(project)s at stage %(stage)s",
+                                   code="tenant_file_invalid", field=f"{path}.title",
+                                   params={"path": f"{path}.title", "title": title, "project": spec.project,
+                                           "stage": spec.stage})
         keys.add(key)
-        if spec.done_on is not None and spec.due_on is None:
-            raise ValidationFailed("%(path)s: an item that is done needs the date it was due", code="tenant_file_invalid", field=f"{path}.due_on",
-                                  params={"path": f"{path}.due_on"})
         owner = await _owner(spec.owner, f"{path}.owner") if spec.owner else None
         position = positions.get((spec.project, spec.stage), 0) + 1
         positions[(spec.project, spec.stage)] = position
-        wanted.append((path, spec, units[spec.project], position, owner))
-    for path, spec, project_id, position, owner in wanted:
+        wanted.append((spec, units[spec.project], position, owner))
+    for spec, project_id, position, owner in wanted:
         title = spec.title.strip()
         fields: dict[str, Any] = {"position": position, "kind": spec.kind, "owner_id": owner, "due_on": spec.due_on,
                                   "note": spec.note.strip()}

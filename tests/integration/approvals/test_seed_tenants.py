@@ -100,19 +100,34 @@ async def test_haiyue_service_fund_tiers(client: Any, amount: str, names: list[s
     assert all(s["approvers"] for s in body["chain"])
 
 
-@pytest.mark.parametrize(("amount", "category", "names"), [
-    ("19999.99", "unplanned_work", ["营销客服部小组负责人审核"]),
-    ("20000.00", "unplanned_work", ["营销客服部小组负责人审核", "城市公司总经理审批"]),
-    ("5000.00", "sales_office_purchase", ["营销客服部负责人确认"]),
-    ("5000.01", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
-    ("10000.00", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
-    ("10000.01", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签", "城市公司总经理审批"]),
+GM = "城市公司总经理审批"
+
+
+@pytest.mark.parametrize(("subject_type", "amount", "category", "names"), [
+    ("property_budget", "960000.00", "annual", ["财务部审核", "城市公司总经理审批"]),
+    ("property_budget", "88000.00", "pre_move_in", ["营销小组负责人审核"]),
+    ("property_budget", "88000.00", "post_move_in", ["客服小组负责人审核"]),
+    ("property_work", "19999.99", "unplanned_pre_move_in", ["营销小组负责人审核"]),
+    ("property_work", "20000.00", "unplanned_pre_move_in", ["营销小组负责人审核", "城市公司总经理审批"]),
+    ("property_work", "19999.99", "unplanned_post_move_in", ["客服小组负责人审核"]),
+    ("property_work", "20000.00", "unplanned_post_move_in", ["客服小组负责人审核", "城市公司总经理审批"]),
+    ("property_work", "300.00", "proxy_purchase", ["需求部门负责人审批", "分管领导审批", "财务领导审批", GM]),
+    ("property_work", "5000.00", "sales_office", ["营销客服部负责人确认"]),
+    ("property_work", "5000.01", "sales_office", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
+    ("property_work", "10000.00", "sales_office", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
+    ("property_work", "10000.01", "sales_office", ["营销客服部负责人确认", "分管领导及财务领导会签", GM]),
+    ("budget_addition", "5000.00", None, ["财务部审核", "城市公司总经理审核", "区域分管总审定"]),
+    ("property_settlement", "13580.22", "post_move_in", ["物业分管领导及财务负责人会签", "物业公司总经理审批",
+                                                         "客服小组负责人审核", "地产财务部审核", "城市公司总经理审批"]),
 ])
-async def test_huafu_settlement_boundaries(client: Any, amount: str, category: str, names: list[str]) -> None:
+async def test_huafu_settlement_boundaries(client: Any, subject_type: str, amount: str, category: str | None,
+                                           names: list[str]) -> None:
     headers = await admin(client, "huafu-development")
-    body = await preview(client, headers, "settlement", amount, category, False)
+    # the project's people (at project) are found from the project the request is for
+    body = await preview(client, headers, subject_type, amount, category, False, org_unit="P-HFYY")
     assert [s["name"] for s in body["chain"]] == names
     assert all(s["approvers"] for s in body["chain"])
-    if len(names) > 1 and "会签" in names[1]:
-        assert body["chain"][1]["kind"] == "countersign"
-        assert len(body["chain"][1]["signers"]) == 2
+    for step in body["chain"]:
+        if "会签" in step["name"]:
+            assert step["kind"] == "countersign"
+            assert len(step["signers"]) == 2

@@ -5,12 +5,16 @@ write budgets, pay against them, confirm, settle and walk an approval chain to i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from careclub.core import clock
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
 from careclub.platform.tables import OrgUnit, User
@@ -105,11 +109,26 @@ async def walk(client: httpx.AsyncClient, w: World, request_id: str, decision: s
     return walked
 
 
+@contextmanager
+def on_day(day: str) -> Iterator[None]:
+    """The application's clock at 10:00 in Shanghai on `day` ("2026-10-01") meanwhile, then back to now."""
+    target = datetime.fromisoformat(f"{day}T02:00:00+00:00")
+    clock.travel(target - clock.now())
+    try:
+        yield
+    finally:
+        clock.reset()
+
+
 async def approved_budget(client: httpx.AsyncClient, w: World, *, project: str, month: str, amounts: list[str],
                           kind: str = "monthly", cost_type: str | None = "purchase", who: str = "property") -> Any:
-    b = await budget(client, w, who, project=project, kind=kind, month=month, amounts=amounts, cost_type=cost_type)
-    b = await submit_budget(client, w, who, b["id"])
-    await walk(client, w, b["approval_request"])
+    """A form written and approved on the first of its month, before anything is paid against it (payments dated
+    before the approval are refused); the clock is back at now afterwards."""
+    with on_day(f"{month}-01"):
+        b = await budget(client, w, who, project=project, kind=kind, month=month, amounts=amounts,
+                         cost_type=cost_type)
+        b = await submit_budget(client, w, who, b["id"])
+        await walk(client, w, b["approval_request"])
     return await ok(await client.get(f"/api/v1/settlement-budgets/{b['id']}", headers=w.h(who)))
 
 

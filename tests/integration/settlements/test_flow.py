@@ -3,6 +3,8 @@ the developer confirms each, the month takes only confirmed payments, the fee is
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from tests.integration.settlements.helpers import (
@@ -12,6 +14,7 @@ from tests.integration.settlements.helpers import (
     confirm,
     make_world,
     ok,
+    on_day,
     pay,
     set_stage,
     walk,
@@ -46,6 +49,7 @@ async def test_budget_payment_confirmation_settlement(client: Any) -> None:
 
 async def test_payment_refused_without_approved_line(client: Any) -> None:
     w = await make_world(client)
+    await set_stage(client, w, YY, "pre_move_in")
     b = await budget(client, w, "property", project=YY, kind="monthly", month="2026-10", amounts=["500.00"])
     r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
         "line": b["lines"][0]["id"], "amount": {"amount": "10.00", "currency": "CNY"}, "paid_on": "2026-10-02",
@@ -53,12 +57,40 @@ async def test_payment_refused_without_approved_line(client: Any) -> None:
     assert r.status_code == 409, r.text
     assert r.json()["error"]["code"] == "budget_line_not_approved"
     assert "draft" in r.json()["error"]["message"]
-    await ok(await client.post(f"/api/v1/settlement-budgets/{b['id']}/submit", headers=w.h("property")))
-    walked = await walk(client, w, (await ok(await client.get(f"/api/v1/settlement-budgets/{b['id']}",
-                                                              headers=w.h("property"))))["approval_request"])
+    with on_day("2026-10-01"):
+        await ok(await client.post(f"/api/v1/settlement-budgets/{b['id']}/submit", headers=w.h("property")))
+        walked = await walk(client, w, (await ok(await client.get(f"/api/v1/settlement-budgets/{b['id']}",
+                                                                  headers=w.h("property"))))["approval_request"])
     assert [n for n, _ in walked] == ["营销小组负责人审核"]  # the project is before move-in
+    # approved on 1 October: a payment of 30 September predates it, one of tomorrow is not made yet
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "10.00", "currency": "CNY"}, "paid_on": "2026-09-30",
+        "payee": "X"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "paid_before_approval", r.text
+    assert "2026-10-01" in r.json()["error"]["message"]
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "10.00", "currency": "CNY"}, "paid_on": tomorrow,
+        "payee": "X"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "paid_in_future", r.text
     await pay(client, w, b["lines"][0]["id"], "500.00", "2026-10-02")
     r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
         "line": b["lines"][0]["id"], "amount": {"amount": "0.01", "currency": "CNY"}, "paid_on": "2026-10-03",
         "payee": "X"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "exceeds_budget_line"
+
+
+async def test_a_new_company_sees_what_it_still_has_to_set_up(client: Any) -> None:
+    from careclub.core.db import tenant_scope
+    from careclub.settlements import service
+    from tests.conftest import signup
+
+    fresh = await signup(client)
+    async with tenant_scope(uuid.UUID(fresh["tenant_id"])):
+        status = await service.setup_status()
+    assert status == {"projects": False, "preparers": False, "confirmers": False, "ready": False,
+                      "policies": {"property_budget": False, "property_work": False, "budget_addition": False,
+                                   "property_settlement": False}}
+    w = await make_world(client)
+    async with tenant_scope(w.tenant_id):
+        assert (await service.setup_status())["ready"] is True

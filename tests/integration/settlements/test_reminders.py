@@ -10,7 +10,7 @@ from careclub.approvals.tables import Notification
 from careclub.core import clock
 from careclub.core.db import tenant_scope
 from careclub.settlements import jobs
-from tests.integration.settlements.helpers import YY, approved_budget, confirm, make_world, ok, pay, walk
+from tests.integration.settlements.helpers import YY, approved_budget, confirm, make_world, ok, pay, set_stage, walk
 
 
 async def notified(w: Any, kind: str) -> set[str]:
@@ -21,6 +21,7 @@ async def notified(w: Any, kind: str) -> set[str]:
 
 async def test_month_end_and_due_date_reminders(client: Any) -> None:
     w = await make_world(client)
+    await set_stage(client, w, YY, "pre_move_in")
     b = await approved_budget(client, w, project=YY, month="2026-11", amounts=["100.00"])
     await confirm(client, w, (await pay(client, w, b["lines"][0]["id"], "100.00", "2026-11-30"))["id"])
     run = lambda: jobs.settlements_tenant({}, tenant_id=str(w.tenant_id))  # noqa: E731

@@ -223,3 +223,41 @@ async def test_two_companies_never_see_each_others_accounts(client: Any) -> None
     assert (await ok(await client.get("/api/v1/settlement-payments", headers=b.h("admin"))))["items"] == []
     # the same budget number in both companies: numbers are per company and project
     assert draft_b["number"] == budget_a["number"]
+
+
+async def test_a_month_above_its_budget_goes_to_the_regional_head(client: Any) -> None:
+    w = await make_world(client)
+    oct_form = await approved_budget(client, w, project=GY, month="2026-10", amounts=["1000.00"], who="property2")
+    await confirm(client, w, (await pay(client, w, oct_form["lines"][0]["id"], "1000.00", "2026-10-09",
+                                        who="property2"))["id"], who="sales-lead")
+    october = await compile_month(client, w, GY, "2026-10")
+    october = await ok(await client.post(f"/api/v1/settlements/{october['id']}/submit",
+                                         headers=w.h("property-finance")))
+    await walk(client, w, october["approval_request"])
+    # October under-counted a supplier's invoice: 500.00 more, carried into November
+    await ok(await client.post(f"/api/v1/settlements/{october['id']}/adjustments", headers=w.h("property-finance"),
+                               json={"cost_type": "special", "amount": "500.00", "reason": "补计10月保洁费"}), 201)
+    nov_form = await approved_budget(client, w, project=GY, month="2026-11", amounts=["200.00"], who="property2")
+    await confirm(client, w, (await pay(client, w, nov_form["lines"][0]["id"], "200.00", "2026-11-02",
+                                        who="property2"))["id"], who="sales-lead")
+    november = await compile_month(client, w, GY, "2026-11")
+    assert (november["confirmed_cost"]["amount"], november["budget_total"]["amount"]) == ("700.00", "200.00")
+    november = await ok(await client.post(f"/api/v1/settlements/{november['id']}/submit",
+                                          headers=w.h("property-finance")))
+    walked = await walk(client, w, november["approval_request"])
+    assert [n for n, _ in walked][-1] == "区域分管总审定"
+    assert walked[-1][1] == ["regional"]
+
+
+async def test_a_withdrawn_month_is_a_draft_again(client: Any) -> None:
+    w = await make_world(client)
+    form = await approved_budget(client, w, project=GY, month="2026-11", amounts=["80.00"], who="property2")
+    await confirm(client, w, (await pay(client, w, form["lines"][0]["id"], "80.00", "2026-11-02",
+                                        who="property2"))["id"], who="sales-lead")
+    s = await compile_month(client, w, GY, "2026-11")
+    s = await ok(await client.post(f"/api/v1/settlements/{s['id']}/submit", headers=w.h("property-finance")))
+    s = await ok(await client.post(f"/api/v1/settlements/{s['id']}/withdraw", headers=w.h("property-finance")))
+    assert (s["status"], s["payment_count"]) == ("draft", 1)
+    assert s["payments"] == []  # released with the month: compiled again, they are taken again
+    s = await compile_month(client, w, GY, "2026-11")
+    assert (s["status"], len(s["payments"])) == ("draft", 1)

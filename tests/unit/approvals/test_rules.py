@@ -86,25 +86,51 @@ def test_service_fund_tiers(amount: str, expected: list[str]) -> None:
 
 # ---- seed 003: developer–property settlement -------------------------------------------------
 
-@pytest.mark.parametrize(("amount", "category", "expected"), [
-    ("19999.99", "unplanned_work", ["营销客服部小组负责人审核"]),
-    ("20000.00", "unplanned_work", ["营销客服部小组负责人审核", "城市公司总经理审批"]),
-    ("5000.00", "sales_office_purchase", ["营销客服部负责人确认"]),
-    ("5000.01", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
-    ("10000.00", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签"]),
-    ("10000.01", "sales_office_purchase", ["营销客服部负责人确认", "分管领导及财务领导会签", "城市公司总经理审批"]),
-    ("0.01", "proxy_purchase", ["分管领导及财务领导会签", "城市公司总经理审批"]),
+SALES, CS, GM = "营销小组负责人审核", "客服小组负责人审核", "城市公司总经理审批"
+CONFIRM, COUNTERSIGN = "营销客服部负责人确认", "分管领导及财务领导会签"
+PROPERTY_SIDE = ["物业分管领导及财务负责人会签", "物业公司总经理审批"]
+
+
+@pytest.mark.parametrize(("subject_type", "amount", "category", "expected"), [
+    ("property_budget", "0.01", "annual", ["财务部审核", GM]),
+    ("property_budget", "99999999.99", "pre_move_in", [SALES]),
+    ("property_budget", "99999999.99", "post_move_in", [CS]),
+    ("property_work", "19999.99", "unplanned_pre_move_in", [SALES]),
+    ("property_work", "20000.00", "unplanned_pre_move_in", [SALES, GM]),
+    ("property_work", "19999.99", "unplanned_post_move_in", [CS]),
+    ("property_work", "20000.00", "unplanned_post_move_in", [CS, GM]),
+    ("property_work", "0.01", "proxy_purchase", ["需求部门负责人审批", "分管领导审批", "财务领导审批", GM]),
+    ("property_work", "5000.00", "sales_office", [CONFIRM]),
+    ("property_work", "5000.01", "sales_office", [CONFIRM, COUNTERSIGN]),
+    ("property_work", "10000.00", "sales_office", [CONFIRM, COUNTERSIGN]),
+    ("property_work", "10000.01", "sales_office", [CONFIRM, COUNTERSIGN, GM]),
+    ("budget_addition", "0.01", None, ["财务部审核", "城市公司总经理审核", "区域分管总审定"]),
+    ("property_settlement", "1.00", "pre_move_in", [*PROPERTY_SIDE, SALES, "地产财务部审核", GM]),
+    ("property_settlement", "1.00", "post_move_in", [*PROPERTY_SIDE, CS, "地产财务部审核", GM]),
+    ("property_settlement", "1.00", "over_budget",
+     [*PROPERTY_SIDE, "营销客服部小组负责人审核", "地产财务部审核", GM, "区域分管总审定"]),
 ])
-def test_settlement_boundaries(amount: str, category: str, expected: list[str]) -> None:
-    policy = seed_policy("huafu-development", "settlement")
-    assert [n for _, n in chain(policy, amount, category=category, in_plan=False)] == expected
+def test_settlement_boundaries(subject_type: str, amount: str, category: str | None, expected: list[str]) -> None:
+    policy = seed_policy("huafu-development", subject_type)
+    for in_plan in (True, False):
+        assert [n for _, n in chain(policy, amount, category=category, in_plan=in_plan)] == expected
 
 
 def test_settlement_countersign_names_division_and_finance_heads() -> None:
-    policy = seed_policy("huafu-development", "settlement")
-    step = match(policy, amount=500001, category="sales_office_purchase", in_plan=False).spec.steps[1]
+    policy = seed_policy("huafu-development", "property_work")
+    step = match(policy, amount=500001, category="sales_office", in_plan=False).spec.steps[1]
     assert step.kind == "countersign"
     assert [a.role for a in step.approvers] == ["division_head", "finance_head"]
+
+
+def test_the_months_settlement_escalates_every_step() -> None:
+    # a month is approved by the 22nd: each step of the countersign chain escalates when overdue
+    policy = seed_policy("huafu-development", "property_settlement")
+    for category in ("pre_move_in", "post_move_in", "over_budget"):
+        steps = match(policy, amount=100, category=category, in_plan=False).spec.steps
+        assert steps[0].kind == "countersign"
+        assert [a.role for a in steps[0].approvers] == ["property_lead", "property_finance"]
+        assert all(s.escalate_to and s.deadline_working_days for s in steps if s.name != "区域分管总审定")
 
 
 # ---- every amount finds exactly one chain -----------------------------------------------------

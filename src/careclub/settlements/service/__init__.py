@@ -23,7 +23,14 @@ from careclub.settlements.service._common import (
     terms,
 )
 from careclub.settlements.service._payments import decide_payment, get_payment, list_payments, record_payment
-from careclub.settlements.service._projects import get_project, list_projects, remove_phase, set_phase, set_project
+from careclub.settlements.service._projects import (
+    get_project,
+    list_projects,
+    remove_phase,
+    set_phase,
+    set_project,
+    setup_status,
+)
 from careclub.settlements.service._settlements import (
     add_adjustment,
     compile_settlement,
@@ -64,6 +71,7 @@ __all__ = [
     "set_phase",
     "set_project",
     "set_terms",
+    "setup_status",
     "stage_of",
     "submit_budget",
     "submit_settlement",

@@ -15,6 +15,7 @@ from careclub.core.money import format_amount
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
+from careclub.platform.service import company_today, company_zone
 from careclub.platform.tables import OrgUnit
 from careclub.settlements import rules
 from careclub.settlements.service._budgets import line_for_payment, line_usage
@@ -57,6 +58,18 @@ async def record_payment(principal: Principal, *, line: uuid.UUID, amount: int, 
                        "after a budget addition", code="exceeds_budget_line", field="amount",
                        params={"number": budget["number"], "line": line_row["line_no"],
                                "remaining": format_amount(remaining), "approved": format_amount(line_row["amount"])})
+    # The first confirmation comes first (§3.2.1 两次确认): a payment dated before its form was approved paid for
+    # work nobody had approved; one dated after today has not been made.
+    zone = await company_zone()
+    approved_on = clock.local(budget["decided_at"], zone).date() if budget["decided_at"] else None
+    if approved_on is not None and paid_on < approved_on:
+        raise Conflict("the payment is dated %(paid_on)s, before %(number)s was approved on %(approved_on)s: work is "
+                       "paid for only once its budget is approved", code="paid_before_approval", field="paid_on",
+                       params={"paid_on": paid_on.isoformat(), "number": budget["number"],
+                               "approved_on": approved_on.isoformat()})
+    if paid_on > await company_today():
+        raise ValidationFailed("paid_on is after today: record a payment once it is made", field="paid_on",
+                               code="paid_in_future")
     month = rules.month_start(paid_on)
     await lock_project(budget["project_id"])
     closed = await Settlement.select(Settlement.status).where(

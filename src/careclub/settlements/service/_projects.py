@@ -121,3 +121,25 @@ async def remove_phase(principal: Principal | None, ref: uuid.UUID | str, phase_
     await SettlementPhase.delete().where(SettlementPhase.id == phase_id)
     await audit.record("settlements.phase.remove", "org_unit", unit["id"], before={"code": phase["code"]})
     return await get_project(None, unit["id"])
+
+
+async def setup_status() -> dict[str, Any]:
+    """What a company still has to set up before its first settlement (a new company has none of it): projects
+    (org units of kind project), an approval policy for each decision, and people on both sides (a tenant
+    admin holds every permission, but the two sides are other people)."""
+    from careclub.approvals.tables import ApprovalPolicy
+    from careclub.core.db import fetch
+    from careclub.settlements import rules
+
+    projects = await OrgUnit.count().where(OrgUnit.kind == "project")
+    current = {r["subject_type"] for r in await ApprovalPolicy.select(ApprovalPolicy.subject_type).where(
+        ApprovalPolicy.is_current.eq(True))}
+    held = {r["p"] for r in await fetch("SELECT DISTINCT unnest(r.permissions) AS p FROM role_grant g "
+                                        "JOIN role r ON r.id = g.role WHERE r.code <> 'tenant_admin'")}
+    subjects = (rules.SUBJECT_BUDGET, rules.SUBJECT_WORK, rules.SUBJECT_ADDITION, rules.SUBJECT_SETTLEMENT)
+    status: dict[str, Any] = {"projects": projects > 0, "policies": {s: s in current for s in subjects},
+                              "preparers": Perm.SETTLEMENTS_PREPARE.value in held,
+                              "confirmers": Perm.SETTLEMENTS_CONFIRM.value in held}
+    status["ready"] = bool(status["projects"] and all(status["policies"].values()) and status["preparers"]
+                           and status["confirmers"])
+    return status

@@ -39,9 +39,14 @@ async def _sums(project_id: uuid.UUID, month: date, settlement_id: uuid.UUID | N
     adjustments = await fetch("SELECT coalesce(sum(amount), 0) AS amount FROM settlement_adjustment WHERE "
                               "project_id = $1 AND month <= $2 AND (settlement IS NULL OR settlement = $3)",
                               project_id, month, taken)
+    # The budget it is held against: the month's approved forms and the forms of every payment it takes (a
+    # payment of an earlier month, or against an earlier month's line, brings its own budget). Payments never
+    # exceed their lines, so a month goes above budget only through the corrections carried into it.
     budget = await fetch("SELECT coalesce(sum(total), 0) AS amount FROM settlement_budget WHERE project_id = $1 "
-                         "AND month = $2 AND status = 'approved' AND kind = ANY($3)", project_id, month,
-                         list(MONTH_KINDS))
+                         "AND status = 'approved' AND kind = ANY($3) AND (month = $2 OR id IN ("
+                         "SELECT budget FROM settlement_payment WHERE project_id = $1 AND month <= $2 "
+                         "AND status = 'confirmed' AND (settlement IS NULL OR settlement = $4)))", project_id, month,
+                         list(MONTH_KINDS), taken)
     waiting = await fetch("SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM settlement_payment "
                           "WHERE project_id = $1 AND month <= $2 AND status = 'recorded'", project_id, month)
     return {"by_type": by_type, "count": count, "adjustments": int(adjustments[0]["amount"]),
@@ -163,7 +168,13 @@ async def on_returned(request: dict[str, Any]) -> None:
 
 
 async def on_withdrawn(request: dict[str, Any]) -> None:
-    await on_rejected(request)
+    """Withdrawn by its author: a draft again, its payments and corrections back with the month."""
+    settlement_id = uuid.UUID(request["subject_id"])
+    await Settlement.update({Settlement.status: "draft", Settlement.approval_request: None}).where(
+        Settlement.id == settlement_id)
+    await fetch("UPDATE settlement_payment SET settlement = NULL WHERE settlement = $1", settlement_id)
+    await fetch("UPDATE settlement_adjustment SET settlement = NULL WHERE settlement = $1", settlement_id)
+    await audit.record("settlements.settlement.withdrawn", "settlement", settlement_id, after={})
 
 
 def settlement_link(subject_id: str) -> str:
@@ -201,8 +212,15 @@ async def add_adjustment(principal: Principal, settlement_id: uuid.UUID, *, cost
         raise Conflict("only an approved settlement is corrected; change this one before it is approved",
                        code="settlement_not_approved")
     await lock_project(row["project_id"])
+    # into the first later month still open (one submitted or approved meanwhile takes nothing more)
+    target = rules.next_month(row["month"])
+    closed = {r["month"] for r in await Settlement.select(Settlement.month).where(
+        Settlement.project_id == row["project_id"], Settlement.month > row["month"],
+        Settlement.status.is_in(["in_review", "approved"]))}
+    while target in closed:
+        target = rules.next_month(target)
     adjustment = SettlementAdjustment(project_id=row["project_id"], corrects=settlement_id,
-                                      month=rules.next_month(row["month"]), cost_type=cost_type, amount=amount,
+                                      month=target, cost_type=cost_type, amount=amount,
                                       reason=reason.strip(), created_by=principal.user_id,
                                       created_by_name=principal.display_name)
     await adjustment.save()
