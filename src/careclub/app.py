@@ -20,12 +20,6 @@ from careclub.catalogue import api_ops as catalogue_api_ops
 from careclub.catalogue import views as catalogue_views
 from careclub.catalogue import views_ops as catalogue_views_ops
 from careclub.catalogue import views_portal as catalogue_views_portal
-from careclub.settlements import api as settlements_api
-from careclub.settlements import api_involvement as settlements_api_involvement
-from careclub.settlements import api_reports as settlements_api_reports
-from careclub.settlements import views as settlements_views
-from careclub.settlements import views_involvement as settlements_views_involvement
-from careclub.settlements import views_reports as settlements_views_reports
 from careclub.clubs import api as clubs_api
 from careclub.clubs import paying as clubs_paying
 from careclub.clubs import views as clubs_views
@@ -58,6 +52,12 @@ from careclub.platform import views_admin as platform_views_admin
 from careclub.platform import views_reset as platform_views_reset
 from careclub.platform.permissions import UNGUARDED, check_every_route_is_guarded, guard
 from careclub.settings import PROJECT_ROOT, Settings
+from careclub.settlements import api as settlements_api
+from careclub.settlements import api_involvement as settlements_api_involvement
+from careclub.settlements import api_reports as settlements_api_reports
+from careclub.settlements import views as settlements_views
+from careclub.settlements import views_involvement as settlements_views_involvement
+from careclub.settlements import views_reports as settlements_views_reports
 from careclub.tickets import api as tickets_api
 from careclub.tickets import api_archive as tickets_api_archive
 from careclub.tickets import views as tickets_views

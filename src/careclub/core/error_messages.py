@@ -161,6 +161,10 @@ CODE_MESSAGES: dict[str, str] = {
     "invalid_payee": N_("Say whom the payment was made to."),
     "paid_before_approval": N_("A payment dated before its budget was approved is not recorded: work is paid for "
                                "only once its budget is approved."),
+    "involvement_item_not_found": N_("No such checklist item, or it is not yours to see."),
+    "owner_not_staff": N_("The person responsible must be an active staff member of the company."),
+    "done_in_future": N_("The day a deliverable was done cannot be later than today."),
+    "invalid_date": N_("Give a date from 2000 to 2100."),
     "paid_in_future": N_("A payment is recorded once it is made: its date cannot be after today."),
     "reason_required": N_("Give the reason."),
     "payment_already_decided": N_("This payment was already confirmed or refused."),

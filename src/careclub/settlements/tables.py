@@ -149,6 +149,20 @@ class SettlementAdjustment(TenantTable, tablename="settlement_adjustment"):
     settlement = UUID(null=True, default=None)  # the settlement that took it
 
 
+class SettlementFigure(TenantTable, tablename="settlement_figure"):
+    """Running sums per project, month and cost type, kept by the writes themselves (a budget approved, a
+    payment recorded, confirmed or refused add to them in the same transaction), so budget against actual is
+    read from a few thousand rows instead of summing every payment of the year on each request."""
+
+    project_id = UUID()
+    month = Date()
+    cost_type = Varchar(length=16)
+    budget = BigInt(default=0)  # approved forms of the month but the annual one
+    annual = BigInt(default=0)  # the approved annual form (kept on January of its year)
+    confirmed = BigInt(default=0)
+    pending = BigInt(default=0)  # recorded, awaiting confirmation
+
+
 class InvolvementItem(TenantTable, tablename="involvement_item"):
     """One deliverable of a project's early involvement (§3.1), tracked with its owner and date."""
 
@@ -165,4 +179,4 @@ class InvolvementItem(TenantTable, tablename="involvement_item"):
 
 
 TABLES = (SettlementSettings, SettlementProject, SettlementPhase, SettlementBudget, SettlementBudgetLine,
-          SettlementPayment, Settlement, SettlementAdjustment, InvolvementItem)
+          SettlementPayment, Settlement, SettlementAdjustment, SettlementFigure, InvolvementItem)

@@ -27,7 +27,6 @@ from careclub.settlements.views_pages_common import (
     attempt,
     field_errors,
     is_overdue,
-    projects_for,
     reader,
     refused_status,
     settlements_page,
@@ -177,8 +176,7 @@ async def _terms_page(request: Request[Any, Any, Any], *, status_code: int = 200
     shown = form if form is not None else {"fee_rate": service.rate_text(terms["fee_rate_bp"]),
                                            "due_day": str(terms["due_day"])}
     return settlements_page(request, "settlements/terms.html", status_code=status_code, terms=terms, form=shown,
-                            errors=errors or {}, notice=notice, may_edit=_may_set_terms(principal),
-                            projects=await projects_for(principal))
+                            errors=errors or {}, notice=notice, may_edit=_may_set_terms(principal))
 
 
 @get("/settlements/terms", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)

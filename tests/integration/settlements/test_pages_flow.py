@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
-
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Litestar
@@ -109,7 +108,8 @@ async def test_a_payment_with_its_receipt_is_confirmed_from_the_queue(app: Lites
         assert r.status_code == 409 and "budget addition" in r.text  # more than the line's approved amount
         r = await post_form(c, new, "/settlements/payments/new", files={"file": ("slip.pdf", b"<script>", "x")},
                             line=line, amount="600", paid_on=day, payee="Supplier Ltd")
-        assert r.status_code == 415 and "Only photos" in field_errors(r.text)["payment-file"]  # not a photo nor a PDF: nothing recorded
+        # not a photo nor a PDF: refused beside the field, and nothing recorded
+        assert r.status_code == 415 and "Only photos" in field_errors(r.text)["payment-file"]
         r = await post_form(c, new, "/settlements/payments/new", files={"file": ("收据.png", photo(), "image/png")},
                             line=line, amount="600", paid_on=day, payee="Supplier Ltd", note="first half")
         assert r.status_code == 303, r.text[:800]

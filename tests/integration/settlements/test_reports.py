@@ -185,7 +185,8 @@ async def test_application_form_xlsx(client: Any, app: Litestar) -> None:
     assert sorted(float(r[4]) for r in payments) == [400.0, 2900.0]  # the refused and the waiting are not in it
     assert all(r[2] == "Supplier Ltd" for r in payments)
     forms = [r[0] for r in rows if isinstance(r[0], str) and r[0].startswith("物业")]
-    assert forms[:4] == ["物业人员岗位配置表 · staff positions and cost", "物业行政管理费用支出表 · administration costs",
+    assert forms[:4] == ["物业人员岗位配置表 · staff positions and cost",
+                         "物业行政管理费用支出表 · administration costs",
                          "物业采购申请表 · purchases", "物业服务工作确认单 · special work"]
     steps = [r[1] for r in rows if isinstance(r[0], int) and r[3] == "Approved"]
     assert steps[0] == walked[0][0] and steps[-1] == walked[-1][0]

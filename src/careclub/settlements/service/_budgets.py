@@ -156,7 +156,10 @@ async def _decided(request: dict[str, Any], status: str) -> None:
 
 
 async def on_approved(request: dict[str, Any]) -> None:
+    from careclub.settlements.service import _figures
+
     await _decided(request, "approved")
+    await _figures.budget_approved(uuid.UUID(request["subject_id"]))
 
 
 async def on_rejected(request: dict[str, Any]) -> None:

@@ -218,16 +218,14 @@ async def check_item(*, title: str, owner_id: uuid.UUID | None, due_on: date | N
         problems.append(ValidationFailed("title is required (at most 200 characters)", field="title",
                                          code="invalid_title"))
     if len(note) > NOTE_MAX:
-        problems.append(ValidationFailed("%(field)s is at most %(max)s characters", field="note", code="too_long",
-                                         params={"field": "note", "max": NOTE_MAX}))
+        problems.append(ValidationFailed("a note is at most 4000 characters", field="note", code="too_long"))
     for name, day in (("due_on", due_on), ("done_on", done_on)):
         if day is not None and not EARLIEST <= day <= LATEST:
-            problems.append(ValidationFailed("%(field)s must be a date from 2000 to 2100", field=name,
-                                             code="invalid_date", params={"field": name}))
+            problems.append(ValidationFailed("give a date from 2000 to 2100", field=name, code="invalid_date"))
     today = today or await company_today()
     if done_on is not None and done_on > today:
-        problems.append(ValidationFailed("%(field)s cannot be later than today", field="done_on",
-                                         code="done_in_future", params={"field": "done_on"}))
+        problems.append(ValidationFailed("the day it was done cannot be later than today", field="done_on",
+                                         code="done_in_future"))
     problems.extend(await check_owner(owner_id))
     return problems
 

@@ -18,6 +18,7 @@ from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today, company_zone
 from careclub.platform.tables import OrgUnit
 from careclub.settlements import rules
+from careclub.settlements.service import _figures
 from careclub.settlements.service._budgets import line_for_payment, line_usage
 from careclub.settlements.service._common import lock_project, project_unit, reach
 from careclub.settlements.tables import Settlement, SettlementPayment
@@ -61,7 +62,8 @@ async def record_payment(principal: Principal, *, line: uuid.UUID, amount: int, 
     # The first confirmation comes first (§3.2.1 两次确认): a payment dated before its form was approved paid for
     # work nobody had approved; one dated after today has not been made.
     zone = await company_zone()
-    approved_on = clock.local(budget["decided_at"], zone).date() if budget["decided_at"] else None
+    decided = clock.local(budget["decided_at"], zone)
+    approved_on = decided.date() if decided is not None else None
     if approved_on is not None and paid_on < approved_on:
         raise Conflict("the payment is dated %(paid_on)s, before %(number)s was approved on %(approved_on)s: work is "
                        "paid for only once its budget is approved", code="paid_before_approval", field="paid_on",
@@ -85,6 +87,7 @@ async def record_payment(principal: Principal, *, line: uuid.UUID, amount: int, 
                                 status="recorded", recorded_by=principal.user_id,
                                 recorded_by_name=principal.display_name)
     await payment.save()
+    await _figures.bump(budget["project_id"], month, line_row["cost_type"], pending=amount)
     await audit.record("settlements.payment.record", "settlement_payment", payment.id,
                        after={"amount": amount, "line": str(line), "evidence": payment.evidence})
     return await get_payment(principal, payment.id)
@@ -110,6 +113,8 @@ async def decide_payment(principal: Principal, payment_id: uuid.UUID, *, confirm
                                     SettlementPayment.decided_at: clock.now(),
                                     SettlementPayment.refused_reason: reason.strip()}).where(
         SettlementPayment.id == payment_id)
+    await _figures.bump(row["project_id"], row["month"], row["cost_type"], pending=-row["amount"],
+                        confirmed=row["amount"] if confirm else 0)
     await audit.record(f"settlements.payment.{status}", "settlement_payment", payment_id,
                        after={"amount": row["amount"], "reason": reason.strip()})
     return await get_payment(principal, payment_id)

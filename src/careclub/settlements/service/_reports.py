@@ -23,28 +23,14 @@ from careclub.platform.service import company_today
 from careclub.platform.tables import OrgUnit
 from careclub.settlements import rules
 from careclub.settlements.service._common import project_unit, reach
-from careclub.settlements.service._settlements import MONTH_KINDS, get_settlement, list_settlements
+from careclub.settlements.service._settlements import get_settlement, list_settlements
 
-# One query, three sources: the months' approved budget lines, the payments (confirmed / recorded) and the
-# approved annual form's lines. $1 the year's first day, $2 the next year's, $3 the projects (NULL: every one).
+# The running sums (service._figures keeps them with every write): a company's year is projects × 12 months × 4
+# types of rows, however many payments it made. $1 the year's first day, $2 the next year's, $3 the projects
+# (NULL: every one).
 _FIGURES_SQL = """
-SELECT 'budget' AS source, b.project_id, b.month, l.cost_type, sum(l.amount)::bigint AS amount
-  FROM settlement_budget b JOIN settlement_budget_line l ON l.budget = b.id
- WHERE b.status = 'approved' AND b.kind = ANY($4::text[]) AND b.month >= $1 AND b.month < $2
-   AND ($3::uuid[] IS NULL OR b.project_id = ANY($3::uuid[]))
- GROUP BY b.project_id, b.month, l.cost_type
-UNION ALL
-SELECT p.status AS source, p.project_id, p.month, p.cost_type, sum(p.amount)::bigint AS amount
-  FROM settlement_payment p
- WHERE p.status IN ('confirmed', 'recorded') AND p.month >= $1 AND p.month < $2
-   AND ($3::uuid[] IS NULL OR p.project_id = ANY($3::uuid[]))
- GROUP BY p.status, p.project_id, p.month, p.cost_type
-UNION ALL
-SELECT 'annual' AS source, b.project_id, NULL::date AS month, l.cost_type, sum(l.amount)::bigint AS amount
-  FROM settlement_budget b JOIN settlement_budget_line l ON l.budget = b.id
- WHERE b.status = 'approved' AND b.kind = 'annual' AND b.month = $1
-   AND ($3::uuid[] IS NULL OR b.project_id = ANY($3::uuid[]))
- GROUP BY b.project_id, l.cost_type
+SELECT project_id, month, cost_type, budget, annual, confirmed, pending FROM settlement_figure
+ WHERE month >= $1 AND month < $2 AND ($3::uuid[] IS NULL OR project_id = ANY($3::uuid[]))
 """
 _TYPE_ORDER = {t: n for n, t in enumerate(rules.COST_TYPES)}
 
@@ -72,17 +58,17 @@ async def budget_vs_actual(principal: Principal | None, *, year: int, project: s
     A row is a project's month and cost type with any figure; a project is listed when it has any."""
     ids = await _scope(principal, project)
     first, after = date(year, 1, 1), date(year + 1, 1, 1)
-    rows = [] if ids == [] else await fetch(_FIGURES_SQL, first, after, ids, list(MONTH_KINDS))
-    cells: dict[tuple[uuid.UUID, date, str], dict[str, int]] = {}
+    rows = [] if ids == [] else await fetch(_FIGURES_SQL, first, after, ids)
+    cells: dict[uuid.UUID, dict[tuple[date, str], dict[str, int]]] = {}
     annual: dict[tuple[uuid.UUID, str], int] = {}
     projects: set[uuid.UUID] = set()
     for r in rows:
         projects.add(r["project_id"])
-        if r["source"] == "annual":
-            annual[(r["project_id"], r["cost_type"])] = int(r["amount"])
-            continue
-        key = "budget" if r["source"] == "budget" else "actual" if r["source"] == "confirmed" else "pending"
-        cells.setdefault((r["project_id"], r["month"], r["cost_type"]), _cell())[key] += int(r["amount"])
+        if r["annual"]:
+            annual[(r["project_id"], r["cost_type"])] = annual.get((r["project_id"], r["cost_type"]), 0) + r["annual"]
+        if r["budget"] or r["confirmed"] or r["pending"]:
+            cells.setdefault(r["project_id"], {})[(r["month"], r["cost_type"])] = {
+                "budget": int(r["budget"]), "actual": int(r["confirmed"]), "pending": int(r["pending"])}
     if project and ids:
         projects.update(ids)
     units = {u["id"]: u for u in await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(
@@ -92,11 +78,11 @@ async def budget_vs_actual(principal: Principal | None, *, year: int, project: s
     for pid in sorted(projects, key=lambda p: units[p]["code"] if p in units else ""):
         if pid not in units:
             continue
-        mine = sorted(((k, v) for k, v in cells.items() if k[0] == pid),
-                      key=lambda kv: (kv[0][1], _TYPE_ORDER.get(kv[0][2], 9)))
+        mine = sorted(((k, v) for k, v in cells.get(pid, {}).items()),
+                      key=lambda kv: (kv[0][0], _TYPE_ORDER.get(kv[0][1], 9)))
         by_month: dict[date, dict[str, int]] = {}
         by_type = {t: _cell() for t in rules.COST_TYPES}
-        for (_, month, cost_type), v in mine:
+        for (month, cost_type), v in mine:
             m = by_month.setdefault(month, _cell())
             t = by_type.setdefault(cost_type, _cell())
             for k in ("budget", "actual", "pending"):
@@ -112,7 +98,7 @@ async def budget_vs_actual(principal: Principal | None, *, year: int, project: s
             grand[k] += total[k]
         out.append({"id": pid, "code": units[pid]["code"], "name": units[pid]["name"],
                     "rows": [{"month": rules.month_text(month), "cost_type": cost_type, **_with_variance(v)}
-                             for (_, month, cost_type), v in mine],
+                             for (month, cost_type), v in mine],
                     "months": [{"month": rules.month_text(m), **_with_variance(v)}
                                for m, v in sorted(by_month.items())],
                     "types": types,

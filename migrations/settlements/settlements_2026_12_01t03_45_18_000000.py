@@ -5,13 +5,13 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from careclub.core.db import rls_sql, run_script
 
-ID = "2026-12-01T03:14:13:000000"
+ID = "2026-12-01T03:45:18:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "settlements row-level security, indexes, constraints and immutability"
 
 TENANT_TABLES = ["settlement_settings", "settlement_project", "settlement_phase", "settlement_budget",
                  "settlement_budget_line", "settlement_payment", "settlement", "settlement_adjustment",
-                 "involvement_item"]
+                 "settlement_figure", "involvement_item"]
 
 SQL = """
 CREATE UNIQUE INDEX settlement_settings_tenant ON settlement_settings (tenant_id);
@@ -43,6 +43,9 @@ ALTER TABLE settlement ADD CONSTRAINT settlement_money CHECK (
     AND total = confirmed_cost + management_fee AND fee_rate_bp BETWEEN 0 AND 10000);
 CREATE INDEX settlement_adjustment_tenant_project_month ON settlement_adjustment (tenant_id, project_id, month);
 ALTER TABLE settlement_adjustment ADD CONSTRAINT settlement_adjustment_amount CHECK (amount <> 0);
+-- one row of running sums per project, month and cost type (upserted by every write that moves them)
+CREATE UNIQUE INDEX settlement_figure_tenant_cell ON settlement_figure (tenant_id, project_id, month, cost_type);
+CREATE INDEX settlement_figure_tenant_month ON settlement_figure (tenant_id, month, project_id);
 CREATE INDEX involvement_item_tenant_project ON involvement_item (tenant_id, project_id, stage, position);
 CREATE INDEX involvement_item_tenant_due ON involvement_item (tenant_id, due_on) WHERE done_on IS NULL;
 
