@@ -137,11 +137,23 @@ def _exit_quietly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def configure_worker_process(settings: Settings) -> None:
+    """What the app configures at start-up, a worker of its own needs too: Stripe (a webhook's account.updated
+    reads the account back; refunds) — without a key, the sandbox the app serves, over HTTP (STRIPE_API_BASE) —
+    and the attachments' storage."""
+    from careclub.core import storage as file_storage
+    from careclub.payments import gateway
+
+    gateway.configure(settings)
+    file_storage.configure(file_storage.from_url(settings.storage_url, settings.data_dir / "attachments"))
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from careclub.jobs.queue import make_worker
 
     async def run() -> None:
         infra = await resolve(settings, provision_roles=False)
+        configure_worker_process(settings)
         worker = make_worker(infra, concurrency=args.concurrency)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

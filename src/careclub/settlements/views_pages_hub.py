@@ -14,6 +14,8 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from careclub.approvals.views_policies import SUBJECT_LABELS
+from careclub.core.db import fetch
 from careclub.core.errors import AppError, ValidationFailed
 from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
@@ -21,7 +23,7 @@ from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import Form, clean, me
 from careclub.settlements import rules, service
 from careclub.settlements.service import _involvement
-from careclub.settlements.tables import Settlement, SettlementBudget, SettlementPayment
+from careclub.settlements.tables import Settlement
 from careclub.settlements.views_pages_common import (
     Filter,
     attempt,
@@ -66,21 +68,23 @@ async def hub(request: Request[Any, Any, Any]) -> Template:
             Settlement.id, Settlement.project_id, Settlement.month, Settlement.status, Settlement.total,
             Settlement.due_on, Settlement.late).where(Settlement.project_id.is_in(ids),
                                                       Settlement.month.is_in([this, last]))}
-    waiting: dict[uuid.UUID, int] = {}
-    for r in await SettlementPayment.select(SettlementPayment.project_id).where(
-            SettlementPayment.project_id.is_in(ids), SettlementPayment.status == "recorded"):
-        waiting[r["project_id"]] = waiting.get(r["project_id"], 0) + 1
-    reviewing: dict[uuid.UUID, int] = {}
-    for r in await SettlementBudget.select(SettlementBudget.project_id).where(
-            SettlementBudget.project_id.is_in(ids), SettlementBudget.status == "in_review"):
-        reviewing[r["project_id"]] = reviewing.get(r["project_id"], 0) + 1
+    # counted per project in SQL: a company's queue may hold thousands of payments
+    waiting = {r["project_id"]: int(r["n"]) for r in await fetch(
+        "SELECT project_id, count(*) AS n FROM settlement_payment WHERE project_id = ANY($1) AND status = 'recorded' "
+        "GROUP BY project_id", ids)}
+    reviewing = {r["project_id"]: int(r["n"]) for r in await fetch(
+        "SELECT project_id, count(*) AS n FROM settlement_budget WHERE project_id = ANY($1) AND status = 'in_review' "
+        "GROUP BY project_id", ids)}
     rows = [{**p, "this": months.get((p["id"], this)), "last": months.get((p["id"], last)),
              "waiting": waiting.get(p["id"], 0), "reviewing": reviewing.get(p["id"], 0)} for p in projects]
     terms = await service.terms()
+    setup = await service.setup_status()
     return settlements_page(
         request, "settlements/hub.html", rows=rows, this_month=rules.month_text(this),
         last_month=rules.month_text(last), day=day, terms=terms, waiting_total=sum(waiting.values()),
-        reviewing_total=sum(reviewing.values()),
+        reviewing_total=sum(reviewing.values()), setup=setup,
+        missing_policies=[_(SUBJECT_LABELS[k]) for k, ok in setup["policies"].items() if not ok],
+        may_manage=principal.can(Perm.APPROVALS_MANAGE) or principal.can(Perm.ORG_MANAGE),
         may_prepare=principal.can(Perm.SETTLEMENTS_PREPARE),
         may_budget=principal.can(Perm.SETTLEMENTS_PREPARE) or principal.can(Perm.SETTLEMENTS_CONFIRM),
         may_confirm=principal.can(Perm.SETTLEMENTS_CONFIRM))

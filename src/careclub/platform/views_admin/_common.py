@@ -79,6 +79,10 @@ PERM_LABELS = {
     "catalogue.read": N_("See paid services and their orders"),
     "catalogue.manage": N_("Design paid services and their fee standards"),
     "checkins.scan": N_("Scan member cards"), "self.service": N_("Self-service (members)"),
+    "settlements.read": N_("See the property company's accounts"),
+    "settlements.prepare": N_("Write budgets, record payments, compile settlements"),
+    "settlements.confirm": N_("Confirm payments, start budget additions"),
+    "settlements.manage": N_("Set projects' stages and the settlement terms"),
 }
 
 
