@@ -913,7 +913,8 @@ NO_TEXT_POSTS = {"/logout", "/notifications/read-all", "/notifications/{notifica
                  "/settlements/payments/{payment_id:uuid}/confirm", "/settlements/{settlement_id:uuid}/compile",
                  "/settlements/{settlement_id:uuid}/submit", "/settlements/{settlement_id:uuid}/withdraw",
                  "/settlements/projects/{code:str}/involvement/seed",
-                 "/settlements/involvement-items/{item_id:uuid}/remove"}
+                 "/settlements/involvement-items/{item_id:uuid}/remove",
+                 "/settlements/adjustments/{adjustment_id:uuid}/remove"}
 
 
 def posts(w: World) -> dict[str, tuple[str | None, str, str]]:

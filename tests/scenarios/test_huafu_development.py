@@ -295,9 +295,8 @@ async def _august(hf: Huafu, phase2: str) -> dict[str, Any]:
         await hf.confirm("cs-lead", p)
     # paid at the month's end, confirmed only after August is settled: September takes it
     st["yy_waiting"] = await hf.pay("property", line("yy_purchase"), "300.00", "2026-08-28")
-    r = await hf.client.post("/api/v1/settlement-payments", headers=hf.h("property"), json={
-        "line": line("yy_purchase"), "amount": money("465.47"), "paid_on": "2026-08-29", "payee": "x"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "exceeds_budget_line"  # 465.46 left
+    over = await hf.pay("property", line("yy_purchase"), "465.47", "2026-08-29", payee="x", status=409)
+    assert over["error"]["code"] == "exceeds_budget_line"  # 465.46 left
     return st
 
 

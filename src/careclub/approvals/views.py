@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from careclub.approvals import exports, rules, service
-from careclub.approvals.views_policies import policies, policy_page, policy_save, subject_label
+from careclub.approvals.views_policies import category_label, policies, policy_page, policy_save, subject_label
 from careclub.core import clock
 from careclub.core.errors import AppError, NotFound, ValidationFailed
 from careclub.core.i18n import N_
@@ -128,7 +128,8 @@ async def _detail(request: Request[Any, Any, Any], request_id: uuid.UUID, *, err
     steps_by_id = {s["id"]: s for s in item["steps"]}
     return await page(request, "approvals/request.html", status_code=status_code, item=item, steps_by_id=steps_by_id,
                 errors=errors or {}, notice=notice, can_decide=principal.can(Perm.APPROVALS_DECIDE),
-                subject_label=subject_label, subject_link=service.subject_link(item["subject_type"],
+                subject_label=subject_label, category_label=category_label,
+                subject_link=service.subject_link(item["subject_type"],
                                                                                item["subject_id"]))
 
 

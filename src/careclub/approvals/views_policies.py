@@ -44,6 +44,13 @@ SUBJECT_LABELS = {"member_application": N_("Club member applications"), "fund_re
                   "property_work": N_("Unplanned work, purchases on the developer's behalf, sales-office consumables"),
                   "budget_addition": N_("Budget additions and settlements above budget"),
                   "property_settlement": N_("Monthly settlements with the property company")}
+# Categories a domain reads its requests by (others are shown as written in the policy).
+CATEGORY_LABELS = {"pre_move_in": N_("before move-in"), "post_move_in": N_("after move-in"),
+                   "annual": N_("annual budget"), "unplanned_pre_move_in": N_("unplanned work before move-in"),
+                   "unplanned_post_move_in": N_("unplanned work after move-in"),
+                   "proxy_purchase": N_("purchase on the developer's behalf"),
+                   "sales_office": N_("sales-office consumables"), "over_budget": N_("above budget"),
+                   "addition": N_("budget addition")}
 PLACE_LABELS = {"unit": N_("the requester's unit"), "parent": N_("the unit above the requester's"),
                 "company": N_("the company"), "region": N_("the requester's region"),
                 "branch": N_("the requester's branch"), "project": N_("the requester's project"),
@@ -77,6 +84,10 @@ async def _page(request: Request[Any, Any, Any], template: str, status_code: int
 
 def subject_label(subject_type: str) -> str:
     return _(SUBJECT_LABELS[subject_type]) if subject_type in SUBJECT_LABELS else subject_type
+
+
+def category_label(category: str) -> str:
+    return _(CATEGORY_LABELS[category]) if category in CATEGORY_LABELS else category
 
 
 @get("/approvals/policies", opt={"permission": Perm.APPROVALS_MANAGE}, include_in_schema=False)

@@ -172,6 +172,11 @@ CODE_MESSAGES: dict[str, str] = {
     "settlement_locked": N_("This settlement is in approval or approved, and does not change: correct an approved "
                             "one in a later month."),
     "nothing_to_settle": N_("No payment of this month is confirmed yet: there is nothing to settle."),
+    "adjustment_not_found": N_("No such correction, or it is not yours to see."),
+    "adjustment_settled": N_("A settlement in approval or approved has taken this correction: correct it with "
+                             "another correction."),
+    "month_not_over": N_("A month's settlement is submitted from the month's last day: payments of the month may "
+                         "still come until then."),
     "month_in_future": N_("That month has not begun yet."),
     "settlement_not_in_review": N_("Only a settlement in review is withdrawn."),
     "settlement_not_approved": N_("Only an approved settlement is corrected; change this one before it is approved."),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -185,6 +185,18 @@ class SettlementController(Controller):
         return settlement_out(row, principal.tenant.currency)
 
 
+class AdjustmentController(Controller):
+    path = "/api/v1/settlement-adjustments"
+    tags = ["settlements"]
+    dependencies = _P
+
+    @delete("/{adjustment_id:uuid}", opt={"permission": Perm.SETTLEMENTS_PREPARE}, status_code=204)
+    async def remove(self, adjustment_id: FromPath[uuid.UUID], principal: PrincipalDep) -> None:
+        """Take back a correction made by mistake, until a settlement in approval or approved has taken it (409
+        `adjustment_settled`: correct it with another correction)."""
+        await service.remove_adjustment(principal, adjustment_id)
+
+
 class BudgetController(Controller):
     path = "/api/v1/settlement-budgets"
     tags = ["settlements"]
@@ -343,4 +355,5 @@ class TermsController(Controller):
                                 updated_at=t["updated_at"])
 
 
-ROUTES = [SettlementController, BudgetController, PaymentController, ProjectController, TermsController]
+ROUTES = [SettlementController, AdjustmentController, BudgetController, PaymentController, ProjectController,
+          TermsController]

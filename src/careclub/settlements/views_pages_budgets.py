@@ -31,6 +31,7 @@ from careclub.settlements.views_pages_common import (
     CHOOSE,
     FILL_IN,
     Filter,
+    approval_view,
     budget_status_label,
     cost_type_choices,
     cost_type_label,
@@ -325,7 +326,9 @@ async def _budget_page(request: Request[Any, Any, Any], budget_id: uuid.UUID, *,
         project = await service.get_project(None, budget["project_id"])
         phase = next((ph for ph in project["phases"] if ph["id"] == budget["phase_id"]), None)
     return settlements_page(
-        request, "settlements/budget.html", status_code=status_code, budget=budget, phase=phase, payments=payments,
+        request, "settlements/budget.html", status_code=status_code,
+        approval=await approval_view(principal, budget["approval_request"]), budget=budget, phase=phase,
+        payments=payments,
         may_act=may_act, may_pay=may_pay and budget["status"] == "approved", editable=editable,
         may_withdraw=may_act and budget["status"] in ("in_review", "returned") and bool(budget["approval_request"]),
         form=form if form is not None else budget_form(budget),

@@ -63,6 +63,8 @@ FIELD_MESSAGES = {
     "invalid_title": N_("Give a title of at most 200 characters."),
     "invalid_month": N_("Give a month like 2026-11."),
     "reason_required": N_("Give the reason."),
+    "invalid_rate": N_("Give the management fee as a percentage from 0 to 100 with at most two places, like 10."),
+    "paid_in_future": N_("A payment is recorded once it is made: its date cannot be after today."),
 }
 GENERIC_CODES = ("validation_failed", "bad_request", "conflict", "not_found", "forbidden")
 FILL_IN = N_("Fill this in.")
@@ -272,3 +274,21 @@ async def attempt(errors: dict[str, str], write: Awaitable[T]) -> T | None:
 
 def not_found() -> NotFound:
     return NotFound("nothing here: no such page or record", code="not_found")
+
+
+async def approval_view(principal: Principal, request_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """A budget's or a month's approval as its page shows it to every reader: the chain's steps with who signed
+    and when; and whether the person may open the request itself (its requester, its approvers, approvals
+    managers) — an auditor reads the chain here and is not sent to a page that would answer 404."""
+    if request_id is None:
+        return None
+    from careclub.approvals import service as approvals_service
+    from careclub.settlements.service import _reports
+
+    try:
+        await approvals_service.visible_request(request_id, principal.user_id,
+                                                manage_scope=principal.scope(Perm.APPROVALS_MANAGE))
+        visible = True
+    except NotFound:
+        visible = False
+    return {"id": request_id, "visible": visible, "steps": await _reports.signatures(request_id)}

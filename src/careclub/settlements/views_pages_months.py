@@ -27,11 +27,13 @@ from careclub.settlements.views_pages_budgets import deciding
 from careclub.settlements.views_pages_common import (
     FILL_IN,
     Filter,
+    approval_view,
     cost_type_choices,
     field_errors,
     is_overdue,
     may_read,
     month_of,
+    not_found,
     projects_for,
     reader,
     refused_status,
@@ -52,7 +54,8 @@ DONE = {"compiled": N_("The month is compiled from the payments confirmed so far
                        "complete."),
         "submitted": N_("The settlement is sent round its countersign chain."),
         "withdrawn": N_("The settlement is withdrawn from approval."),
-        "adjusted": N_("The correction is recorded: it goes into the next month's settlement.")}
+        "adjusted": N_("The correction is recorded: it goes into the next month's settlement."),
+        "unadjusted": N_("The correction is taken back.")}
 done_text = labeller(DONE)
 DIRECTION_NAMES = {"add": N_("Add to the cost"), "take": N_("Take off the cost")}
 direction_label = labeller(DIRECTION_NAMES)
@@ -169,7 +172,8 @@ async def _settlement_page(request: Request[Any, Any, Any], settlement_id: uuid.
     files = {p["id"]: await attachments.list_for(OWNER, p["id"]) for p in row["payments"]}
     costs = [(t, row[f"cost_{t}"]) for t in rules.COST_TYPES]
     return settlements_page(
-        request, "settlements/settlement.html", status_code=status_code, s=row, costs=costs, files=files,
+        request, "settlements/settlement.html", status_code=status_code,
+        approval=await approval_view(principal, row["approval_request"]), s=row, costs=costs, files=files,
         overdue=is_overdue(row, await today()), above_budget=row["confirmed_cost"] > row["budget_total"],
         may_submit=may_prepare and row["status"] in ("draft", "returned"),
         may_compile=may_prepare and row["status"] in ("draft", "returned", "rejected"),
@@ -233,7 +237,8 @@ async def settlement_withdraw(request: Request[Any, Any, Any], settlement_id: Fr
 async def settlement_adjust(request: Request[Any, Any, Any], settlement_id: FromPath[uuid.UUID],
                             data: Form) -> Response[Any]:
     """Correct an approved settlement: the correction (added to or taken off a cost type) goes into the next
-    month's settlement; this one stays as approved. A minus sign typed before the amount takes it off too."""
+    month's settlement; this one stays as approved. The direction is chosen, never typed: a signed amount is
+    refused (a minus under "add" would have taken off)."""
     principal = me(request)
     await readable_settlement(principal, settlement_id)
     form = clean(data, *ADJUST_FIELDS)
@@ -243,9 +248,11 @@ async def settlement_adjust(request: Request[Any, Any, Any], settlement_id: From
     amount = typed_money(typed.lstrip("-−").strip(), "amount", errors)
     if not typed:
         errors["amount"] = _(FILL_IN)
+    elif negative or typed.startswith("+"):
+        errors["amount"] = _("Give the amount without a sign: choose whether it is added or taken off.")
     if form["direction"] not in DIRECTION_NAMES:
         errors["direction"] = _("Choose from the list.")
-    signed = (amount or 0) * (-1 if negative or form["direction"] == "take" else 1)
+    signed = (amount or 0) * (-1 if form["direction"] == "take" else 1)
     try:
         if errors:
             # the service's own checks too, so every problem shows at once (nothing is written: it refuses first
@@ -262,5 +269,27 @@ async def settlement_adjust(request: Request[Any, Any, Any], settlement_id: From
     return Redirect(f"/settlements/{settlement_id}?done=adjusted", status_code=303)
 
 
+@post("/settlements/adjustments/{adjustment_id:uuid}/remove", opt={"permission": Perm.SETTLEMENTS_PREPARE},
+      include_in_schema=False)
+async def adjustment_remove(request: Request[Any, Any, Any], adjustment_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Take back a correction made by mistake (until a month in approval or approved has taken it)."""
+    from careclub.core.error_messages import error_text
+    from careclub.settlements.tables import SettlementAdjustment
+
+    principal = me(request)
+    found = await SettlementAdjustment.select(SettlementAdjustment.corrects).where(
+        SettlementAdjustment.id == adjustment_id).first()
+    if found is None:
+        raise not_found()
+    try:
+        await service.remove_adjustment(principal, adjustment_id)
+    except AppError as exc:
+        if exc.status_code == 404:
+            raise
+        return await _settlement_page(request, found["corrects"], status_code=refused_status(exc),
+                                      errors={"form": error_text(exc)})
+    return Redirect(f"/settlements/{found['corrects']}?done=unadjusted", status_code=303)
+
+
 ROUTES: list[Any] = [month_list, month_compile, settlement_detail, settlement_compile, settlement_submit,
-                     settlement_withdraw, settlement_adjust]
+                     settlement_withdraw, settlement_adjust, adjustment_remove]

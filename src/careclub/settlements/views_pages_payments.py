@@ -96,7 +96,7 @@ class FileForm:
 EXPORT_COLUMNS = [
     exports.Column(N_("Project"), lambda r: f"{r['project_name']} ({r['project']})", 22),
     exports.Column(N_("Month"), lambda r: r["month"], 10),
-    exports.Column(N_("Paid on"), lambda r: r["paid_on"], 12),
+    exports.Column(N_("Date paid"), lambda r: r["paid_on"], 12),
     exports.Column(N_("Payee"), lambda r: r["payee"], 24),
     exports.Column(N_("Cost type"), lambda r: cost_type_label(r["cost_type"]), 18),
     exports.Column(N_("Amount"), lambda r: exports.Money(r["amount"]), 14),
@@ -112,7 +112,8 @@ EXPORT_COLUMNS = [
 
 @get("/settlements/payments", opt={"permission": Perm.AUTHENTICATED}, include_in_schema=False)
 async def payment_list(request: Request[Any, Any, Any], status: Filter = None, project: Filter = None,
-                       month: Filter = None, after: Filter = None, format: Filter = None) -> Response[Any]:
+                       month: Filter = None, after: Filter = None, format: Filter = None,
+                       done: Filter = None) -> Response[Any]:
     """The payments of the projects in reach, oldest first (the queue is served first come): those awaiting
     confirmation unless `status` says otherwise (`all` for every one); `?format=xlsx` downloads the same list."""
     principal = me(request)
@@ -141,6 +142,7 @@ async def payment_list(request: Request[Any, Any, Any], status: Filter = None, p
         request, "settlements/payments.html", rows=shown, form=form, back=back,
         projects=[(p["code"], p["name"]) for p in projects],
         statuses=[(s, payment_status_label(s)) for s in STATUSES],
+        notice=done_text(done) if done in ("confirmed", "refused") else None,
         **keyset_pages(form, after, cursor, len(rows), more))
 
 

@@ -94,3 +94,22 @@ async def test_a_new_company_sees_what_it_still_has_to_set_up(client: Any) -> No
     w = await make_world(client)
     async with tenant_scope(w.tenant_id):
         assert (await service.setup_status())["ready"] is True
+
+
+async def test_a_payment_names_every_problem_at_once(client: Any) -> None:
+    w = await make_world(client)
+    b = await approved_budget(client, w, project=YY, month="2026-11", amounts=["100.00"])
+    await ok(await client.post("/api/v1/settlements", headers=w.h("property-finance"),
+                               json={"project": YY, "month": "2026-10"}), 201)
+    far = (date.today() + timedelta(days=40)).isoformat()
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "100.01", "currency": "CNY"}, "paid_on": far,
+        "payee": " "})
+    assert r.status_code == 422, r.text
+    codes = {f["code"] for f in r.json()["error"]["fields"]}
+    assert codes == {"exceeds_budget_line", "paid_in_future", "invalid_payee"}
+    r = await client.post("/api/v1/settlement-payments", headers=w.h("property"), json={
+        "line": b["lines"][0]["id"], "amount": {"amount": "100.01", "currency": "CNY"}, "paid_on": "2026-10-31",
+        "payee": "P"})
+    assert {f["code"] for f in r.json()["error"]["fields"]} == {"exceeds_budget_line", "paid_before_approval"}
+    assert "100.00" in r.json()["error"]["message"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -162,9 +162,11 @@ async def test_a_payment_with_its_receipt_is_confirmed_from_the_queue(app: Lites
 
 async def test_a_month_is_compiled_sent_and_corrected_from_the_pages(app: Litestar, client: Any) -> None:
     w = await make_world(client)
-    today = company_today()
-    day, month = today.isoformat(), today.isoformat()[:7]
-    following = rules.month_text(rules.next_month(today.replace(day=1)))
+    # last month (a month is submitted once it is over), its payments made on its last day
+    this = company_today().replace(day=1)
+    day = (this - timedelta(days=1)).isoformat()
+    month = day[:7]
+    following = rules.month_text(rules.next_month(this))  # not begun yet
     b = await approved_budget(client, w, project=YY, month=month, amounts=["1000.00", "333.33"])
     p1 = await pay(client, w, b["lines"][0]["id"], "999.99", day)
     await pay(client, w, b["lines"][1]["id"], "333.33", day)
@@ -182,7 +184,7 @@ async def test_a_month_is_compiled_sent_and_corrected_from_the_pages(app: Litest
         assert r.status_code == 200 and 'data-status="draft"' in r.text
         assert "¥999.99" in r.text and "¥100.00" in r.text and "¥1,099.99" in r.text  # the fee rounds half up
         assert 'data-testid="waiting-warning"' in r.text and "¥333.33" in r.text
-        assert f"{following}-22" in r.text
+        assert f"{rules.month_text(this)}-22" in r.text
         r = await post_form(c, page, f"{page}/submit")
         assert r.status_code == 303
         r = await c.get(page)
@@ -210,7 +212,7 @@ async def test_a_month_is_compiled_sent_and_corrected_from_the_pages(app: Litest
                             reason="a refund from the supplier")
         assert r.status_code == 303
         r = await c.get(page)
-        assert "-¥100.00" in r.text and following in r.text
+        assert "-¥100.00" in r.text and rules.month_text(this) in r.text  # into the month after
     data = await ok(await client.get("/api/v1/settlements", headers=w.h("auditor"), params={"project": YY}))
     assert [(s["month"], s["status"]) for s in data] == [(month, "approved")]
 

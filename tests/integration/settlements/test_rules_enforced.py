@@ -223,6 +223,21 @@ async def test_two_companies_never_see_each_others_accounts(client: Any) -> None
     assert (await ok(await client.get("/api/v1/settlement-payments", headers=b.h("admin"))))["items"] == []
     # the same budget number in both companies: numbers are per company and project
     assert draft_b["number"] == budget_a["number"]
+    # the running sums, phases, terms and corrections stay in their company too
+    await ok(await client.post(f"/api/v1/settlement-projects/{YY}/phases", headers=a.h("admin"),
+                               json={"code": "A-ONLY", "name": "A", "stage": "pre_move_in"}))
+    await ok(await client.put("/api/v1/settlement-terms", headers=a.h("admin"), json={"fee_rate": "7.5",
+                                                                                    "due_day": 15}))
+    report_b = await ok(await client.get("/api/v1/settlement-reports/budget-vs-actual", headers=b.h("admin"),
+                                         params={"year": 2026}))
+    assert report_b["projects"] == [] and report_b["total"]["budget"]["amount"] == "0.00"
+    report_a = await ok(await client.get("/api/v1/settlement-reports/budget-vs-actual", headers=a.h("admin"),
+                                         params={"year": 2026}))
+    assert report_a["total"]["budget"]["amount"] == "700.00"
+    phases_b = (await ok(await client.get(f"/api/v1/settlement-projects/{YY}", headers=b.h("admin"))))["phases"]
+    assert "A-ONLY" not in {p["code"] for p in phases_b}
+    terms_b = await ok(await client.get("/api/v1/settlement-terms", headers=b.h("admin")))
+    assert (terms_b["fee_rate"], terms_b["due_day"]) == ("10.00", 22)
 
 
 async def test_a_month_above_its_budget_goes_to_the_regional_head(client: Any) -> None:
@@ -261,3 +276,36 @@ async def test_a_withdrawn_month_is_a_draft_again(client: Any) -> None:
     assert s["payments"] == []  # released with the month: compiled again, they are taken again
     s = await compile_month(client, w, GY, "2026-11")
     assert (s["status"], len(s["payments"])) == ("draft", 1)
+
+
+async def test_a_correction_made_by_mistake_is_taken_back_until_a_month_in_approval_takes_it(client: Any) -> None:
+    w = await make_world(client)
+    form = await approved_budget(client, w, project=GY, month="2026-10", amounts=["500.00"], who="property2")
+    await confirm(client, w, (await pay(client, w, form["lines"][0]["id"], "500.00", "2026-10-09",
+                                        who="property2"))["id"], who="sales-lead")
+    october = await compile_month(client, w, GY, "2026-10")
+    october = await ok(await client.post(f"/api/v1/settlements/{october['id']}/submit",
+                                         headers=w.h("property-finance")))
+    await walk(client, w, october["approval_request"])
+    fix = lambda amount: client.post(f"/api/v1/settlements/{october['id']}/adjustments",  # noqa: E731
+                                     headers=w.h("property-finance"),
+                                     json={"cost_type": "staff", "amount": amount, "reason": "typo"})
+    wrong = (await ok(await fix("-5000.00"), 201))["corrections"][0]
+    r = await client.delete(f"/api/v1/settlement-adjustments/{wrong['id']}", headers=w.h("auditor"))
+    assert r.status_code == 403
+    r = await client.delete(f"/api/v1/settlement-adjustments/{wrong['id']}", headers=w.h("property-finance"))
+    assert r.status_code == 204, r.text
+    right = (await ok(await fix("-50.00"), 201))["corrections"][0]
+    november = await compile_month(client, w, GY, "2026-11")
+    assert november["adjustments"]["amount"] == "-50.00"
+    # a draft that took it lets it go, and is compiled again without it
+    assert (await client.delete(f"/api/v1/settlement-adjustments/{right['id']}",
+                                headers=w.h("property-finance"))).status_code == 204
+    november = await ok(await client.get(f"/api/v1/settlements/{november['id']}", headers=w.h("auditor")))
+    assert november["adjustments"]["amount"] == "0.00" and november["adjustments_taken"] == []
+    kept = (await ok(await fix("-50.00"), 201))["corrections"][0]
+    await compile_month(client, w, GY, "2026-11")
+    november = await ok(await client.post(f"/api/v1/settlements/{november['id']}/submit",
+                                          headers=w.h("property-finance")))
+    r = await client.delete(f"/api/v1/settlement-adjustments/{kept['id']}", headers=w.h("property-finance"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "adjustment_settled"

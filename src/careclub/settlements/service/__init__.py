@@ -36,6 +36,7 @@ from careclub.settlements.service._settlements import (
     compile_settlement,
     get_settlement,
     list_settlements,
+    remove_adjustment,
     submit_settlement,
     withdraw_settlement,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "rate_text",
     "reach",
     "record_payment",
+    "remove_adjustment",
     "remove_phase",
     "set_phase",
     "set_project",

@@ -11,7 +11,7 @@ from careclub.core import clock
 from careclub.core.db import fetch
 from careclub.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from careclub.core.i18n import N_
-from careclub.core.money import format_amount
+from careclub.core.money import format_grouped
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
@@ -34,51 +34,56 @@ _STATUS_WHY = {
 
 async def record_payment(principal: Principal, *, line: uuid.UUID, amount: int, paid_on: date, payee: str,
                          note: str = "") -> dict[str, Any]:
-    """Record a payment against an approved line. Refused, with the reason, when the line's form is not
-    approved, when the payment would take the line past its approved amount, or when the month it was paid
-    in has already been submitted for settlement."""
+    """Record a payment against an approved line. Refused, with every reason at once: the line's form is not
+    approved, the payment would take the line past its approved amount, it is dated before the form was approved
+    or after today, or the month it was paid in has already been submitted for settlement."""
     problems: list[Any] = []
     if amount <= 0:
         problems.append(ValidationFailed("amount must be more than zero", field="amount", code="invalid_amount"))
     if not payee.strip() or len(payee.strip()) > 200:
         problems.append(ValidationFailed("payee is required (at most 200 characters)", field="payee",
                                          code="invalid_payee"))
-    if problems:
-        raise FieldErrors(problems)
+    if paid_on > await company_today():
+        problems.append(ValidationFailed("paid_on is after today: record a payment once it is made", field="paid_on",
+                                         code="paid_in_future"))
     line_row, budget = await line_for_payment(line)
     await project_unit(principal, budget["project_id"], Perm.SETTLEMENTS_PREPARE, field="line")
+    await lock_project(budget["project_id"])
     if budget["status"] != "approved":
-        raise Conflict("%(number)s line %(line)s is not approved (its budget is %(why)s): a payment needs an "
-                       "approved budget line", code="budget_line_not_approved", field="line",
-                       params={"number": budget["number"], "line": line_row["line_no"],
-                               "why": _STATUS_WHY.get(budget["status"], budget["status"])})
+        problems.append(Conflict(
+            "%(number)s line %(line)s is not approved (its budget is %(why)s): a payment needs an approved budget "
+            "line", code="budget_line_not_approved", field="line",
+            params={"number": budget["number"], "line": line_row["line_no"],
+                    "why": _STATUS_WHY.get(budget["status"], budget["status"])}))
     used = (await line_usage([line]))[line]
     remaining = line_row["amount"] - used["confirmed"] - used["pending"]
-    if amount > remaining:
-        raise Conflict("%(number)s line %(line)s has %(remaining)s left of its approved %(approved)s: pay the rest "
-                       "after a budget addition", code="exceeds_budget_line", field="amount",
-                       params={"number": budget["number"], "line": line_row["line_no"],
-                               "remaining": format_amount(remaining), "approved": format_amount(line_row["amount"])})
+    if budget["status"] == "approved" and amount > remaining:
+        problems.append(Conflict(
+            "%(number)s line %(line)s has %(remaining)s left of its approved %(approved)s: pay the rest after a "
+            "budget addition", code="exceeds_budget_line", field="amount",
+            params={"number": budget["number"], "line": line_row["line_no"], "remaining": format_grouped(remaining),
+                    "approved": format_grouped(line_row["amount"])}))
     # The first confirmation comes first (§3.2.1 两次确认): a payment dated before its form was approved paid for
-    # work nobody had approved; one dated after today has not been made.
-    zone = await company_zone()
-    decided = clock.local(budget["decided_at"], zone)
+    # work nobody had approved.
+    decided = clock.local(budget["decided_at"], await company_zone())
     approved_on = decided.date() if decided is not None else None
     if approved_on is not None and paid_on < approved_on:
-        raise Conflict("the payment is dated %(paid_on)s, before %(number)s was approved on %(approved_on)s: work is "
-                       "paid for only once its budget is approved", code="paid_before_approval", field="paid_on",
-                       params={"paid_on": paid_on.isoformat(), "number": budget["number"],
-                               "approved_on": approved_on.isoformat()})
-    if paid_on > await company_today():
-        raise ValidationFailed("paid_on is after today: record a payment once it is made", field="paid_on",
-                               code="paid_in_future")
+        problems.append(Conflict(
+            "the payment is dated %(paid_on)s, before %(number)s was approved on %(approved_on)s: work is paid for "
+            "only once its budget is approved", code="paid_before_approval", field="paid_on",
+            params={"paid_on": paid_on.isoformat(), "number": budget["number"],
+                    "approved_on": approved_on.isoformat()}))
     month = rules.month_start(paid_on)
-    await lock_project(budget["project_id"])
     closed = await Settlement.select(Settlement.status).where(
         Settlement.project_id == budget["project_id"], Settlement.month == month).first()
     if closed is not None and closed["status"] in ("in_review", "approved"):
-        raise Conflict("the settlement of %(month)s is already submitted: date the payment in a later month",
-                       code="month_closed", field="paid_on", params={"month": rules.month_text(month)})
+        problems.append(Conflict("the settlement of %(month)s is already submitted: date the payment in a later "
+                                 "month", code="month_closed", field="paid_on",
+                                 params={"month": rules.month_text(month)}))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise FieldErrors(problems)
     payment = SettlementPayment(project_id=budget["project_id"], budget=budget["id"], line=line,
                                 cost_type=line_row["cost_type"], month=month, amount=amount, paid_on=paid_on,
                                 payee=payee.strip(), note=note.strip(),

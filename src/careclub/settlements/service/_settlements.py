@@ -4,7 +4,7 @@ the countersign chain on the approval core, and its due date (the 22nd of the ne
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from careclub.approvals import service as approvals_service
@@ -117,6 +117,13 @@ async def submit_settlement(principal: Principal, settlement_id: uuid.UUID) -> d
     if row["status"] not in ("draft", "returned"):
         raise Conflict("the settlement of %(month)s is %(status)s", code="settlement_locked",
                        params={"month": rules.month_text(row["month"]), "status": row["status"]})
+    # Submitted by the month's end (§3.2.4 3)), not before its last day: a month submitted early would refuse
+    # every payment of the days it has left (they belong to it, and it is closed).
+    last_day = rules.next_month(row["month"]) - timedelta(days=1)
+    if await company_today() < last_day:
+        raise Conflict("%(month)s is submitted from its last day, %(day)s: payments of the month may still come",
+                       code="month_not_over", params={"month": rules.month_text(row["month"]),
+                                                      "day": last_day.isoformat()})
     fresh = await compile_settlement(principal, project=row["project_id"], month=row["month"])
     if fresh["payment_count"] == 0 and fresh["adjustments"] == 0:
         raise Conflict("the settlement of %(month)s has no confirmed payment: nothing to settle",
@@ -127,11 +134,12 @@ async def submit_settlement(principal: Principal, settlement_id: uuid.UUID) -> d
         Settlement.id == settlement_id)
     if row["status"] == "returned" and row["approval_request"]:
         await approvals_service.resubmit(request_id=row["approval_request"], actor_id=principal.user_id,
-                                         amount=fresh["total"])
+                                         amount=abs(fresh["total"]))
     else:
+        # a month that only gives money back (corrections above its cost) is decided by the size of it
         title = f"{fresh['project']} {fresh['month']} 物业前期介入费用结算"
         request = await approvals_service.open_request(
-            subject_type=rules.SUBJECT_SETTLEMENT, subject_id=str(settlement_id), amount=fresh["total"],
+            subject_type=rules.SUBJECT_SETTLEMENT, subject_id=str(settlement_id), amount=abs(fresh["total"]),
             category=category, in_plan=category != "over_budget", org_unit_id=row["project_id"], title=title,
             requester_id=principal.user_id)
         await Settlement.update({Settlement.approval_request: request["id"]}).where(Settlement.id == settlement_id)
@@ -227,6 +235,33 @@ async def add_adjustment(principal: Principal, settlement_id: uuid.UUID, *, cost
     await audit.record("settlements.adjustment", "settlement", settlement_id,
                        after={"amount": amount, "cost_type": cost_type, "reason": reason.strip()})
     return await get_settlement(principal, settlement_id)
+
+
+async def remove_adjustment(principal: Principal, adjustment_id: uuid.UUID) -> dict[str, Any]:
+    """Take back a correction made by mistake, while no settlement submitted for approval has taken it (a month
+    compiled as a draft lets it go; one in approval or approved keeps it, and a new correction undoes it)."""
+    rows = await fetch("SELECT id FROM settlement_adjustment WHERE id = $1 FOR UPDATE", adjustment_id)
+    row = await SettlementAdjustment.select().where(SettlementAdjustment.id == adjustment_id).first() if rows else None
+    if row is None:
+        raise NotFound("no such correction", code="adjustment_not_found")
+    await project_unit(principal, row["project_id"], Perm.SETTLEMENTS_PREPARE)
+    await lock_project(row["project_id"])
+    if row["settlement"] is not None:
+        taker = await Settlement.select(Settlement.status, Settlement.month).where(
+            Settlement.id == row["settlement"]).first()
+        if taker is not None and taker["status"] in ("in_review", "approved"):
+            raise Conflict("the settlement of %(month)s has taken this correction and is %(status)s: correct it "
+                           "with another correction", code="adjustment_settled",
+                           params={"month": rules.month_text(taker["month"]), "status": taker["status"]})
+    await SettlementAdjustment.delete().where(SettlementAdjustment.id == adjustment_id)
+    await audit.record("settlements.adjustment.remove", "settlement", row["corrects"],
+                       before={"amount": row["amount"], "cost_type": row["cost_type"], "reason": row["reason"]})
+    if row["settlement"] is not None:  # a draft that took it: compiled again without it
+        taker_row = await Settlement.select(Settlement.project_id, Settlement.month).where(
+            Settlement.id == row["settlement"]).first()
+        if taker_row is not None:
+            await compile_settlement(None, project=taker_row["project_id"], month=taker_row["month"])
+    return await get_settlement(principal, row["corrects"])
 
 
 def _row(row: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
