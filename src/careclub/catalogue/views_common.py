@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Awaitable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.params import QueryParameter
@@ -17,17 +16,17 @@ from litestar.response import Template
 
 from careclub.catalogue import rules
 from careclub.core import clock
-from careclub.core.db import current_transaction
 from careclub.core.error_messages import error_text
 from careclub.core.errors import AppError, each_error
 from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped, parse_typed
+from careclub.core.money import format_grouped
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import list_units
 from careclub.platform.views import page
 from careclub.platform.views_admin._common import me
+from careclub.web.forms import attempt, typed_money  # noqa: F401  (the catalogue pages import them from here)
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
 
@@ -144,39 +143,6 @@ def field_errors(exc: AppError, fields: tuple[str, ...], rename: dict[str, str] 
         key = name if name in fields else "form"
         out[key] = f"{out[key]} {text}" if key in out and text not in out[key] else text
     return out
-
-
-T = TypeVar("T")
-
-
-class _Undone(Exception):
-    pass
-
-
-async def attempt(errors: dict[str, str], write: Awaitable[T]) -> T | None:
-    """Run a write in a savepoint, undone when it is refused (the error goes on) or when the page found problems
-    of its own (none is answered): the service's refusals are shown with the page's, all at once, and the page
-    drawn again shows the record as it was, nothing half-saved."""
-    try:
-        async with current_transaction().connection.transaction():
-            result = await write
-            if errors:
-                raise _Undone
-            return result
-    except _Undone:
-        return None
-
-
-def typed_money(text: str, field: str, errors: dict[str, str]) -> int | None:
-    """An amount typed in yuan ("500", "1,314.50", "¥ 365"), in minor units; none when blank. Text that is no
-    amount puts the reason under `errors[field]`."""
-    if not text:
-        return None
-    try:
-        return parse_typed(text, field=field)
-    except AppError:
-        errors[field] = _("Type an amount in yuan, like 500 or 1,000.50.")
-        return None
 
 
 def typed_whole(text: str, field: str, errors: dict[str, str]) -> int | None:

@@ -10,7 +10,6 @@ form is shown at once beside its field, with what was typed kept."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -30,6 +29,7 @@ from careclub.settlements.api import reader
 from careclub.settlements.service import _involvement
 from careclub.settlements.views_reports import settlements_page
 from careclub.web import exports
+from careclub.web.forms import typed_date
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
 ITEM_FIELDS = ("title", "owner", "due_on", "done_on", "note")
@@ -112,16 +112,6 @@ async def involvement_page(request: Request[Any, Any, Any], code: FromPath[str],
     return await _page(request, code, editing=edit, notice=done_text(done) if done in DONE else None)
 
 
-def _typed_day(text: str, field: str, errors: dict[str, str]) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[field] = _("Use the form YYYY-MM-DD.")
-        return None
-
-
 def _typed_owner(text: str, errors: dict[str, str]) -> uuid.UUID | None:
     if not text:
         return None
@@ -138,8 +128,8 @@ async def _read(form: dict[str, str], *, new: bool) -> tuple[dict[str, Any], dic
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"title": form["title"], "note": form["note"],
                               "owner_id": _typed_owner(form["owner"], errors),
-                              "due_on": _typed_day(form["due_on"], "due_on", errors),
-                              "done_on": _typed_day(form["done_on"], "done_on", errors)}
+                              "due_on": typed_date(form["due_on"], "due_on", errors),
+                              "done_on": typed_date(form["done_on"], "done_on", errors)}
     if new:
         values.update(stage=form["stage"], kind=form["kind"] or "deliverable")
     problems = await _involvement.check_item(**values)

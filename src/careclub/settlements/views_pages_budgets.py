@@ -31,6 +31,7 @@ from careclub.settlements.views_pages_common import (
     CHOOSE,
     FILL_IN,
     Filter,
+    act,
     approval_view,
     budget_status_label,
     cost_type_choices,
@@ -376,12 +377,8 @@ async def budget_submit(request: Request[Any, Any, Any], budget_id: FromPath[uui
     """Send the form to the reviewer its kind and the work's stage call for."""
     principal = me(request)
     await readable_budget(principal, budget_id)
-    try:
-        await service.submit_budget(principal, budget_id)
-    except AppError as exc:
-        return await _budget_page(request, budget_id, status_code=refused_status(exc),
-                                  errors=field_errors(exc, ()))
-    return Redirect(f"/settlements/budgets/{budget_id}?done=submitted", status_code=303)
+    return await act(lambda: service.submit_budget(principal, budget_id), _redraw(request, budget_id),
+                     f"/settlements/budgets/{budget_id}?done=submitted")
 
 
 @post("/settlements/budgets/{budget_id:uuid}/withdraw", opt={"permission": Perm.AUTHENTICATED},
@@ -389,12 +386,12 @@ async def budget_submit(request: Request[Any, Any, Any], budget_id: FromPath[uui
 async def budget_withdraw(request: Request[Any, Any, Any], budget_id: FromPath[uuid.UUID]) -> Response[Any]:
     principal = me(request)
     await readable_budget(principal, budget_id)
-    try:
-        await service.withdraw_budget(principal, budget_id)
-    except AppError as exc:
-        return await _budget_page(request, budget_id, status_code=refused_status(exc),
-                                  errors=field_errors(exc, ()))
-    return Redirect(f"/settlements/budgets/{budget_id}?done=withdrawn", status_code=303)
+    return await act(lambda: service.withdraw_budget(principal, budget_id), _redraw(request, budget_id),
+                     f"/settlements/budgets/{budget_id}?done=withdrawn")
+
+
+def _redraw(request: Request[Any, Any, Any], budget_id: uuid.UUID) -> Any:
+    return lambda status, errors: _budget_page(request, budget_id, status_code=status, errors=errors)
 
 
 ROUTES: list[Any] = [budget_list, budget_new, budget_create, budget_detail, budget_save, budget_submit,

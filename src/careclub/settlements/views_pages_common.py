@@ -8,21 +8,20 @@ people typed are shown as typed (the templates escape them)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.params import QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from careclub.core import clock
-from careclub.core.db import current_transaction
 from careclub.core.error_messages import CODE_MESSAGES, error_text
 from careclub.core.errors import AppError, Forbidden, NotFound, each_error
 from careclub.core.i18n import N_, current_locale, labeller
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped, parse_typed
+from careclub.core.money import format_grouped
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today, projects_in_reach
@@ -30,6 +29,7 @@ from careclub.platform.views import page
 from careclub.platform.views_admin._common import me
 from careclub.settlements import rules, service
 from careclub.settlements.service._common import READERS
+from careclub.web.forms import AMOUNT_TYPED, DATE_TYPED, attempt, typed_date, typed_money  # noqa: F401
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
 
@@ -68,8 +68,6 @@ FIELD_MESSAGES = {
 }
 GENERIC_CODES = ("validation_failed", "bad_request", "conflict", "not_found", "forbidden")
 FILL_IN = N_("Fill this in.")
-AMOUNT_TYPED = N_("Type an amount in yuan, like 500 or 1,000.50.")
-DATE_TYPED = N_("Use the form YYYY-MM-DD.")
 MONTH_TYPED = N_("Give a month like 2026-11.")
 CHOOSE = N_("Choose from the list.")
 
@@ -180,28 +178,6 @@ def is_overdue(row: dict[str, Any], day: date) -> bool:
 
 # ---- reading what people type --------------------------------------------------------------------
 
-def typed_money(text: str, field: str, errors: dict[str, str]) -> int | None:
-    """An amount typed in yuan ("500", "1,314.50", "¥ 365"), in minor units; none when blank or not an amount
-    (the reason then under `errors[field]`)."""
-    if not text:
-        return None
-    try:
-        return parse_typed(text, field=field)
-    except AppError:
-        errors[field] = _(AMOUNT_TYPED)
-        return None
-
-
-def typed_date(text: str, field: str, errors: dict[str, str]) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[field] = _(DATE_TYPED)
-        return None
-
-
 def typed_month(text: str, field: str, errors: dict[str, str]) -> date | None:
     if not text:
         return None
@@ -252,26 +228,6 @@ def problems_count(errors: dict[str, str]) -> int:
     return len([k for k in errors if k != "form"])
 
 
-T = TypeVar("T")
-
-
-class _Undone(Exception):
-    pass
-
-
-async def attempt(errors: dict[str, str], write: Awaitable[T]) -> T | None:
-    """Run a write in a savepoint, undone when it is refused (the error goes on) or when the page found problems
-    of its own (none is answered): the service's refusals are shown with the page's, all at once."""
-    try:
-        async with current_transaction().connection.transaction():
-            result = await write
-            if errors:
-                raise _Undone
-            return result
-    except _Undone:
-        return None
-
-
 def not_found() -> NotFound:
     return NotFound("nothing here: no such page or record", code="not_found")
 
@@ -292,3 +248,14 @@ async def approval_view(principal: Principal, request_id: uuid.UUID | None) -> d
     except NotFound:
         visible = False
     return {"id": request_id, "visible": visible, "steps": await _reports.signatures(request_id)}
+
+
+async def act(run: Callable[[], Awaitable[Any]], redraw: Callable[[int, dict[str, str]], Awaitable[Response[Any]]],
+              done: str) -> Response[Any]:
+    """A page's button (submit, withdraw, compile): do it and go to `done`, or draw the page again with the
+    refusal (a refused action changes nothing)."""
+    try:
+        await run()
+    except AppError as exc:
+        return await redraw(refused_status(exc), field_errors(exc, ()))
+    return Redirect(done, status_code=303)

@@ -27,6 +27,7 @@ from careclub.settlements.views_pages_budgets import deciding
 from careclub.settlements.views_pages_common import (
     FILL_IN,
     Filter,
+    act,
     approval_view,
     cost_type_choices,
     field_errors,
@@ -196,13 +197,9 @@ async def settlement_compile(request: Request[Any, Any, Any], settlement_id: Fro
     """Compile the month again from what is confirmed now."""
     principal = me(request)
     row = await readable_settlement(principal, settlement_id)
-    try:
-        await service.compile_settlement(principal, project=row["project_id"],
-                                         month=rules.parse_month(row["month"]))
-    except AppError as exc:
-        return await _settlement_page(request, settlement_id, status_code=refused_status(exc),
-                                      errors=field_errors(exc, ()))
-    return Redirect(f"/settlements/{settlement_id}?done=compiled", status_code=303)
+    return await act(lambda: service.compile_settlement(principal, project=row["project_id"],
+                                                        month=rules.parse_month(row["month"])),
+                     _redraw(request, settlement_id), f"/settlements/{settlement_id}?done=compiled")
 
 
 @post("/settlements/{settlement_id:uuid}/submit", opt={"permission": Perm.SETTLEMENTS_PREPARE},
@@ -211,12 +208,8 @@ async def settlement_submit(request: Request[Any, Any, Any], settlement_id: From
     """Compile once more and send the month round the countersign chain."""
     principal = me(request)
     await readable_settlement(principal, settlement_id)
-    try:
-        await service.submit_settlement(principal, settlement_id)
-    except AppError as exc:
-        return await _settlement_page(request, settlement_id, status_code=refused_status(exc),
-                                      errors=field_errors(exc, ()))
-    return Redirect(f"/settlements/{settlement_id}?done=submitted", status_code=303)
+    return await act(lambda: service.submit_settlement(principal, settlement_id), _redraw(request, settlement_id),
+                     f"/settlements/{settlement_id}?done=submitted")
 
 
 @post("/settlements/{settlement_id:uuid}/withdraw", opt={"permission": Perm.SETTLEMENTS_PREPARE},
@@ -224,12 +217,12 @@ async def settlement_submit(request: Request[Any, Any, Any], settlement_id: From
 async def settlement_withdraw(request: Request[Any, Any, Any], settlement_id: FromPath[uuid.UUID]) -> Response[Any]:
     principal = me(request)
     await readable_settlement(principal, settlement_id)
-    try:
-        await service.withdraw_settlement(principal, settlement_id)
-    except AppError as exc:
-        return await _settlement_page(request, settlement_id, status_code=refused_status(exc),
-                                      errors=field_errors(exc, ()))
-    return Redirect(f"/settlements/{settlement_id}?done=withdrawn", status_code=303)
+    return await act(lambda: service.withdraw_settlement(principal, settlement_id), _redraw(request, settlement_id),
+                     f"/settlements/{settlement_id}?done=withdrawn")
+
+
+def _redraw(request: Request[Any, Any, Any], settlement_id: uuid.UUID) -> Any:
+    return lambda status, errors: _settlement_page(request, settlement_id, status_code=status, errors=errors)
 
 
 @post("/settlements/{settlement_id:uuid}/adjustments", opt={"permission": Perm.SETTLEMENTS_PREPARE},

@@ -163,12 +163,7 @@ async def on_approved(request: dict[str, Any]) -> None:
 
 async def on_rejected(request: dict[str, Any]) -> None:
     settlement_id = uuid.UUID(request["subject_id"])
-    await Settlement.update({Settlement.status: "rejected", Settlement.approval_request: None}).where(
-        Settlement.id == settlement_id)
-    # its payments and corrections go back to the month: compiled again, they are settled again
-    await fetch("UPDATE settlement_payment SET settlement = NULL WHERE settlement = $1", settlement_id)
-    await fetch("UPDATE settlement_adjustment SET settlement = NULL WHERE settlement = $1", settlement_id)
-    await audit.record("settlements.settlement.rejected", "settlement", settlement_id, after={})
+    await _release(settlement_id, "rejected")
 
 
 async def on_returned(request: dict[str, Any]) -> None:
@@ -177,12 +172,18 @@ async def on_returned(request: dict[str, Any]) -> None:
 
 async def on_withdrawn(request: dict[str, Any]) -> None:
     """Withdrawn by its author: a draft again, its payments and corrections back with the month."""
-    settlement_id = uuid.UUID(request["subject_id"])
-    await Settlement.update({Settlement.status: "draft", Settlement.approval_request: None}).where(
+    await _release(uuid.UUID(request["subject_id"]), "draft")
+
+
+async def _release(settlement_id: uuid.UUID, status: str) -> None:
+    """A month out of its chain (rejected, or withdrawn: a draft again): its payments and corrections go back to
+    the month, and compiled again they are settled again."""
+    await Settlement.update({Settlement.status: status, Settlement.approval_request: None}).where(
         Settlement.id == settlement_id)
     await fetch("UPDATE settlement_payment SET settlement = NULL WHERE settlement = $1", settlement_id)
     await fetch("UPDATE settlement_adjustment SET settlement = NULL WHERE settlement = $1", settlement_id)
-    await audit.record("settlements.settlement.withdrawn", "settlement", settlement_id, after={})
+    await audit.record(f"settlements.settlement.{'rejected' if status == 'rejected' else 'withdrawn'}",
+                       "settlement", settlement_id, after={})
 
 
 def settlement_link(subject_id: str) -> str:
