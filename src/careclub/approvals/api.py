@@ -77,7 +77,8 @@ class ApprovalController(Controller):
     @get("/requests/{request_id:uuid}", opt={"permission": STAFF})
     async def detail(self, request_id: FromPath[uuid.UUID], principal: PrincipalDep) -> schemas.ApprovalRequestDetail:
         """A request with its steps, decisions and timeline."""
-        found = await service.detail(request_id, principal.user_id, manage_scope=_scope(principal))
+        found = await service.detail(request_id, principal.user_id, manage_scope=_scope(principal),
+                                 reader=principal)
         return out(schemas.ApprovalRequestDetail, _money(found, principal))
 
     @post("/requests/{request_id:uuid}/decisions", opt={"permission": Perm.APPROVALS_DECIDE}, status_code=201)

@@ -124,7 +124,8 @@ async def delegate(request: Request[Any, Any, Any], data: Form) -> Response[Any]
 async def _detail(request: Request[Any, Any, Any], request_id: uuid.UUID, *, errors: dict[str, str] | None = None,
                   status_code: int = 200, notice: str | None = None) -> Template:
     principal = _me(request)
-    item = await service.detail(request_id, principal.user_id, manage_scope=_scope(principal))
+    item = await service.detail(request_id, principal.user_id, manage_scope=_scope(principal),
+                                 reader=principal)
     steps_by_id = {s["id"]: s for s in item["steps"]}
     return await page(request, "approvals/request.html", status_code=status_code, item=item, steps_by_id=steps_by_id,
                 errors=errors or {}, notice=notice, can_decide=principal.can(Perm.APPROVALS_DECIDE),

@@ -235,7 +235,7 @@ def not_found() -> NotFound:
 async def approval_view(principal: Principal, request_id: uuid.UUID | None) -> dict[str, Any] | None:
     """A budget's or a month's approval as its page shows it to every reader: the chain's steps with who signed
     and when; and whether the person may open the request itself (its requester, its approvers, approvals
-    managers) — an auditor reads the chain here and is not sent to a page that would answer 404."""
+    managers, and whoever reads the record itself: the approval core asks the settlements)."""
     if request_id is None:
         return None
     from careclub.approvals import service as approvals_service
@@ -243,7 +243,7 @@ async def approval_view(principal: Principal, request_id: uuid.UUID | None) -> d
 
     try:
         await approvals_service.visible_request(request_id, principal.user_id,
-                                                manage_scope=principal.scope(Perm.APPROVALS_MANAGE))
+                                                manage_scope=principal.scope(Perm.APPROVALS_MANAGE), reader=principal)
         visible = True
     except NotFound:
         visible = False

@@ -309,3 +309,14 @@ async def test_a_correction_made_by_mistake_is_taken_back_until_a_month_in_appro
                                           headers=w.h("property-finance")))
     r = await client.delete(f"/api/v1/settlement-adjustments/{kept['id']}", headers=w.h("property-finance"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "adjustment_settled"
+
+
+async def test_whoever_reads_the_account_reads_its_approval_request(client: Any) -> None:
+    w = await make_world(client)
+    form = await approved_budget(client, w, project=YY, month="2026-11", amounts=["10.00"])
+    path = f"/api/v1/approvals/requests/{form['approval_request']}"
+    seen = await ok(await client.get(path, headers=w.h("auditor")))  # on no step of it: reads it all the same
+    assert seen["subject_id"] == form["id"] and not any(s["can_decide"] for s in seen["steps"])
+    assert (await client.get(path, headers=w.h("property2"))).status_code == 404  # the other project's staff
+    other = await make_world(client)
+    assert (await client.get(path, headers=other.h("auditor"))).status_code == 404  # another company

@@ -51,6 +51,9 @@ class Subject:
     on_withdrawn: Callback | None = None
     # the subject's own page (the plan, the spending request …), so an approver sees what he decides
     link: Callable[[str], str] | None = None
+    # whether a person may read the subject (its domain's rules): he then reads its request too, read-only (an
+    # auditor of the accounts follows a month's countersign chain without being on it)
+    may_read: Callable[[Any, str], Awaitable[bool]] | None = None
 
 
 _SUBJECTS: dict[str, Subject] = {}
@@ -58,19 +61,29 @@ _SUBJECTS: dict[str, Subject] = {}
 
 def register_subject(subject_type: str, *, on_approved: Callback, on_rejected: Callback,
                      on_returned: Callback | None = None, on_withdrawn: Callback | None = None,
-                     link: Callable[[str], str] | None = None) -> None:
+                     link: Callable[[str], str] | None = None,
+                     may_read: Callable[[Any, str], Awaitable[bool]] | None = None) -> None:
     """Let a domain open requests for `subject_type`. Each callback is `async def cb(request)`,
     awaited inside the transaction of the decision that ends the request (so a failing callback
     undoes the decision too)."""
     if not rules.SUBJECT_TYPE.match(subject_type):
         raise ValueError(f"subject type {subject_type!r} must be snake_case")
-    _SUBJECTS[subject_type] = Subject(subject_type, on_approved, on_rejected, on_returned, on_withdrawn, link)
+    _SUBJECTS[subject_type] = Subject(subject_type, on_approved, on_rejected, on_returned, on_withdrawn, link,
+                                      may_read)
 
 
 def subject_link(subject_type: str, subject_id: str) -> str | None:
     """Where the subject of a request is shown, when its domain said (None otherwise)."""
     subject = _SUBJECTS.get(subject_type)
     return subject.link(subject_id) if subject is not None and subject.link is not None else None
+
+
+async def subject_readable(subject_type: str, subject_id: str, reader: Any) -> bool:
+    """Whether the subject's domain lets `reader` (a principal) read the subject; False when it does not say."""
+    subject = _SUBJECTS.get(subject_type)
+    if subject is None or subject.may_read is None:
+        return False
+    return await subject.may_read(reader, subject_id)
 
 
 def registered_subjects() -> list[str]:

@@ -20,6 +20,7 @@ from careclub.approvals.service._requests import (
     decide,
     escalate_step,
     request_dict,
+    subject_readable,
 )
 from careclub.approvals.tables import (
     ApprovalDecision,
@@ -56,19 +57,23 @@ async def _managed(row: dict[str, Any], manage_scope: list[str]) -> bool:
 
 
 async def visible_request(request_id: uuid.UUID, viewer_id: uuid.UUID, *,
-                          manage_scope: list[str]) -> dict[str, Any]:
+                          manage_scope: list[str], reader: Any = None) -> dict[str, Any]:
     """The request if the viewer may see it (requester, an approver of any step, someone they
-    stand in for, or an approvals manager whose subtree holds the request's org unit); otherwise
+    stand in for, or an approvals manager whose subtree holds the request's org unit; given the
+    `reader`'s principal, also whoever the subject's domain lets read the subject); otherwise
     404 exactly like a missing id."""
     row = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first()
     if row is None or not (row["requester_id"] == viewer_id or await _involved(request_id, viewer_id)
-                           or await _managed(row, manage_scope)):
+                           or await _managed(row, manage_scope)
+                           or (reader is not None
+                               and await subject_readable(row["subject_type"], row["subject_id"], reader))):
         raise NotFound("no such approval request", code="approval_request_not_found")
     return row
 
 
-async def detail(request_id: uuid.UUID, viewer_id: uuid.UUID, *, manage_scope: list[str]) -> dict[str, Any]:
-    row = await visible_request(request_id, viewer_id, manage_scope=manage_scope)
+async def detail(request_id: uuid.UUID, viewer_id: uuid.UUID, *, manage_scope: list[str],
+                 reader: Any = None) -> dict[str, Any]:
+    row = await visible_request(request_id, viewer_id, manage_scope=manage_scope, reader=reader)
     steps = await ApprovalStep.select().where(ApprovalStep.request == request_id).order_by(
         ApprovalStep.round).order_by(ApprovalStep.position)
     decisions = await ApprovalDecision.select().where(ApprovalDecision.request == request_id).order_by(

@@ -44,10 +44,11 @@ from careclub.settlements.service._settlements import (
 for _subject in _budgets.SUBJECTS:
     _approvals.register_subject(_subject, on_approved=_budgets.on_approved, on_rejected=_budgets.on_rejected,
                                 on_returned=_budgets.on_returned, on_withdrawn=_budgets.on_withdrawn,
-                                link=_budgets.budget_link)
+                                link=_budgets.budget_link, may_read=_budgets.readable)
 _approvals.register_subject(_rules.SUBJECT_SETTLEMENT, on_approved=_settlements.on_approved,
                             on_rejected=_settlements.on_rejected, on_returned=_settlements.on_returned,
-                            on_withdrawn=_settlements.on_withdrawn, link=_settlements.settlement_link)
+                            on_withdrawn=_settlements.on_withdrawn, link=_settlements.settlement_link,
+                            may_read=_settlements.readable)
 
 __all__ = [
     "add_adjustment",

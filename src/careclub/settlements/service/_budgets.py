@@ -11,7 +11,7 @@ from typing import Any
 from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import Conflict, FieldErrors, NotFound
+from careclub.core.errors import Conflict, FieldErrors, Forbidden, NotFound
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
@@ -259,3 +259,16 @@ async def line_for_payment(line_id: uuid.UUID) -> tuple[dict[str, Any], dict[str
     return line, budget
 
 
+
+
+async def readable(principal: Any, subject_id: str) -> bool:
+    """Whether the person reads this account's record (the approval core then shows its request read-only)."""
+    from careclub.core.principal import Principal
+
+    if not isinstance(principal, Principal) or principal.kind != "staff":
+        return False
+    try:
+        await get_budget(principal, uuid.UUID(subject_id))
+    except (NotFound, Forbidden, ValueError):
+        return False
+    return True

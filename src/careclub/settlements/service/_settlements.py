@@ -10,7 +10,7 @@ from typing import Any
 from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from careclub.core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
@@ -328,3 +328,16 @@ async def list_settlements(principal: Principal | None, *, project: str | None =
     units = {u["id"]: u for u in await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(
         OrgUnit.id.is_in(list({r["project_id"] for r in rows}) or [uuid.uuid4()]))}
     return [_row(r, units[r["project_id"]]) for r in rows]
+
+
+async def readable(principal: Any, subject_id: str) -> bool:
+    """Whether the person reads this account's record (the approval core then shows its request read-only)."""
+    from careclub.core.principal import Principal
+
+    if not isinstance(principal, Principal) or principal.kind != "staff":
+        return False
+    try:
+        await get_settlement(principal, uuid.UUID(subject_id))
+    except (NotFound, Forbidden, ValueError):
+        return False
+    return True
