@@ -20,7 +20,7 @@ from careclub.core.error_messages import error_text
 from careclub.core.errors import AppError, each_error
 from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped
+from careclub.core.money import format_grouped, money_text
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import list_units
@@ -43,7 +43,6 @@ FIELD_NAMES = {"code": N_("Code"), "name": N_("Name"), "description": N_("Descri
                "terms": N_("Terms"), "intro": N_("Introduction"), "comment": N_("Comment"), "reason": N_("Reason"),
                "title": N_("Title")}
 _REQUIRED = ("%(field)s is required",)
-CURRENCY_SIGNS = {"CNY": "¥", "HKD": "HK$", "USD": "$", "EUR": "€", "GBP": "£"}
 # the pill each status is drawn as (funds.css colours)
 ITEM_PILLS = {"draft": "status-draft", "published": "status-approved", "stopped": "off"}
 VERSION_PILLS = {"draft": "status-draft", "in_review": "change-changed", "returned": "status-returned",
@@ -58,16 +57,6 @@ item_status_label = labeller(rules.ITEM_STATUS_NAMES)
 version_status_label = labeller(rules.VERSION_STATUS_NAMES)
 order_status_label = labeller(rules.ORDER_STATUS_NAMES)
 source_label = labeller(SOURCE_NAMES)
-
-
-def money_text(minor: int | None, currency: str) -> str:
-    """An amount as people read it: "¥1,314.50" (the code after it for a currency without a sign)."""
-    if minor is None:
-        return "—"
-    sign = CURRENCY_SIGNS.get(currency)
-    if sign and minor < 0:  # a loss: "-¥55.00"
-        return f"-{sign}{format_grouped(-minor)}"
-    return f"{sign}{format_grouped(minor)}" if sign else f"{format_grouped(minor)} {currency}"
 
 
 def fee_text(row: dict[str, Any], currency: str) -> str:

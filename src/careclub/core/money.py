@@ -71,6 +71,20 @@ def format_grouped(minor: int) -> str:
     return f"{sign}{minor // 100:,}.{minor % 100:02d}"
 
 
+CURRENCY_SIGNS = {"CNY": "¥", "HKD": "HK$", "USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money_text(minor: int | None, currency: str) -> str:
+    """An amount as people read it on a page: "¥1,314.50", "-¥55.00" below zero, the code after it for a currency
+    without a sign ("1,314.50 SGD"), "—" for none."""
+    if minor is None:
+        return "—"
+    sign = CURRENCY_SIGNS.get(currency)
+    if sign is None:
+        return f"{format_grouped(minor)} {currency}"
+    return f"-{sign}{format_grouped(-minor)}" if minor < 0 else f"{sign}{format_grouped(minor)}"
+
+
 def format_amount(minor: int) -> str:
     sign = "-" if minor < 0 else ""
     minor = abs(minor)

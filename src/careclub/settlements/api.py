@@ -19,22 +19,15 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from careclub.core.errors import AppError, FieldErrors, Forbidden, ValidationFailed
 from careclub.core.money import from_money, parse_amount, to_money
 from careclub.core.paging import After, decode_cursor, encode_cursor
-from careclub.core.principal import Principal
 from careclub.platform.api import Limit, PrincipalDep, provide_principal
 from careclub.platform.permissions import Perm
 from careclub.settlements import rules, schemas, service
-from careclub.settlements.service._common import READERS
+from careclub.settlements.service._common import reader
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
 Code = Annotated[str | None, QueryParameter(max_length=64, description="a project's org unit code")]
 Month = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$", description="a month: 2026-11")]
 Short = Annotated[str | None, QueryParameter(max_length=32)]
-
-
-def reader(principal: Principal) -> None:
-    if principal.kind != "staff" or not any(principal.can(p) for p in READERS):
-        raise Forbidden("your roles do not include the permission %(needed)s", code="forbidden",
-                        params={"needed": Perm.SETTLEMENTS_READ})
 
 
 def month_of(text: str | None, field: str = "month") -> Any:

@@ -20,8 +20,8 @@ from piccolo.table import Table
 from careclub.core.schemas import Input, col, text
 from careclub.platform.api import PrincipalDep, provide_principal
 from careclub.platform.permissions import Perm
-from careclub.settlements.api import reader
 from careclub.settlements.service import _involvement
+from careclub.settlements.service._common import reader
 from careclub.settlements.tables import InvolvementItem
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}

@@ -18,8 +18,8 @@ from careclub.core.money import Money, to_money
 from careclub.platform.api import PrincipalDep, provide_principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today
-from careclub.settlements.api import reader
 from careclub.settlements.service import _reports
+from careclub.settlements.service._common import reader
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
 Year = Annotated[int | None, QueryParameter(ge=2000, le=2100, description="the year: 2026 (default: this year)")]

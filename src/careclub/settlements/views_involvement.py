@@ -25,8 +25,8 @@ from careclub.core.i18n import gettext as _
 from careclub.platform.permissions import Perm
 from careclub.platform.views_admin._common import Form, clean, me
 from careclub.settlements import rules
-from careclub.settlements.api import reader
 from careclub.settlements.service import _involvement
+from careclub.settlements.service._common import reader
 from careclub.settlements.views_reports import settlements_page
 from careclub.web import exports
 from careclub.web.forms import typed_date

@@ -18,17 +18,17 @@ from litestar.response import Redirect, Template
 
 from careclub.core import clock
 from careclub.core.error_messages import CODE_MESSAGES, error_text
-from careclub.core.errors import AppError, Forbidden, NotFound, each_error
+from careclub.core.errors import AppError, NotFound, each_error
 from careclub.core.i18n import N_, current_locale, labeller
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped
+from careclub.core.money import money_text
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today, projects_in_reach
 from careclub.platform.views import page
 from careclub.platform.views_admin._common import me
 from careclub.settlements import rules, service
-from careclub.settlements.service._common import READERS
+from careclub.settlements.service._common import may_read, reader  # noqa: F401  (the pages import them from here)
 from careclub.web.forms import AMOUNT_TYPED, DATE_TYPED, attempt, typed_date, typed_money  # noqa: F401
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
@@ -43,7 +43,6 @@ SETTLEMENT_STATUS_NAMES = {"draft": N_("Draft"), "in_review": N_("In review"), "
 PILLS = {"draft": "status-draft", "in_review": "warn", "returned": "status-returned", "approved": "status-approved",
          "rejected": "status-rejected", "withdrawn": "status-withdrawn", "recorded": "warn",
          "confirmed": "status-approved", "refused": "status-refused"}
-CURRENCY_SIGNS = {"CNY": "¥", "HKD": "HK$", "USD": "$", "EUR": "€", "GBP": "£"}
 
 kind_label = labeller(rules.KIND_NAMES)
 cost_type_label = labeller(rules.COST_TYPE_NAMES)
@@ -74,18 +73,6 @@ CHOOSE = N_("Choose from the list.")
 
 # ---- who ----------------------------------------------------------------------------------------
 
-def may_read(principal: Principal) -> bool:
-    """Any settlements right (the developer's readers and confirmers, the property company's preparers, the
-    managers): the pages then show only the projects it reaches."""
-    return principal.kind == "staff" and any(principal.can(p) for p in READERS)
-
-
-def reader(principal: Principal) -> None:
-    if not may_read(principal):
-        raise Forbidden("your roles do not include the permission %(needed)s", code="forbidden",
-                        params={"needed": Perm.SETTLEMENTS_READ})
-
-
 async def ids_for(principal: Principal, perm: Perm) -> set[uuid.UUID] | None:
     """The projects where the person holds `perm` (None: every project; empty: none)."""
     if not principal.can(perm):
@@ -112,16 +99,6 @@ def project_choices(projects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 # ---- showing ------------------------------------------------------------------------------------
-
-def money_text(minor: int | None, currency: str) -> str:
-    """An amount as people read it: "¥1,314.50", "-¥55.00"."""
-    if minor is None:
-        return "—"
-    sign = CURRENCY_SIGNS.get(currency)
-    if sign is None:
-        return f"{format_grouped(minor)} {currency}"
-    return f"-{sign}{format_grouped(-minor)}" if minor < 0 else f"{sign}{format_grouped(minor)}"
-
 
 def rate_shown(bp: int) -> str:
     """A fee rate as people read it: "10%", "8.5%"."""

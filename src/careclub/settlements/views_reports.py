@@ -14,11 +14,11 @@ import io
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Template
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -29,37 +29,22 @@ from careclub.core.error_messages import form_errors
 from careclub.core.errors import AppError
 from careclub.core.i18n import N_, labeller
 from careclub.core.i18n import gettext as _
-from careclub.core.money import format_grouped
+from careclub.core.money import money_text
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today
 from careclub.platform.views import page
 from careclub.platform.views_admin._common import me
-from careclub.settlements import rules, service
-from careclub.settlements.api import reader
+from careclub.settlements import service
 from careclub.settlements.service import _reports
+from careclub.settlements.service._common import reader
+from careclub.settlements.views_pages_common import Filter, cost_type_label, settlement_status_label
 from careclub.web import exports
 from careclub.web.charts import Chart, Series, is_empty, spec
 
-Filter = Annotated[str | None, QueryParameter(max_length=120)]
-CURRENCY_SIGNS = {"CNY": "¥", "HKD": "HK$", "USD": "$", "EUR": "€", "GBP": "£"}
-STATUS_NAMES = {"draft": N_("Draft"), "in_review": N_("In review"), "returned": N_("Returned"),
-                "approved": N_("Approved"), "rejected": N_("Rejected")}
 STATUS_PILLS = {"draft": "status-draft", "in_review": "change-changed", "returned": "status-returned",
                 "approved": "status-approved", "rejected": "status-rejected"}
 DECISION_NAMES = {"approve": N_("Approved"), "reject": N_("Rejected"), "return": N_("Returned")}
-cost_type_label = labeller(rules.COST_TYPE_NAMES)
-status_label = labeller(STATUS_NAMES)
 decision_label = labeller(DECISION_NAMES)
-
-
-def money_text(minor: int | None, currency: str) -> str:
-    """"¥1,314.50" ("-¥55.00" below zero); the code after it for a currency without a sign."""
-    if minor is None:
-        return "—"
-    sign = CURRENCY_SIGNS.get(currency)
-    if sign:
-        return f"-{sign}{format_grouped(-minor)}" if minor < 0 else f"{sign}{format_grouped(minor)}"
-    return f"{format_grouped(minor)} {currency}"
 
 
 def days_text(days_left: int) -> str:
@@ -73,7 +58,7 @@ def days_text(days_left: int) -> str:
 def settlements_page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **ctx: Any) -> Template:
     currency = me(request).tenant.currency
     return page(request, template, status_code=status_code, cost_type_label=cost_type_label,
-                status_label=status_label, status_pill=STATUS_PILLS.get, days_text=days_text,
+                status_label=settlement_status_label, status_pill=STATUS_PILLS.get, days_text=days_text,
                 money_text=lambda minor: money_text(minor, currency), **ctx)
 
 
@@ -229,7 +214,7 @@ def application_workbook(form: dict[str, Any], company: str) -> bytes:
     s.label_value(_("Month"), form["month"])
     s.label_value(_("Number"), form["number"])
     s.label_value(_("To be approved by"), form["due_on"])
-    s.label_value(_("Status"), status_label(form["status"]))
+    s.label_value(_("Status"), settlement_status_label(form["status"]))
     for section in form["sections"]:
         s.gap()
         s.row(f"{section['form']} · {cost_type_label(section['cost_type'])}", bold=True, band=True, merge_to="E")

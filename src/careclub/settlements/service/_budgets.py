@@ -11,14 +11,14 @@ from typing import Any
 from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import Conflict, FieldErrors, Forbidden, NotFound
+from careclub.core.errors import Conflict, FieldErrors, NotFound
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
 from careclub.platform.tables import OrgUnit
 from careclub.settlements import rules
 from careclub.settlements.rules import LineIn
-from careclub.settlements.service._common import lock_project, project_unit, reach, stage_of
+from careclub.settlements.service._common import lock_project, may_read_record, project_unit, reach, stage_of
 from careclub.settlements.tables import SettlementBudget, SettlementBudgetLine
 
 SUBJECTS = (rules.SUBJECT_BUDGET, rules.SUBJECT_WORK, rules.SUBJECT_ADDITION)
@@ -261,14 +261,6 @@ async def line_for_payment(line_id: uuid.UUID) -> tuple[dict[str, Any], dict[str
 
 
 
-async def readable(principal: Any, subject_id: str) -> bool:
-    """Whether the person reads this account's record (the approval core then shows its request read-only)."""
-    from careclub.core.principal import Principal
 
-    if not isinstance(principal, Principal) or principal.kind != "staff":
-        return False
-    try:
-        await get_budget(principal, uuid.UUID(subject_id))
-    except (NotFound, Forbidden, ValueError):
-        return False
-    return True
+async def readable(principal: Any, subject_id: str) -> bool:
+    return await may_read_record(get_budget, principal, subject_id)

@@ -4,6 +4,7 @@ rows every other part locks before it writes."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from careclub.core import clock
@@ -17,6 +18,19 @@ from careclub.settlements import rules
 from careclub.settlements.tables import SettlementPhase, SettlementProject, SettlementSettings
 
 READERS = (Perm.SETTLEMENTS_READ, Perm.SETTLEMENTS_PREPARE, Perm.SETTLEMENTS_CONFIRM, Perm.SETTLEMENTS_MANAGE)
+
+
+def may_read(principal: Principal) -> bool:
+    """Any settlements right (the developer's readers and confirmers, the property company's preparers, the
+    managers), staff only: what is shown is then cut to the projects it reaches."""
+    return principal.kind == "staff" and any(principal.can(p) for p in READERS)
+
+
+def reader(principal: Principal) -> None:
+    """The gate of every settlements read, API and pages alike."""
+    if not may_read(principal):
+        raise Forbidden("your roles do not include the permission %(needed)s", code="forbidden",
+                        params={"needed": Perm.SETTLEMENTS_READ})
 
 
 async def reach(principal: Principal | None) -> list[uuid.UUID] | None:
@@ -117,3 +131,16 @@ def check_stage(stage: str, field: str = "stage") -> str:
         raise ValidationFailed("%(field)s must be one of %(choices)s", field=field, code="invalid_choice",
                                params={"field": field, "choices": ", ".join(rules.STAGES)})
     return stage
+
+
+async def may_read_record(get: Callable[[Principal, uuid.UUID], Awaitable[Any]], principal: Any,
+                          subject_id: str) -> bool:
+    """Whether the person reads a record of the accounts (a budget, a month) through its own getter, which answers
+    404 outside his reach: the approval core then shows the record's request to him, read-only."""
+    if not isinstance(principal, Principal) or principal.kind != "staff":
+        return False
+    try:
+        await get(principal, uuid.UUID(subject_id))
+    except (NotFound, Forbidden, ValueError):
+        return False
+    return True

@@ -17,12 +17,15 @@ from careclub.settlements.service._common import check_stage, lock_project, proj
 from careclub.settlements.tables import SettlementPhase, SettlementProject
 
 
-async def list_projects(principal: Principal | None) -> list[dict[str, Any]]:
-    """Every project in reach with its account's stage and phases (a company has tens of projects)."""
+async def list_projects(principal: Principal | None, *, only: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Every project in reach (or the one `only`) with its account's stage and phases (a company has tens of
+    projects)."""
     in_reach = await reach(principal)
     query = OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "project")
     if in_reach is not None:
         query = query.where(OrgUnit.id.is_in(in_reach or [uuid.uuid4()]))
+    if only is not None:
+        query = query.where(OrgUnit.id == only)
     units = await query.order_by(OrgUnit.code)
     ids = [u["id"] for u in units] or [uuid.uuid4()]
     accounts = {r["project_id"]: r for r in await SettlementProject.select().where(
@@ -49,8 +52,7 @@ def _phase(row: dict[str, Any]) -> dict[str, Any]:
 
 async def get_project(principal: Principal | None, ref: uuid.UUID | str) -> dict[str, Any]:
     unit = await project_unit(principal, ref)
-    found = [p for p in await list_projects(None) if p["id"] == unit["id"]]
-    return found[0]
+    return (await list_projects(None, only=unit["id"]))[0]
 
 
 async def set_project(principal: Principal | None, ref: uuid.UUID | str, *, stage: str, moved_in_on: date | None,

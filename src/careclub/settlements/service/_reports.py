@@ -113,7 +113,7 @@ async def due_settlements(principal: Principal | None, *, project: str | None = 
     """The settlements in reach not yet approved, the soonest due first, each with the days left until its due
     date (below zero: overdue by that many days) by the company's calendar."""
     today = await company_today()
-    rows = [r for r in await list_settlements(principal, project=project, limit=1000) if r["status"] != "approved"]
+    rows = await list_settlements(principal, project=project, open_only=True, limit=1000)
     out = [{**r, "days_left": (r["due_on"] - today).days, "overdue": r["due_on"] < today} for r in rows]
     return sorted(out, key=lambda r: (r["due_on"], r["project"]))
 

@@ -10,14 +10,14 @@ from typing import Any
 from careclub.approvals import service as approvals_service
 from careclub.core import clock
 from careclub.core.db import fetch
-from careclub.core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
+from careclub.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today, company_zone
 from careclub.platform.tables import OrgUnit
 from careclub.settlements import rules
-from careclub.settlements.service._common import lock_project, project_unit, reach, stage_of, terms
+from careclub.settlements.service._common import lock_project, may_read_record, project_unit, reach, stage_of, terms
 from careclub.settlements.tables import Settlement, SettlementAdjustment, SettlementPayment
 
 OPEN = ("draft", "returned", "rejected")
@@ -247,21 +247,17 @@ async def remove_adjustment(principal: Principal, adjustment_id: uuid.UUID) -> d
         raise NotFound("no such correction", code="adjustment_not_found")
     await project_unit(principal, row["project_id"], Perm.SETTLEMENTS_PREPARE)
     await lock_project(row["project_id"])
-    if row["settlement"] is not None:
-        taker = await Settlement.select(Settlement.status, Settlement.month).where(
-            Settlement.id == row["settlement"]).first()
-        if taker is not None and taker["status"] in ("in_review", "approved"):
-            raise Conflict("the settlement of %(month)s has taken this correction and is %(status)s: correct it "
-                           "with another correction", code="adjustment_settled",
-                           params={"month": rules.month_text(taker["month"]), "status": taker["status"]})
+    taker = await Settlement.select(Settlement.project_id, Settlement.status, Settlement.month).where(
+        Settlement.id == row["settlement"]).first() if row["settlement"] is not None else None
+    if taker is not None and taker["status"] in ("in_review", "approved"):
+        raise Conflict("the settlement of %(month)s has taken this correction and is %(status)s: correct it "
+                       "with another correction", code="adjustment_settled",
+                       params={"month": rules.month_text(taker["month"]), "status": taker["status"]})
     await SettlementAdjustment.delete().where(SettlementAdjustment.id == adjustment_id)
     await audit.record("settlements.adjustment.remove", "settlement", row["corrects"],
                        before={"amount": row["amount"], "cost_type": row["cost_type"], "reason": row["reason"]})
-    if row["settlement"] is not None:  # a draft that took it: compiled again without it
-        taker_row = await Settlement.select(Settlement.project_id, Settlement.month).where(
-            Settlement.id == row["settlement"]).first()
-        if taker_row is not None:
-            await compile_settlement(None, project=taker_row["project_id"], month=taker_row["month"])
+    if taker is not None:  # a draft that took it: compiled again without it
+        await compile_settlement(None, project=taker["project_id"], month=taker["month"])
     return await get_settlement(principal, row["corrects"])
 
 
@@ -308,7 +304,8 @@ def _adjustment(a: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_settlements(principal: Principal | None, *, project: str | None = None, month: date | None = None,
-                           status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+                           status: str | None = None, open_only: bool = False,
+                           limit: int = 200) -> list[dict[str, Any]]:
     """Settlements in reach, newest month first (a project has twelve a year)."""
     clauses: list[Any] = []
     in_reach = await reach(principal)
@@ -321,6 +318,8 @@ async def list_settlements(principal: Principal | None, *, project: str | None =
         clauses.append(Settlement.month == month)
     if status:
         clauses.append(Settlement.status == status)
+    if open_only:  # not yet approved: a company's months still to decide, however many are done
+        clauses.append(Settlement.status != "approved")
     query = Settlement.select()
     if clauses:
         query = query.where(*clauses)
@@ -330,14 +329,6 @@ async def list_settlements(principal: Principal | None, *, project: str | None =
     return [_row(r, units[r["project_id"]]) for r in rows]
 
 
-async def readable(principal: Any, subject_id: str) -> bool:
-    """Whether the person reads this account's record (the approval core then shows its request read-only)."""
-    from careclub.core.principal import Principal
 
-    if not isinstance(principal, Principal) or principal.kind != "staff":
-        return False
-    try:
-        await get_settlement(principal, uuid.UUID(subject_id))
-    except (NotFound, Forbidden, ValueError):
-        return False
-    return True
+async def readable(principal: Any, subject_id: str) -> bool:
+    return await may_read_record(get_settlement, principal, subject_id)
