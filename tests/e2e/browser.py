@@ -110,6 +110,30 @@ def off_the_loop(drive: Callable[..., Any], *args: Any, timeout: float = 300) ->
         return pool.submit(drive, *args).result(timeout=timeout)
 
 
+# A QR drawing of the page (an <svg> under `selector`), as an image on a canvas, read by jsQR, the scanner's own
+# decoder, loaded from /static (the page's policy holds).
+_DECODE = """async (selector) => {
+  const svg = document.querySelector(selector);
+  const img = new Image();
+  img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+  await img.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 400;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0, 400, 400);
+  const found = jsQR(ctx.getImageData(0, 0, 400, 400).data, 400, 400);
+  return found ? found.data : null;
+}"""
+
+
+def read_qr(page: Any, selector: str) -> str | None:
+    """The text of the QR code drawn at `selector` (an <svg>), or None when it does not read."""
+    if not page.evaluate("typeof jsQR === 'function'"):
+        page.add_script_tag(url="/static/vendor/jsqr/jsQR.js")
+    result = page.evaluate(_DECODE, selector)
+    return None if result is None else str(result)
+
+
 def fits_width(page: Any) -> bool:
     """The page does not scroll sideways."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

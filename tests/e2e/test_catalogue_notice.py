@@ -14,7 +14,7 @@ import pytest
 from careclub.core.db import tenant_scope
 from careclub.platform import service as platform_service
 from tests.conftest import PASSWORD
-from tests.e2e.browser import artifacts, chromium, fits_width, off_the_loop, signed_in_page
+from tests.e2e.browser import artifacts, chromium, fits_width, off_the_loop, read_qr, signed_in_page
 from tests.integration.catalogue.helpers import World, make_world
 
 pytestmark = pytest.mark.e2e
@@ -26,21 +26,6 @@ async def world(client: Any) -> World:
     async with tenant_scope(w.tenant_id):
         await platform_service.update_staff(None, w.users["site"], password=PASSWORD)
     return w
-
-
-# The notice's QR drawing, as an image on a canvas, read by jsQR (loaded from /static: the page's policy holds).
-DECODE = """async () => {
-  const svg = document.querySelector("[data-testid=notice-qr] svg");
-  const img = new Image();
-  img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
-  await img.decode();
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = 400;
-  const ctx = canvas.getContext("2d");
-  ctx.drawImage(img, 0, 0, 400, 400);
-  const found = jsQR(ctx.getImageData(0, 0, 400, 400).data, 400, 400);
-  return found ? found.data : null;
-}"""
 
 
 def _drive(base: str, shots: Path, w: World) -> None:
@@ -62,8 +47,7 @@ def _drive(base: str, shots: Path, w: World) -> None:
         assert fits_width(page), page.url
         page.screenshot(path=str(shots / "01-notice-phone.png"), full_page=True)
         # the code reads back as the booking page's address (decoded by the scanner's own jsQR)
-        page.add_script_tag(url="/static/vendor/jsqr/jsQR.js")
-        assert page.evaluate(DECODE) == f"{base}/my/services?project=P1"
+        assert read_qr(page, "[data-testid=notice-qr] svg") == f"{base}/my/services?project=P1"
 
         page.set_viewport_size({"width": 794, "height": 1123})  # an A4 sheet at 96 dpi
         page.emulate_media(media="print")

@@ -2,19 +2,14 @@
 notice board listing what residents can book, the fee of each, what is paid before the work, and a QR code
 that opens the booking page (`/my/services?project=CODE`) on a resident's phone.
 
-The QR code is drawn by the `qrcode` package's SVG image factory. Only its geometry (the view box and the
-path's drawing commands, checked to be nothing but numbers and commands) is taken from it into an SVG made
-here, which passes the allowlist check of web/svg.py before it becomes markup; the link it encodes is data
-inside the drawing, never markup."""
+The QR code is drawn by core/qr.py (the product's one way) and passes the allowlist check of web/svg.py before
+it becomes markup; the link it encodes is data inside the drawing, never markup."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
-import qrcode
-import qrcode.image.svg
 from litestar import Request, get
 from litestar.response import Template
 
@@ -22,35 +17,18 @@ from careclub.catalogue import service
 from careclub.catalogue.views_common import Filter, catalogue_page, fee_text, prepay_text
 from careclub.catalogue.views_items import reading_projects
 from careclub.core.errors import NotFound
+from careclub.core.qr import qr_svg
 from careclub.platform.permissions import Perm
 from careclub.platform.service import unit_by_code
 from careclub.platform.views_admin._common import me
 from careclub.settings import Settings
 from careclub.web.svg import trusted_svg
 
-_VIEWBOX = re.compile(r'viewBox="(\d+ \d+ \d+ \d+)"')
-_PATH = re.compile(r'<path d="([MHVZmhvz0-9., -]+)"')
-
 
 def site_url(request: Request[Any, Any, Any]) -> str:
     """The site as residents' phones see it: `PUBLIC_URL`, else the address this request came to."""
     settings: Settings = request.app.state.settings
     return settings.public_url or str(request.base_url).rstrip("/")
-
-
-def qr_svg(text: str) -> Any:
-    """`text` as a QR code: an SVG of black modules on white with the standard quiet zone, as Markup."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=4,
-                        error_correction=qrcode.constants.ERROR_CORRECT_M)
-    drawn = image.to_string(encoding="unicode")
-    box, path = _VIEWBOX.search(drawn), _PATH.search(drawn)
-    if box is None or path is None:
-        raise ValueError("the QR code's drawing is not in the expected form")
-    side = box.group(1).split()[2]
-    return trusted_svg(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{box.group(1)}" class="qr" role="img">'
-        f'<rect x="0" y="0" width="{side}" height="{side}" fill="#fff"/>'
-        f'<path d="{path.group(1)}" fill="#000"/></svg>')
 
 
 @get("/catalogue/notice", opt={"permission": Perm.CATALOGUE_READ}, include_in_schema=False)
@@ -68,7 +46,7 @@ async def notice(request: Request[Any, Any, Any], project: Filter = None) -> Tem
             for r in await service.published([unit["id"]])]
     link = f"{site_url(request)}/my/services?project={quote(unit['code'], safe='')}"
     return catalogue_page(request, "catalogue/notice.html", unit=unit, projects=projects, rows=rows,
-                          qr=qr_svg(link), link=link)
+                          qr=trusted_svg(qr_svg(link)), link=link)
 
 
 ROUTES: list[Any] = [notice]

@@ -14,13 +14,13 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
 from careclub.clubs import service, views_staff
-from careclub.clubs.service._keys import qr_svg
 from careclub.core import clock, i18n
 from careclub.core.db import bind_tenant
 from careclub.core.error_messages import error_text, form_errors
 from careclub.core.errors import AppError, NotFound, Problems, ValidationFailed
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
+from careclub.core.qr import qr_svg
 from careclub.core.security import check_password_strength
 from careclub.platform import rules as prules
 from careclub.platform import service as platform

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from careclub.clubs.service._keys import qr_svg
+from careclub.core.qr import qr_svg
 
 
 def test_white_background_and_four_module_quiet_zone() -> None:

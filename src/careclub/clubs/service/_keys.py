@@ -11,7 +11,6 @@ Verifiers cache public keys for 30 seconds per process and reload on an unknown 
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import time
@@ -20,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import segno
 
 from careclub.clubs import crypto, rules
 from careclub.clubs.service._members import get_card
@@ -29,6 +27,7 @@ from careclub.core import clock
 from careclub.core.db import current_tenant_id, current_transaction, fetch
 from careclub.core.errors import Conflict, NotFound
 from careclub.core.principal import Principal
+from careclub.core.qr import qr_svg
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
 
@@ -175,15 +174,6 @@ async def verification_key(kid: int, *, static: bool = False) -> bytes | None:
 
 # ---- issuing ------------------------------------------------------------------------------
 
-def qr_svg(text: str) -> str:
-    buffer = io.BytesIO()
-    # A white background and the standard 4-module quiet zone: decoders need the light margin, and
-    # a transparent code on a dark page or card design reads as inverted or not at all.
-    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=4, border=4, light="#fff",
-                                                  xmldecl=False, svgns=True, nl=False, omitsize=True)
-    return buffer.getvalue().decode("utf-8")
-
-
 def _can_fetch(principal: Principal, card: dict[str, Any]) -> bool:
     if principal.kind == "member":
         return card["member.user"] == principal.user_id
@@ -214,4 +204,4 @@ async def issue_qr(principal: Principal | None, card_no: str, *, static: bool = 
     from datetime import UTC, datetime
 
     return {"token": token, "expires_at": None if static else datetime.fromtimestamp(claims.expires_at, UTC),
-            "svg": qr_svg(token), "static": static, "card_no": card_no}
+            "svg": qr_svg(token, random_text=True), "static": static, "card_no": card_no}
