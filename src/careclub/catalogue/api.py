@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -20,21 +21,19 @@ from careclub.catalogue import (
     schemas,
     service,
 )
-from careclub.core.errors import AppError, FieldErrors, Forbidden, NotFound, ValidationFailed
+from careclub.core.errors import AppError, FieldErrors, Forbidden, ValidationFailed
 from careclub.core.money import Money, from_money, parse_amount, to_money
 from careclub.core.paging import After, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.platform.api import Limit, PrincipalDep, provide_principal
 from careclub.platform.permissions import Perm
-from careclub.platform.service import unit_by_code
-from careclub.tickets import service as tickets
 
 _P = {"principal": Provide(provide_principal, sync_to_thread=False)}
 Code = Annotated[str | None, QueryParameter(max_length=64, description="an org unit's code")]
 Short = Annotated[str | None, QueryParameter(max_length=32)]
 
 
-def _money(value: int | None, currency: str) -> Any:
+def _money(value: int | None, currency: str) -> Money | None:
     return to_money(value, currency) if value is not None else None
 
 
@@ -49,31 +48,6 @@ def entry(row: dict[str, Any], currency: str) -> schemas.CatalogueEntry:
         fee_max=_money(row["fee_max"], currency) if quoted else None, description=row["description"],
         standard=row["standard"], delivery_hours=row["delivery_hours"], long_term=row["long_term"],
         daily_capacity=row["daily_capacity"], project=row["project_id"])
-
-
-async def resident_projects(principal: Principal) -> list[uuid.UUID]:
-    units = await tickets.resident_units(principal)
-    if not units:
-        return []
-    from careclub.tickets.tables import PropertyUnit
-
-    rows = await PropertyUnit.select(PropertyUnit.project_id).where(PropertyUnit.id.is_in(units))
-    return list(dict.fromkeys(r["project_id"] for r in rows))
-
-
-async def catalogue_for(principal: Principal, project_code: str | None) -> list[dict[str, Any]]:
-    """Staff: one project's offer (or every published item); a resident: his units' projects' offer (the
-    company-wide one alone while he has no unit)."""
-    if project_code:
-        unit = await unit_by_code(project_code)
-        if unit is None:
-            raise NotFound("no org unit with this code", code="org_unit_not_found", field="project")
-        if principal.kind == "member" and unit["id"] not in await resident_projects(principal):
-            raise NotFound("no org unit with this code", code="org_unit_not_found", field="project")
-        return await service.published([unit["id"]])
-    if principal.kind == "member":
-        return await service.published(await resident_projects(principal))
-    return await service.published(None)
 
 
 def version_out(v: dict[str, Any], currency: str) -> schemas.VersionOut:
@@ -166,8 +140,7 @@ class CatalogueController(Controller):
         unit code), else a resident's own projects', else (staff) every published one."""
         if principal.kind not in ("staff", "member"):
             raise Forbidden("you may not read the catalogue", code="forbidden")
-        rows = await catalogue_for(principal, project)
-        return [entry(r, principal.tenant.currency) for r in rows]
+        return [entry(r, principal.tenant.currency) for r in await service.offer_for(principal, project)]
 
     @get("/items", opt={"permission": Perm.CATALOGUE_READ})
     async def items(self, principal: PrincipalDep, status: Short = None,
@@ -211,25 +184,19 @@ class CatalogueController(Controller):
                                 principal: PrincipalDep) -> schemas.SubcontractorOut:
         """The register is the company's: writing it takes `catalogue.manage` at the company."""
         company_manager(principal)
-        return _sub_out(await service.save_subcontractor(**_sub_fields(data)))
+        return _sub_out(await service.save_subcontractor(**msgspec.structs.asdict(data)))
 
     @put("/subcontractors/{sub_id:uuid}", opt={"permission": Perm.CATALOGUE_MANAGE})
     async def change_subcontractor(self, sub_id: FromPath[uuid.UUID], data: JSONBody[schemas.SubcontractorIn],
                                    principal: PrincipalDep) -> schemas.SubcontractorOut:
         company_manager(principal)
-        return _sub_out(await service.save_subcontractor(sub_id=sub_id, **_sub_fields(data)))
+        return _sub_out(await service.save_subcontractor(sub_id=sub_id, **msgspec.structs.asdict(data)))
 
 
 def company_manager(principal: Principal) -> None:
     if not principal.covers(Perm.CATALOGUE_MANAGE, None):
         raise Forbidden("the subcontractor register is kept by those who manage services for the whole company",
                         code="forbidden")
-
-
-def _sub_fields(data: schemas.SubcontractorIn) -> dict[str, Any]:
-    return {"code": data.code, "name": data.name, "services": data.services, "contact_name": data.contact_name,
-            "contact_phone": data.contact_phone, "contract_from": data.contract_from,
-            "contract_until": data.contract_until, "active": data.active}
 
 
 def _sub_out(r: dict[str, Any]) -> schemas.SubcontractorOut:

@@ -7,9 +7,9 @@ booked day shown on the form with what was typed kept); and following an order
 its money: the prepayment or deposit and the balance paid online through the company's Stripe account, or at
 the management office's cashier when the company takes no online payments, the surplus refunded, receipts.
 
-The offer is `api.catalogue_for`, so the page and `GET /api/v1/catalogue` never disagree; booking, reading and
-paying are the service's and payments' own calls. Only fixed codes go through gettext; names, standards and
-notes people typed are shown as typed (the templates escape them)."""
+The offer is `service.offer_for`, as for the API, so the page and `GET /api/v1/catalogue` never disagree;
+booking, reading and paying are the service's and payments' own calls. Only fixed codes go through gettext;
+names, standards and notes people typed are shown as typed (the templates escape them)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from careclub.catalogue import api, rules, service
+from careclub.catalogue import rules, service
 from careclub.core.db import fetch
 from careclub.core.error_messages import CODE_MESSAGES, error_text
 from careclub.core.errors import AppError, NotFound, each_error
@@ -177,7 +177,7 @@ async def my_services(request: Request[Any, Any, Any], project: Filter = None) -
         return elsewhere
     principal = me(request)
     code = (project or "").strip()[:64] or None
-    rows = await api.catalogue_for(principal, code)  # 404 for a project that is not the resident's
+    rows = await service.offer_for(principal, code)  # 404 for a project that is not the resident's
     project_row = await unit_by_code(code) if code else None
     orders = await service.my_orders(principal, limit=50)
     currency = principal.tenant.currency
@@ -196,7 +196,7 @@ async def open_orders(principal: Principal) -> int:
 
 async def _offered(principal: Principal, item_id: uuid.UUID) -> dict[str, Any]:
     """The published service as the resident's catalogue shows it; 404 when it is not on offer to him."""
-    for row in await api.catalogue_for(principal, None):
+    for row in await service.offer_for(principal, None):
         if row["id"] == item_id:
             return row
     raise NotFound("this service is not on offer", code="service_item_not_found")
@@ -428,7 +428,7 @@ SURVEY_LINE = N_("A survey is waiting for your answer")
 async def services_tile(principal: Principal) -> resident_home.Tile | None:
     """Shown when the company offers the resident something: the services on offer, his orders still going,
     and first a survey of his project he has not answered yet, when there is one."""
-    offered = await api.catalogue_for(principal, None)
+    offered = await service.offer_for(principal, None)
     surveys = [s for s in await service.list_surveys(principal) if not s["answered"]]
     if not offered and not surveys:
         return None

@@ -10,6 +10,7 @@ the projects' stages and the terms. A project out of reach answers 404."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post, put
@@ -30,7 +31,7 @@ Month = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$", descripti
 Short = Annotated[str | None, QueryParameter(max_length=32)]
 
 
-def month_of(text: str | None, field: str = "month") -> Any:
+def month_of(text: str | None, field: str = "month") -> date | None:
     return rules.parse_month(text, field=field) if text else None
 
 

@@ -19,8 +19,9 @@ from careclub.core.errors import AppError, Conflict, FieldErrors, NotFound, Vali
 from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
-from careclub.platform.service import projects_in_reach
+from careclub.platform.service import projects_in_reach, unit_by_code
 from careclub.platform.tables import OrgUnit
+from careclub.tickets import service as tickets
 
 SUBJECT = "service_item"
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -299,6 +300,30 @@ async def published(projects: Sequence[uuid.UUID] | None = None) -> list[dict[st
         " v.prepay_kind, v.prepay_amount, v.long_term, v.daily_capacity"
         " FROM service_item i JOIN service_item_version v ON v.id = i.current_version"
         f" WHERE {where} ORDER BY i.category, v.name, i.id", *args)
+
+
+async def resident_projects(principal: Principal) -> list[uuid.UUID]:
+    """The projects of the units the resident lives in or owns now."""
+    units = await tickets.resident_units(principal)
+    if not units:
+        return []
+    rows = await fetch("SELECT DISTINCT project_id FROM property_unit WHERE id = ANY($1::uuid[])", units)
+    return [r["project_id"] for r in rows]
+
+
+async def offer_for(principal: Principal, project_code: str | None) -> list[dict[str, Any]]:
+    """The catalogue as `GET /api/v1/catalogue` and the residents' pages show it (one function, so they never
+    disagree). Staff: one project's offer (or every published item); a resident: his units' projects' offer
+    (the company-wide one alone while he has no unit); another project's code is 404 to a resident."""
+    projects: list[uuid.UUID] | None = None
+    if project_code:
+        unit = await unit_by_code(project_code)
+        if unit is None or (principal.kind == "member" and unit["id"] not in await resident_projects(principal)):
+            raise NotFound("no org unit with this code", code="org_unit_not_found", field="project")
+        projects = [unit["id"]]
+    elif principal.kind == "member":
+        projects = await resident_projects(principal)
+    return await published(projects)
 
 
 async def apply_from_file(*, code: str, project_id: uuid.UUID | None, category: str,

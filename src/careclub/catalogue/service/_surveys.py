@@ -12,7 +12,7 @@ from typing import Any
 
 from careclub.approvals import service as approvals_service
 from careclub.catalogue import rules
-from careclub.catalogue.service._items import projects_in_reach, unit_paths
+from careclub.catalogue.service._items import projects_in_reach, resident_projects, unit_paths
 from careclub.catalogue.tables import Survey, SurveyAnswer
 from careclub.core import clock
 from careclub.core.db import fetch
@@ -22,7 +22,6 @@ from careclub.core.principal import Principal
 from careclub.platform import audit
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_today
-from careclub.tickets import service as tickets
 
 SURVEY_SENT = N_("Which services would you like? A short survey: {title}")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -103,14 +102,6 @@ async def residents_of(project_id: uuid.UUID) -> list[uuid.UUID]:
     return [r["user_id"] for r in rows]
 
 
-async def _resident_projects(principal: Principal) -> set[uuid.UUID]:
-    units = await tickets.resident_units(principal)
-    if not units:
-        return set()
-    rows = await fetch("SELECT DISTINCT project_id FROM property_unit WHERE id = ANY($1::uuid[])", units)
-    return {r["project_id"] for r in rows}
-
-
 async def get_survey(principal: Principal | None, survey_id: uuid.UUID) -> dict[str, Any]:
     """The survey with its tally (per proposal: how many residents want it) for staff in scope; for a
     resident of the project, the survey and his own answer."""
@@ -122,7 +113,7 @@ async def get_survey(principal: Principal | None, survey_id: uuid.UUID) -> dict[
         else survey["proposals"]
     if principal is not None:
         if principal.kind == "member":
-            if survey["project_id"] not in await _resident_projects(principal):
+            if survey["project_id"] not in await resident_projects(principal):
                 raise NotFound("no such survey", code="survey_not_found")
             mine = await SurveyAnswer.select().where(SurveyAnswer.survey == survey_id,
                                                      SurveyAnswer.user_id == principal.user_id).first()
@@ -181,7 +172,7 @@ async def close_survey(principal: Principal, survey_id: uuid.UUID) -> dict[str, 
 async def list_surveys(principal: Principal) -> list[dict[str, Any]]:
     """Staff: surveys in their projects with respondents counted; a resident: the open ones of his projects."""
     if principal.kind == "member":
-        projects = list(await _resident_projects(principal))
+        projects = list(await resident_projects(principal))
         return await fetch("SELECT s.id, s.title, s.status, s.closes_on, s.created_at, EXISTS (SELECT 1 FROM"
                            " service_survey_answer a WHERE a.survey = s.id AND a.user_id = $2) AS answered"
                            " FROM service_survey s WHERE s.project_id = ANY($1::uuid[]) AND s.status = 'open'"
