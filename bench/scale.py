@@ -98,6 +98,8 @@ def _options(args: list[str]) -> argparse.Namespace:
                         "--members; 0: no tickets; the small tenant gets --small)")
     parser.add_argument("--ticket-units", type=int, default=None, help="property units of the big tenant "
                         "(default a third of --tickets)")
+    parser.add_argument("--postings", type=int, default=10_000_000, help="care fund ledger postings of the big "
+                        "tenant (0: no funds; the small tenant gets up to 20 000): bench/_scale_funds.py")
     opts, _ = parser.parse_known_args(args)
     return opts
 
@@ -113,6 +115,17 @@ def _helper() -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _funds() -> ModuleType:
+    """bench/_scale_funds.py, the care funds' part (loaded by path like `_helper`)."""
+    name = "careclub_bench__scale_funds"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_scale_funds.py"))
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _say(line: str) -> None:
@@ -251,6 +264,7 @@ class Prepared:
     names2: list[str]
     lines: list[str] = field(default_factory=list)
     tickets: TicketPrep | None = None  # the ticket core's part, when --tickets
+    funds: Any = None  # the care funds' part (_scale_funds.FundPrep), when --postings
 
 
 async def _prepare(ctx: BenchContext, slug: str, company: str, prefix: str, sizes: Any, seed: int) -> Prepared:
@@ -638,7 +652,13 @@ def _specs() -> list[Spec]:
         Spec("page /club/stats/{id}", "stats", lambda p, i: (f"/club/stats/{p.world.club_id}", p.page)),
         Spec("page /dashboard", "stats", lambda p, i: ("/dashboard", p.page)),
         *_ticket_specs(),
+        *_fund_specs(),
     ]
+
+
+def _fund_specs() -> list[Spec]:
+    """The care funds' lists, ledger, pages and report, as the finance user (bench/_scale_funds.py)."""
+    return list(_funds().specs(Spec))
 
 
 def _endpoint(label: str, spec: Spec, prepared: Prepared) -> Endpoint | None:
@@ -667,6 +687,10 @@ async def _jobs(prepared: Prepared, runs: int = 3) -> dict[str, LoadResult]:
         from careclub.tickets.jobs import tickets_sla  # service.watch() in the tenant's transaction
 
         jobs.append(("job tickets_sla", tickets_sla))
+    if prepared.funds is not None:
+        from careclub.funds.jobs import funds_housekeeping  # overdue accrual periods, the year-end rollover
+
+        jobs.append(("job funds_housekeeping", funds_housekeeping))
     out = {}
     for name, job in jobs:
         times: list[float] = []
@@ -705,6 +729,9 @@ async def run(ctx: BenchContext) -> list[str]:
             tickets, opts.ticket_units or max(1, tickets // 3), opts.months), opts)
         small.tickets = await _prepare_tickets(ctx, small, load.TicketSizes(
             opts.small, max(1, opts.small // 3), opts.months), opts)
+    if opts.postings > 0:
+        big.funds = await _funds().prepare(ctx, big, opts.postings, projects=40, emit=_say)
+        small.funds = await _funds().prepare(ctx, small, min(opts.postings, 20_000), projects=4, emit=_say)
     lines = [*big.lines, *small.lines]
     s = big.samples[0]
     lines.append(f"samples (big): {len(big.samples)} members, e.g. {s.name} {s.phone} {s.card_no} {s.plate or ''}; "
@@ -726,9 +753,10 @@ async def run(ctx: BenchContext) -> list[str]:
                                     concurrency=1 if heavy else opts.conc,
                                     warmup=1 if heavy else max(1, requests // 10))
         rows.append((spec.label, spec.kind, results.get(f"{spec.label}@big"), results.get(f"{spec.label}@small")))
-    if not opts.only or "job" in opts.only:
+    if not opts.only or "job" in opts.only or "fund" in opts.only:
         big_jobs, small_jobs = await _jobs(big), await _jobs(small)
-        rows += [(name, "job", big_jobs[name], small_jobs.get(name)) for name in big_jobs]
+        rows += [(name, "job", big_jobs[name], small_jobs.get(name)) for name in big_jobs
+                 if "job" in opts.only or opts.only in name]
     lines += _table(rows, opts)
     lines += [ratio_line(f"{label}@big", "small", b.rps, sm.rps) for label, _, b, sm in rows
               if b is not None and sm is not None and b.requests and sm.requests]

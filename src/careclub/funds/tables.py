@@ -69,6 +69,24 @@ class FundPosting(TenantTable, tablename="fund_posting"):
     voucher = BigInt(default=0)  # the entry's voucher number in this posting's fund: that fund's ledger order
 
 
+class FundMonth(TenantTable, tablename="fund_month"):
+    """Running sums of one fund's postings per month (of the entry's `occurred_on`), cause and account,
+    kept by the one statement that writes postings (service/_ledger.py: an upsert adding to the row, so
+    racing writers never lose each other's amounts). The overview's monthly flows, the report's money in
+    and the quick agreement check read these few hundred rows instead of every posting; `first_voucher`
+    and `last_voucher` bound where the month's entries of that cause sit in the fund's ledger, so a ledger
+    filtered by dates or cause reads only that stretch of its index."""
+
+    fund = ForeignKey(CareFund)
+    month = Date()  # the first day of the month
+    cause = Varchar(length=24)
+    account = Varchar(length=24)
+    amount = BigInt(default=0)
+    postings = BigInt(default=0)
+    first_voucher = BigInt(default=0)
+    last_voucher = BigInt(default=0)
+
+
 class AccrualRule(TenantTable, tablename="fund_accrual_rule"):
     """Money a source owes the fund as a rate of a base it reports: 5 basis points of each quarter's
     sales subscriptions, due by the 20th of the following quarter's first month (seed 000 §5.5)."""
@@ -188,5 +206,5 @@ class FundClaim(TenantTable, tablename="fund_claim"):
     entry = UUID(null=True, default=None)
 
 
-TABLES = [CareFund, FundBalance, FundEntry, FundPosting, AccrualRule, AccrualPeriod, Contribution, FundPlan,
-          FundPlanLine, FundRequest, FundClaim]
+TABLES = [CareFund, FundBalance, FundEntry, FundPosting, FundMonth, AccrualRule, AccrualPeriod, Contribution,
+          FundPlan, FundPlanLine, FundRequest, FundClaim]

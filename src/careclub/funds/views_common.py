@@ -123,11 +123,10 @@ async def fill_available(fund_id: uuid.UUID, rows: list[dict[str, Any]]) -> None
     missing = [r["seq"] for r in rows if r["available_after"] is None]
     if missing:
         found = await fetch(f"""
-            SELECT s.seq, (SELECT p.balance_after FROM fund_entry e
-                           JOIN fund_posting p ON p.tenant_id = e.tenant_id AND p.entry = e.id
-                           WHERE e.tenant_id = $1 AND e.seq < s.seq AND p.fund = $2
+            SELECT s.seq, (SELECT p.balance_after FROM fund_posting p
+                           WHERE p.tenant_id = $1 AND p.fund = $2 AND p.voucher < s.seq
                                  AND p.account = '{rules.AVAILABLE}'
-                           ORDER BY e.seq DESC, p.balance_after DESC LIMIT 1) AS after
+                           ORDER BY p.voucher DESC, p.balance_after DESC LIMIT 1) AS after
             FROM unnest($3::bigint[]) AS s(seq)""", current_tenant_id(), fund_id, missing)
         after = {r["seq"]: r["after"] or 0 for r in found}
     else:

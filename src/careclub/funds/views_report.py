@@ -58,7 +58,7 @@ async def report(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID], 
         return await exports.xlsx(f"report-{fund['code']}-{fund['year']}-{stamp}.xlsx",
                                   f"{fund['code']} {fund['year']}", EXPORT_COLUMNS, exports.all_rows(data["lines"]))
     plan = await service.approved_plan(fund_id)
-    trial = await service.trial_balance(fund_id)
+    trial = await service.running_check(fund_id)  # the recount from every posting: the overview's check
     return funds_page(request, "funds/report.html", fund=fund, r=data, plan=plan, trial=trial, today=today,
                       b=fund["balances"], figure=month_figure(data["by_month"], principal.tenant.currency),
                       now=clock.now(), **spending_labels())

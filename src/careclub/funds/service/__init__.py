@@ -31,7 +31,15 @@ from careclub.funds.service._funds import (
     today,
     update_fund,
 )
-from careclub.funds.service._ledger import balances, correct, post, reverse, trial_balance
+from careclub.funds.service._ledger import (
+    balances,
+    correct,
+    post,
+    reverse,
+    running_check,
+    running_sums,
+    trial_balance,
+)
 from careclub.funds.service._ledgerview import entry_detail, ledger_page, monthly_flows
 from careclub.funds.service._plans import (
     PLAN_SUBJECT,
@@ -122,6 +130,8 @@ __all__ = [
     "required_roles",
     "reverse",
     "rollover",
+    "running_check",
+    "running_sums",
     "save_rule",
     "sign_off",
     "status_of",

@@ -50,6 +50,21 @@ WITH v AS (
     FROM e, unnest($11::uuid[], $12::text[], $13::bigint[], $17::bigint[]) AS l(fund, account, amount, after)
     JOIN v ON v.id = l.fund
     RETURNING 1
+), m AS (
+    -- the fund's running sums of the month, cause and account: added to, never recomputed, so two entries
+    -- racing on one fund (they queue on its row lock anyway) never lose each other's amounts
+    INSERT INTO fund_month AS fm (id, tenant_id, created_at, fund, month, cause, account, amount, postings,
+                                  first_voucher, last_voucher)
+    SELECT gen_random_uuid(), $1, now(), l.fund, date_trunc('month', $6::date)::date, $2, l.account,
+           sum(l.amount), count(*), min(v.last_voucher), max(v.last_voucher)
+    FROM e, unnest($11::uuid[], $12::text[], $13::bigint[]) AS l(fund, account, amount)
+    JOIN v ON v.id = l.fund
+    GROUP BY l.fund, l.account
+    ON CONFLICT (tenant_id, fund, month, cause, account) DO UPDATE
+        SET amount = fm.amount + excluded.amount, postings = fm.postings + excluded.postings,
+            first_voucher = least(fm.first_voucher, excluded.first_voucher),
+            last_voucher = greatest(fm.last_voucher, excluded.last_voucher)
+    RETURNING 1
 ), b AS (
     UPDATE fund_balance fb SET balance = fb.balance + d.delta
     FROM e, unnest($14::uuid[], $15::text[], $16::bigint[]) AS d(fund, account, delta)
@@ -181,9 +196,38 @@ async def balances(fund_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]
     return out
 
 
+async def running_sums(fund_id: uuid.UUID) -> dict[str, int]:
+    """Every account's total from the fund's running sums per month (a few hundred rows at most)."""
+    rows = await fetch("SELECT account, sum(amount)::bigint AS total FROM fund_month "
+                       "WHERE tenant_id = $1 AND fund = $2 GROUP BY account", current_tenant_id(), fund_id)
+    out = dict.fromkeys(rules.ACCOUNTS, 0)
+    for r in rows:
+        out[r["account"]] = r["total"]
+    return out
+
+
+def _verdict(computed: dict[str, int], stored: dict[str, int], source: str, *,
+             monthly: dict[str, int] | None = None) -> dict[str, Any]:
+    accounts = [{"account": a, "balance": computed[a], "stored": stored[a],
+                 **({"monthly": monthly[a]} if monthly is not None else {})} for a in rules.ACCOUNTS]
+    balanced = (sum(computed.values()) == 0 and all(computed[a] == stored[a] for a in rules.ACCOUNTS)
+                and (monthly is None or all(monthly[a] == computed[a] for a in rules.ACCOUNTS)))
+    return {"balanced": balanced, "accounts": accounts, "source": source}
+
+
+async def running_check(fund_id: uuid.UUID) -> dict[str, Any]:
+    """The quick check the overview and the report show on every view: the running sums per month add up
+    to zero and agree with every stored balance. Both are kept by the same statement as the postings, so
+    this reads a few hundred rows whatever the size of the ledger; the full recount is `trial_balance`."""
+    stored = (await balances([fund_id]))[fund_id]
+    return _verdict(await running_sums(fund_id), stored, "monthly")
+
+
 async def trial_balance(fund_id: uuid.UUID) -> dict[str, Any]:
-    """Balances recomputed from the postings themselves, beside the stored ones. Balanced when the
-    postings sum to zero and every stored balance agrees with its postings."""
+    """Balances recomputed from the postings themselves, beside the stored ones and the running sums per
+    month. Balanced when the postings sum to zero and every stored balance and every account's running sum
+    agrees with its postings. The recount reads only the index of the fund's postings (which carries each
+    posting's account and amount): an integrity check run on request, not on every page."""
     tenant_id = current_tenant_id()
     summed = await fetch("SELECT account, sum(amount)::bigint AS total FROM fund_posting "
                          "WHERE tenant_id = $1 AND fund = $2 GROUP BY account", tenant_id, fund_id)
@@ -191,6 +235,4 @@ async def trial_balance(fund_id: uuid.UUID) -> dict[str, Any]:
     computed = dict.fromkeys(rules.ACCOUNTS, 0)
     for r in summed:
         computed[r["account"]] = r["total"]
-    accounts = [{"account": a, "balance": computed[a], "stored": stored[a]} for a in rules.ACCOUNTS]
-    balanced = sum(computed.values()) == 0 and all(computed[a] == stored[a] for a in rules.ACCOUNTS)
-    return {"balanced": balanced, "accounts": accounts}
+    return _verdict(computed, stored, "postings", monthly=await running_sums(fund_id))

@@ -11,10 +11,11 @@ from typing import Any
 
 from careclub.core.db import current_tenant_id, fetch
 
-# Money in: the funding accounts are credit (negative) in the debit-positive ledger.
+# Money in: the funding accounts are credit (negative) in the debit-positive ledger. From the fund's running
+# sums per month (kept with every posting), not from the postings: a few dozen rows for a year.
 _MONEY_IN = """
 SELECT account, -coalesce(sum(amount), 0)::bigint AS amount
-FROM fund_posting WHERE tenant_id = $1 AND fund = $2 AND account IN ('accrued', 'contributed', 'brought_forward')
+FROM fund_month WHERE tenant_id = $1 AND fund = $2 AND account IN ('accrued', 'contributed', 'brought_forward')
 GROUP BY account
 """
 
