@@ -36,6 +36,7 @@ rows. Check-ins carry no `answer`/`discount` JSON (read only when a scan is re-s
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import json
@@ -366,6 +367,11 @@ LOADED_TABLES = ("club_member", "club_vehicle", "club_card", "club_period", "clu
 FINISHED = "bench scale: loaded"
 REBUILDS = {"club_member_terms_rebuild": "%terms%", "club_tally_rebuild": "%tally%"}
 DERIVED_TABLES = ("club_member_term", "club_tally")
+# Filled bare from BARE_REBUILD_FROM members (`Loader._strip`): all the loaded tables but the counters (a handful
+# of rows, written by ON CONFLICT). The usage counters' unique index stays: their INSERT is an ON CONFLICT on it.
+BARE_TABLES = ("club_member", "club_vehicle", "club_card", "club_period", "club_card_event", "payment",
+               "club_checkin", "club_benefit_usage", "audit_entry")
+KEEP_INDEXES = ("club_benefit_usage_tenant_key",)
 
 
 # ---- the loader -----------------------------------------------------------------------------------
@@ -373,11 +379,15 @@ DERIVED_TABLES = ("club_member_term", "club_tally")
 class Loader:
     """Loads one tenant on two connections (two cores: PostgreSQL's inserting is the bottleneck):
 
-        a: members → vehicles → cards → periods → card events → payments → counters
-        b: audit (no foreign keys) → the search terms, once the cards are in (before, both would
-           lock the same member rows for their foreign keys, and every such lock becomes a multixact)
-        a, then b too: check-ins month by month (their foreign keys dropped meanwhile, added back after)
-        a: quota counters; a + b: VACUUM (ANALYZE); a: the tallies
+        a: members → vehicles → cards → periods → card events → payments → counters → check-ins
+        b: audit (no foreign keys) → check-ins (bare only) → the search terms (`terms_may_start`) → check-ins
+        a: quota counters; bare: the keys and indexes on a + b (`_unstrip`)
+        a: the tallies, beside b: VACUUM (ANALYZE)
+
+    From BARE_REBUILD_FROM members every loaded table is filled bare (`_strip`): no index, key or foreign
+    key is kept up row by row; they are all made once at the end, each in one sort or one join. Below it
+    only the check-ins' foreign keys go (from DROP_FKS_FROM check-ins). The check-ins are month chunks
+    taken by whichever connection is free (`_CheckinQueue`).
 
     `emit` prints progress as it goes (a full load takes minutes)."""
 
@@ -387,6 +397,7 @@ class Loader:
         self.now = datetime.now(UTC)
         self.t = str(world.tenant_id)
         self.report = LoadReport()
+        self.stripped: list[Stripped] = []
 
     def finished_mark(self) -> str:
         """Written into the club's description when a load has finished: a reused database is trusted only then."""
@@ -433,45 +444,58 @@ class Loader:
                 self.report.notes.append(f"{', '.join(t for _, t in triggers)} off during the load, "
                                          f"{function}() after it")
             await set_triggers(a, deferred, enabled=False)
-            # Checked once, set-based, when they are added back: worth it for millions of check-ins, not
-            # for a small tenant (adding them back checks every tenant's check-ins).
-            fks = await checkin_foreign_keys(a) if self.sizes.checkins >= DROP_FKS_FROM else []
-            for name, _ in fks:
-                await a.execute(f'ALTER TABLE club_checkin DROP CONSTRAINT "{name}"')
+            # Big: every loaded table bare, its indexes, keys and foreign keys made after (`_strip`). Otherwise
+            # only the check-ins' foreign keys from a million of them: checked once, set-based, when they are
+            # added back; not worth it for a small tenant (adding them back checks every tenant's check-ins).
+            fks: list[tuple[str, str]] = []
+            if self.sizes.members >= BARE_REBUILD_FROM:
+                await self._timed("keys and indexes dropped", lambda: self._strip(a))
+            elif self.sizes.checkins >= DROP_FKS_FROM:
+                fks = await drop_foreign_keys(a, "club_checkin")
             try:
-                cards_in = asyncio.Event()
+                # When the search terms may be made: with foreign keys, once the cards are in (before, both would
+                # lock the same member rows for their keys, and every such lock becomes a multixact); bare, once
+                # nothing reads the members any more (the payments do), since the terms' rebuild locks them for its
+                # whole transaction (dropping the terms' foreign key does).
+                cards_in, members_read = asyncio.Event(), asyncio.Event()
+                terms_may_start = members_read if self.stripped else cards_in
                 checkins = _CheckinQueue(self)
 
                 async def chain_a() -> None:
                     try:
-                        await self._timed("club_member", lambda: self.members(a))
-                        await self._timed("club_vehicle", lambda: self._load(a, "club_vehicle", _VEHICLES, self.t,
-                                                                             self.now, self.sizes.members))
-                        await self._timed("club_card", lambda: self._load(
-                            a, "club_card", _CARDS, self.t, self.now, self.sizes.members, w.club_id, w.paid_plan,
-                            w.free_plan, w.card_prefix, w.card_digits))
+                        try:
+                            await self._timed("club_member", lambda: self.members(a))
+                            await self._timed("club_vehicle", lambda: self._load(
+                                a, "club_vehicle", _VEHICLES, self.t, self.now, self.sizes.members))
+                            await self._timed("club_card", lambda: self._load(
+                                a, "club_card", _CARDS, self.t, self.now, self.sizes.members, w.club_id, w.paid_plan,
+                                w.free_plan, w.card_prefix, w.card_digits))
+                        finally:
+                            cards_in.set()
+                        # New enrolments continue after the loaded cards (`_next_card_no` bumps card_seq).
+                        await a.execute("UPDATE club SET card_seq = greatest(card_seq, $2) WHERE id = $1",
+                                        w.club_id, self.sizes.members)
+                        await self._timed("club_period", lambda: self._load(a, "club_period", _PERIODS, self.t,
+                                                                            w.paid_plan, self.now))
+                        codes = json.dumps({str(w.paid_plan): w.paid_code, str(w.free_plan): w.free_code})
+                        await self._timed("club_card_event", lambda: self._load(
+                            a, "club_card_event", _EVENTS, self.t, codes, w.admin_id, self.now))
+                        await self._timed("payment", lambda: self._load(
+                            a, "payment", _PAYMENTS, self.t, w.finance_id or w.admin_id, w.paid_name, self.now))
                     finally:
-                        cards_in.set()
-                    # New enrolments continue after the loaded cards (`_next_card_no` bumps card_seq).
-                    await a.execute("UPDATE club SET card_seq = greatest(card_seq, $2) WHERE id = $1", w.club_id,
-                                    self.sizes.members)
-                    await self._timed("club_period", lambda: self._load(a, "club_period", _PERIODS, self.t,
-                                                                        w.paid_plan, self.now))
-                    codes = json.dumps({str(w.paid_plan): w.paid_code, str(w.free_plan): w.free_code})
-                    await self._timed("club_card_event", lambda: self._load(a, "club_card_event", _EVENTS, self.t,
-                                                                            codes, w.admin_id, self.now))
-                    await self._timed("payment", lambda: self._load(a, "payment", _PAYMENTS, self.t,
-                                                                    w.finance_id or w.admin_id, w.paid_name, self.now))
+                        members_read.set()
                     await self._timed("payment_counter", lambda: self._exec(a, _COUNTERS, self.t))
                     await checkins.work(a)
 
                 async def chain_b() -> None:
                     await self._timed("audit_entry", lambda: self.audit(b))
-                    await cards_in.wait()
+                    if self.stripped:  # no foreign keys to wait for: check-ins meanwhile
+                        await checkins.work(b, until=terms_may_start)
+                    await terms_may_start.wait()
                     if "club_member_terms_rebuild" in deferred:
                         if self.sizes.members >= BARE_REBUILD_FROM:
                             await self._timed("club_member_terms_rebuild()", lambda: self._rebuild_bare(
-                                b, "club_member_terms_rebuild", "club_member_term", ["club_member"]))
+                                b, "club_member_terms_rebuild", "club_member_term"))
                         else:  # rebuilding the indexes would cost more than the rows (other tenants' too)
                             await self._timed("club_member_terms_rebuild()", lambda: self._rebuild(
                                 b, "club_member_terms_rebuild", "club_member_term"))
@@ -495,9 +519,22 @@ class Loader:
                     await set_triggers(fresh, deferred, enabled=True)
                 finally:
                     await fresh.close()
-            await self._timed("vacuum (analyze)", lambda: self.vacuum([a, b]))
-            if "club_tally_rebuild" in deferred:  # after the statistics: it aggregates every loaded table
-                await self._timed("club_tally_rebuild()", lambda: self._rebuild(a, "club_tally_rebuild", "club_tally"))
+                if self.stripped:
+                    await self._timed("keys and indexes made", self._unstrip)
+            if "club_tally_rebuild" in deferred:
+                # Planned on fresh statistics (it aggregates every loaded table), beside the VACUUM of the rest.
+                await a.execute(f"ANALYZE {', '.join(LOADED_TABLES)}")
+
+                async def tally() -> None:
+                    await self._timed("club_tally_rebuild()", lambda: self._rebuild(a, "club_tally_rebuild",
+                                                                                    "club_tally"))
+                    await a.execute("VACUUM (ANALYZE) club_tally")
+
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(tally())
+                    group.create_task(self._timed("vacuum (analyze)", lambda: self.vacuum([b], skip=("club_tally",))))
+            else:
+                await self._timed("vacuum (analyze)", lambda: self.vacuum([a, b]))
             await a.execute("UPDATE club SET description = $2 WHERE id = $1", w.club_id, self.finished_mark())
         finally:
             await a.close()
@@ -572,6 +609,43 @@ class Loader:
         await conn.execute("ANALYZE club_member")
         return self.sizes.members
 
+    async def _strip(self, conn: asyncpg.Connection) -> int:
+        """Every loaded table bare: first all their foreign keys (so that the keys only they referenced go too),
+        then their keys and indexes (`strip`)."""
+        fks = {table: await drop_foreign_keys(conn, table) for table in BARE_TABLES}
+        for table in BARE_TABLES:
+            stripped = await strip(conn, table, keep=KEEP_INDEXES)
+            stripped.fks = fks[table]
+            self.stripped.append(stripped)
+        return sum(len(s.keys) + len(s.indexes) + len(s.fks) for s in self.stripped)
+
+    async def _unstrip(self) -> int:
+        """The keys and indexes `_strip` dropped, made on two fresh connections taking them one at a time, the
+        check-ins' (the biggest) first, no parallel workers (the two backends are the two cores); then every
+        foreign key, each checked in one join."""
+        jobs = [f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}'
+                for s in self.stripped for name, definition in s.keys]
+        jobs += [definition for s in self.stripped for _, definition in s.indexes]
+        jobs.sort(key=lambda sql: " club_checkin " not in sql)
+        conns = [await self.connect(), await self.connect()]
+        try:
+            async def work(conn: asyncpg.Connection) -> None:
+                await conn.execute("SET max_parallel_maintenance_workers = 0")
+                while jobs:
+                    await conn.execute(jobs.pop(0))
+
+            async with asyncio.TaskGroup() as group:
+                for conn in conns:
+                    group.create_task(work(conn))
+            for s in self.stripped:
+                await add_foreign_keys(conns[0], s.fks, s.table, _referenced(s.fks))
+        finally:
+            for conn in conns:
+                await conn.close()
+        made = sum(len(s.keys) + len(s.indexes) + len(s.fks) for s in self.stripped)
+        self.stripped = []
+        return made
+
     async def _add_foreign_keys(self, fks: list[tuple[str, str]]) -> int:
         conn = await self.connect()  # fresh: a failed load may have left its connections unusable
         try:
@@ -587,34 +661,16 @@ class Loader:
         return int(result) if isinstance(result, int) else 0
 
     @staticmethod
-    async def _rebuild_bare(conn: asyncpg.Connection, function: str, table: str, referenced: list[str]) -> int:
-        """A rebuild into a table stripped of its indexes and constraints, which are made again after it in
-        the same transaction: building an index over five million rows at once is several times cheaper
-        than keeping it row by row, and the foreign key is checked in one join. In one transaction, an
-        interrupted load leaves the table as it was (the ALTERs' locks keep everyone else out meanwhile)."""
+    async def _rebuild_bare(conn: asyncpg.Connection, function: str, table: str) -> int:
+        """A rebuild into the table stripped of its indexes, keys and foreign keys, made again after it in the
+        same transaction (`strip`): an interrupted load leaves the table as it was (the ALTERs' locks keep
+        everyone else out meanwhile)."""
         async with conn.transaction():
-            indexes = await conn.fetch(
-                "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
-                "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", table)
-            constraints = await conn.fetch(
-                "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-                "WHERE conrelid = $1::regclass AND contype IN ('p', 'f', 'u') ORDER BY contype = 'f'", table)
-            for c in reversed(constraints):  # foreign keys first, then the keys they could lean on
-                await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{c["conname"]}"')
-            for i in indexes:
-                await conn.execute(f"DROP INDEX {i['name']}")
+            fks = await drop_foreign_keys(conn, table)
+            stripped = await strip(conn, table)
+            stripped.fks = fks
             result = await conn.fetchval(f"SELECT {function}()")
-            await conn.execute("SET LOCAL max_parallel_maintenance_workers = 2")
-            for c in constraints:
-                if not c["definition"].startswith("FOREIGN KEY"):
-                    await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{c["conname"]}" {c["definition"]}')
-            for i in indexes:
-                await conn.execute(i["definition"])
-            # Last, so the referenced tables are locked only for the one join that checks the keys.
-            await add_foreign_keys(conn, [(c["conname"], c["definition"]) for c in constraints
-                                          if c["definition"].startswith("FOREIGN KEY")], table, referenced)
-        await conn.execute(f"ANALYZE {table}")
+            await unstrip(conn, stripped, workers=2)
         return int(result) if isinstance(result, int) else 0
 
     # -- check-ins -----------------------------------------------------------------------------------
@@ -676,14 +732,18 @@ class Loader:
                                      str(w.club_id), w.card_prefix, w.card_digits)
         return done
 
-    async def vacuum(self, conns: list[asyncpg.Connection]) -> int:
+    async def vacuum(self, conns: list[asyncpg.Connection], skip: Sequence[str] = ()) -> int:
         """Hint bits and the visibility map set now, not by the first requests measured; fresh statistics.
-        The check-ins on one connection, everything else on the other."""
+        On two connections the check-ins on one, everything else on the other."""
         others = [t for t in LOADED_TABLES if t != "club_checkin"]
-        others += [t for t in DERIVED_TABLES if await conns[0].fetchval("SELECT to_regclass($1)", t) is not None]
-        async with asyncio.TaskGroup() as group:
-            group.create_task(conns[0].execute("VACUUM (ANALYZE) club_checkin"))
-            group.create_task(conns[1].execute(f"VACUUM (ANALYZE) {', '.join(others)}"))
+        others += [t for t in DERIVED_TABLES if t not in skip
+                   and await conns[0].fetchval("SELECT to_regclass($1)", t) is not None]
+        if len(conns) == 1:
+            await conns[0].execute(f"VACUUM (ANALYZE) club_checkin, {', '.join(others)}")
+        else:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(conns[0].execute("VACUUM (ANALYZE) club_checkin"))
+                group.create_task(conns[1].execute(f"VACUUM (ANALYZE) {', '.join(others)}"))
         return len(others) + 1
 
 
@@ -703,9 +763,10 @@ class _CheckinQueue:
         self.started: float | None = None
         self.finished = 0.0
 
-    async def work(self, conn: asyncpg.Connection) -> None:
+    async def work(self, conn: asyncpg.Connection, until: asyncio.Event | None = None) -> None:
+        """Takes statements until none is left (or `until` is set)."""
         self.started = self.started or time.perf_counter()
-        while self.pending:
+        while self.pending and not (until and until.is_set()):
             a, b, count = self.pending.pop()
             await conn.execute(_CHECKINS, *self.loader._checkin_args(a, b, count, at_operator=False))
             self.done += count
@@ -726,16 +787,17 @@ class _CheckinQueue:
         return Timing("club_checkin", self.done, self.finished - (self.started or self.finished))
 
 
-async def deferred_triggers(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:
+async def deferred_triggers(conn: asyncpg.Connection, rebuilds: dict[str, str] | None = None,
+                            tables: Sequence[str] = LOADED_TABLES) -> dict[str, list[tuple[str, str]]]:
     """Rebuild function -> the triggers on the loaded tables it stands in for (those whose rebuild
-    function exists in this schema; other triggers stay on)."""
+    function exists in this schema; other triggers stay on). The club's by default."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for function, pattern in REBUILDS.items():
+    for function, pattern in (REBUILDS if rebuilds is None else rebuilds).items():
         if not await conn.fetchval("SELECT 1 FROM pg_proc WHERE proname = $1 AND pronargs = 0", function):
             continue
         rows = await conn.fetch(
             "SELECT tgrelid::regclass::text AS tab, tgname FROM pg_trigger WHERE NOT tgisinternal AND tgparentid = 0 "
-            "AND tgrelid = ANY($1::regclass[]) AND tgname LIKE $2 ORDER BY 1, 2", list(LOADED_TABLES), pattern)
+            "AND tgrelid = ANY($1::regclass[]) AND tgname LIKE $2 ORDER BY 1, 2", list(tables), pattern)
         if rows:
             out[function] = [(r["tab"], r["tgname"]) for r in rows]
     return out
@@ -744,15 +806,6 @@ async def deferred_triggers(conn: asyncpg.Connection) -> dict[str, list[tuple[st
 async def set_triggers(conn: asyncpg.Connection, triggers: dict[str, list[tuple[str, str]]], *, enabled: bool) -> None:
     for table, name in (t for found in triggers.values() for t in found):
         await conn.execute(f'ALTER TABLE {table} {"ENABLE" if enabled else "DISABLE"} TRIGGER "{name}"')
-
-
-async def checkin_foreign_keys(conn: asyncpg.Connection) -> list[tuple[str, str]]:
-    """The check-ins' foreign keys (name, definition). Dropped for the load and added back after it: each
-    row's check locks its card and member rows, which at ten million rows rewrites the card and member
-    tables over and over, while adding a key back checks all rows in one join."""
-    rows = await conn.fetch("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-                            "WHERE conrelid = 'club_checkin'::regclass AND contype = 'f' ORDER BY conname")
-    return [(r["conname"], r["definition"]) for r in rows]
 
 
 CHECKIN_REFERENCES = {"card": "club_card", "member": "club_member", "merchant": "club_merchant",
@@ -775,6 +828,62 @@ async def add_foreign_keys(conn: asyncpg.Connection, fks: list[tuple[str, str]],
             await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for name_ in tables:
             await conn.execute(f"ALTER TABLE {name_} FORCE ROW LEVEL SECURITY")
+
+
+@dataclass
+class Stripped:
+    """What `strip` took off a table, to be made again by `unstrip`."""
+
+    table: str
+    keys: list[tuple[str, str]] = field(default_factory=list)  # primary keys / unique constraints: (name, definition)
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE INDEX …)
+    fks: list[tuple[str, str]] = field(default_factory=list)  # its own foreign keys, when they were dropped too
+
+
+async def drop_foreign_keys(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
+    """Drops the table's own foreign keys and answers them. Each inserted row's check looks its target up and
+    locks it (at millions of rows that rewrites the referenced tables over and over); added back, a key is
+    checked for every row in one join."""
+    rows = await conn.fetch("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                            "WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname", table)
+    for r in rows:
+        await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{r["conname"]}"')
+    return [(r["conname"], r["definition"]) for r in rows]
+
+
+async def strip(conn: asyncpg.Connection, table: str, *, keep: Sequence[str] = ()) -> Stripped:
+    """Drops the table's indexes but those named in `keep` (an ON CONFLICT needs its unique index), and its
+    keys that no foreign key leans on: filled bare, then indexed by `unstrip`, a table takes several times
+    less time than keeping a dozen indexes row by row (sorting a million keys once). On a partitioned table
+    the partitions' indexes go with their parent's."""
+    keys = await conn.fetch(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c "
+        "WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)", table)
+    indexes = await conn.fetch(
+        "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
+        "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) AND NOT i.indexrelid::regclass::text = "
+        "ANY($2::text[])", table, list(keep))
+    for k in keys:
+        await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{k["conname"]}"')
+    for i in indexes:
+        await conn.execute(f"DROP INDEX {i['name']}")
+    return Stripped(table, [(k["conname"], k["definition"]) for k in keys],
+                    [(i["name"], i["definition"]) for i in indexes])
+
+
+async def unstrip(conn: asyncpg.Connection, s: Stripped, *, workers: int) -> None:
+    """Keys and indexes made again (`workers` parallel workers each: 1 when the other connection builds
+    too), then the foreign keys, each checked in one join; fresh statistics."""
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {workers}")
+        for name, definition in s.keys:
+            await conn.execute(f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in s.indexes:
+            await conn.execute(definition)
+    await add_foreign_keys(conn, s.fks, s.table, _referenced(s.fks))
+    await conn.execute(f"ANALYZE {s.table}")
 
 
 async def repair(conn: asyncpg.Connection) -> list[str]:
@@ -843,6 +952,10 @@ TICKET_PROJECTS = (("P01", "星河湾花园"), ("P02", "滨江壹号"), ("P03", 
 HANDLERS_PER_DEPARTMENT = 2
 UNITS_PER_BUILDING = 500
 TICKET_FKS_FROM = 100_000
+# The ticket's report facts (`ticket.report_*`), kept by row triggers on legs and events: off during the load (one
+# UPDATE of the ticket per leg and rating loaded), made once after by the function, set-based.
+TICKET_REBUILDS = {"ticket_report_facts_rebuild": "%report_facts%"}
+TICKET_DERIVED_FROM = ("ticket_leg", "ticket_event")
 TICKET_TABLES = ("property_building", "property_unit", "customer", "unit_occupancy", "ticket", "ticket_leg",
                  "ticket_event", "ticket_sla_notice", "ticket_counter")
 TICKET_TITLES = {  # four a type, in TICKET_TYPES order
@@ -1259,7 +1372,22 @@ class TicketLoader:
         a, b = await self.connect(), await self.connect()
         fks: dict[str, list[tuple[str, str]]] = {}
         try:
-            await self._load_all(a, b, fks)
+            deferred = await ticket_deferred_triggers(a)
+            for function, triggers in deferred.items():
+                self.report.notes.append(f"{', '.join(t for _, t in triggers)} off during the load, "
+                                         f"{function}() after it")
+            await set_triggers(a, deferred, enabled=False)
+            try:
+                await self._load_all(a, b, fks)
+            finally:  # on a fresh connection: a failed statement may have left `a` unusable
+                fresh = await self.connect()
+                try:
+                    await set_triggers(fresh, deferred, enabled=True)
+                finally:
+                    await fresh.close()
+            for function in deferred:  # planned on fresh statistics: it aggregates every leg and rating event
+                await a.execute("ANALYZE ticket, ticket_leg, ticket_event")
+                await self._timed(f"{function}()", functools.partial(self._rebuild, a, function))
             await self._timed("vacuum (analyze)", lambda: self._vacuum(a, b))
             # Last: a load that stopped before this line left no counters, and is refused when reused.
             await self._timed("ticket_counter", lambda: self._sql(a, _TICKET_COUNTERS, self.t))
@@ -1333,31 +1461,19 @@ class TicketLoader:
 
     @staticmethod
     async def _bare(conn: asyncpg.Connection, table: str, work: Callable[[], Awaitable[int]]) -> int:
-        """`work` fills `table` stripped of its secondary indexes and of its keys that nothing references, which
-        are made again after it in the same transaction (sorting a million keys once is several times cheaper
-        than keeping a dozen indexes row by row; an interrupted load leaves the table as it was). The
-        ticket's primary key stays: the SLA notices' foreign key leans on it."""
+        """`work` fills `table` stripped (`strip`), its indexes and keys made again after it in the same
+        transaction: an interrupted load leaves the table as it was. The ticket's primary key stays: the SLA
+        notices' foreign key leans on it."""
         async with conn.transaction():
-            indexes = await conn.fetch(
-                "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
-                "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", table)
-            keys = await conn.fetch(
-                "SELECT c.conname, pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c "
-                "WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)", table)
-            for k in keys:
-                await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{k["conname"]}"')
-            for i in indexes:
-                await conn.execute(f"DROP INDEX {i['name']}")
+            stripped = await strip(conn, table)
             rows = await work()
-            await conn.execute("SET LOCAL max_parallel_maintenance_workers = 1")  # the other connection works too
-            for k in keys:
-                await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{k["conname"]}" {k["definition"]}')
-            for i in indexes:
-                await conn.execute(i["definition"])
-            await conn.execute(f"ANALYZE {table}")
+            await unstrip(conn, stripped, workers=1)  # the other connection works too
         return rows
+
+    @staticmethod
+    async def _rebuild(conn: asyncpg.Connection, function: str) -> int:
+        result = await conn.fetchval(f"SELECT {function}()")
+        return int(result) if isinstance(result, int) else 0
 
     async def _load_t(self, conn: asyncpg.Connection, table: str, sql: str, *args: Any) -> int:
         rows = await self._exec(conn, sql, *args)
@@ -1389,9 +1505,23 @@ TICKET_REFERENCES = {"ticket": {"type": "ticket_type", "unit": "property_unit", 
                      "ticket_leg": {"ticket": "ticket"}, "ticket_event": {"ticket": "ticket"}}
 
 
+async def ticket_deferred_triggers(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:
+    """Rebuild function -> the triggers on the legs and events it stands in for (when it exists in this schema)."""
+    return await deferred_triggers(conn, TICKET_REBUILDS, TICKET_DERIVED_FROM)
+
+
 async def repair_tickets(conn: asyncpg.Connection) -> list[str]:
-    """A reused database whose ticket load was killed half-way: the foreign keys it dropped, added back."""
+    """A reused database whose ticket load was killed half-way: the foreign keys it dropped, added back; the
+    report-fact triggers it turned off, on again, and the facts rebuilt (for the bound tenant)."""
     notes = []
+    for function, triggers in (await ticket_deferred_triggers(conn)).items():
+        off = await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE tgenabled = 'D' AND tgname = ANY($1::text[])",
+                                  [name for _, name in triggers])
+        if off:
+            await set_triggers(conn, {function: triggers}, enabled=True)
+            made = await conn.fetchval(f"SELECT {function}()")
+            notes.append(f"{off} trigger(s) were left off by an interrupted ticket load: on again, {function}() "
+                         f"made {made}")
     for table, columns in TICKET_REFERENCES.items():
         have = {r["column"] for r in await conn.fetch(
             "SELECT a.attname AS column FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "

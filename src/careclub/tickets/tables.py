@@ -17,6 +17,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSONB,
     UUID,
+    Array,
     BigInt,
     Boolean,
     Date,
@@ -156,6 +157,16 @@ class Ticket(TenantTable, tablename="ticket"):
     reopen_count = Integer(default=0)
     version = Integer(default=1)
     updated_at = Timestamptz(null=True, default=None)
+    # The month reports' facts, kept by triggers on its legs and events (migration 2026-12-01T09:00:04, never
+    # written by the service): the departments that held it (one entry each, a null department too) with, at
+    # the same position, whether one of that department's legs is breached and the minutes its legs used; the
+    # departments its rework legs were charged to (one entry a leg); the satisfaction of each rating given on
+    # it, in order.
+    report_held = Array(base_column=UUID(), default=list)
+    report_held_late = Array(base_column=Boolean(), default=list)
+    report_held_used = Array(base_column=Integer(), default=list)
+    report_rework = Array(base_column=UUID(), default=list)
+    report_ratings = Array(base_column=SmallInt(), default=list)
 
 
 class TicketLeg(TenantTable, tablename="ticket_leg"):

@@ -26,24 +26,27 @@ What each section counts (the page says the same in words):
   (a department none of whose slips was rated gets 0 for that part); a rework: a leg of the department
   marked rework.
 
-Indexes, and the one rule every query keeps: the month's tickets drive. The open-ticket figures read the
-partial index of open tickets; the month's figures find the tickets resolved / closed in the month through
-`ticket_tenant_resolved` / `ticket_tenant_closed`, and reach their legs and events from them, ticket by
-ticket, through the indexes that lead with (tenant_id, ticket): never a scan of every leg or rating the
-company ever had joined to the month afterwards (at a million tickets that read 3.3 million events and 1.6
-million legs, 2 s at p50 and 15 s at p95; bench/scale.py measures the page). Where a few rows per ticket are
-picked out (its ratings, its rework legs, a breached leg of its department) the look-ups are correlated
-sub-selects (`ARRAY(SELECT …)`, `EXISTS`, `(SELECT count(*) …)`), which PostgreSQL runs once per ticket of
-the month whatever it estimates: as a join, the planner took ratings and rework legs for rarer than they are
-and read them all first. The SLA per department reads every leg of the month's tickets through a LATERAL
-sub-select kept apart by `OFFSET 0` (else the planner flattens it into a join, and without parallel workers
-hash-joins every leg of the company).
+Indexes, and the one rule every query keeps: the month's tickets drive, and nothing else is read. The
+open-ticket figures read the partial index of open tickets; the month's figures find the tickets resolved /
+closed in the month through `ticket_tenant_resolved` / `ticket_tenant_closed` and read only those rows: what
+they need of the ticket's legs and rating events is kept on the ticket itself, so each figure is one grouped
+scan of the month's tickets. Reaching the legs and events ticket by ticket (a correlated look-up per ticket,
+the best any index allows) cost ~48,000 index scans for a whole month at a million tickets, ~1 s for the page;
+joining every leg or rating of the company to the month afterwards was worse still (2 s at p50, 15 s at p95).
+bench/scale.py measures the page.
 
-Two facts of the ticket core spare most look-ups, and change no figure: a rating is given only by a step
-that also sets the ticket's `satisfaction` (never cleared after), so a ticket without one has no rating
-events; and a rework leg is made only by the step that raises `reopen_count`, so a ticket never reopened has
-no rework legs. The ratings are read from `ticket_event_tenant_ticket_rating`, a partial index of the rating
-events alone that carries their `data` (an index-only look-up)."""
+The facts (`ticket.report_*`, migrations/tickets 2026-12-01T09:00:04): `report_held` the departments that
+held the ticket (its legs' departments, a null one too), with at the same position in `report_held_late`
+whether one of that department's legs is breached and in `report_held_used` the minutes its legs used;
+`report_rework` the department of each rework leg (a department charged twice is there twice); and
+`report_ratings` the satisfaction of each rating event (kind 'transition' with a 'reason' and a satisfaction
+1–5), in order. Row triggers on `ticket_leg` and `ticket_event` keep them whoever writes (the service, the SLA
+job marking a leg breached, a hand-run UPDATE), each making its ticket's facts again from all its legs or
+rating events, so the figures are those the legs and events give; `ticket_report_facts_check()` answers the
+tickets whose facts differ from a recount (none), `ticket_report_facts_rebuild()` recounts a tenant's
+tickets after a bulk load made without the triggers. Parallel arrays rather than jsonb: unnested in place,
+typed, a uuid in 16 bytes, and a scalar look-up (`array_position`) answers the contact-slip score's "the
+closing department's own entry" with no sub-select."""
 
 from __future__ import annotations
 
@@ -99,17 +102,18 @@ async def sla_by_department(principal: Principal, *, start: datetime, end: datet
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
     return await fetch(
-        # each ticket's legs looked up by the ticket (OFFSET 0 keeps the sub-select a look-up per ticket: as a
-        # join, a plan without parallel workers read all the company's legs first, 4 s at a million tickets)
-        "WITH held AS (SELECT l.department, bool_or(l.breached) AS late, sum(l.used) AS used FROM ticket t"
-        "  CROSS JOIN LATERAL (SELECT l.department, l.breached, l.used FROM ticket_leg l WHERE l.ticket = t.id"
-        "   OFFSET 0) l"
-        f"  WHERE t.resolved_at >= {a} AND t.resolved_at < {b} AND {where} GROUP BY t.id, l.department)"
-        " SELECT h.department, o.name AS department_name, count(*)::int AS tickets,"
-        " count(*) FILTER (WHERE NOT h.late)::int AS on_time, count(*) FILTER (WHERE h.late)::int AS breached,"
-        " coalesce(sum(h.used), 0)::bigint AS used"
-        " FROM held h LEFT JOIN org_unit o ON o.id = h.department"
-        " GROUP BY h.department, o.name ORDER BY o.name NULLS LAST", *args)
+        # one row per department that held a ticket resolved in the month, from the ticket's own facts: the
+        # parallel arrays unnested side by side in the select list (a ProjectSet: a Function Scan in FROM is
+        # set up again for every ticket, 5 µs each), named after grouping (joined before, the planner probed
+        # org_unit once per ticket)
+        "WITH x AS (SELECT unnest(t.report_held) AS department, unnest(t.report_held_late) AS late,"
+        "  unnest(t.report_held_used) AS used FROM ticket t"
+        f"  WHERE t.resolved_at >= {a} AND t.resolved_at < {b} AND {where}),"
+        " h AS (SELECT department, count(*)::int AS tickets, count(*) FILTER (WHERE NOT late)::int AS on_time,"
+        "  count(*) FILTER (WHERE late)::int AS breached, coalesce(sum(used), 0)::bigint AS used"
+        "  FROM x GROUP BY department)"
+        " SELECT h.department, o.name AS department_name, h.tickets, h.on_time, h.breached, h.used"
+        " FROM h LEFT JOIN org_unit o ON o.id = h.department ORDER BY o.name NULLS LAST", *args)
 
 
 async def sla_by_type(principal: Principal, *, start: datetime, end: datetime,
@@ -137,23 +141,18 @@ async def satisfaction_by_department(principal: Principal, *, start: datetime, e
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
     return await fetch(
-        # one row per ticket closed in the month, with its ratings and the departments of its rework legs, each
-        # looked up by the ticket (module docstring: only tickets that can have any)
-        "WITH f AS (SELECT t.department,"
-        "  CASE WHEN t.satisfaction IS NOT NULL THEN ARRAY(SELECT (e.data->>'satisfaction')::int FROM ticket_event e"
-        "   WHERE e.ticket = t.id AND e.kind = 'transition' AND e.data ? 'reason'"
-        "   AND e.data->>'satisfaction' ~ '^[1-5]$') END AS rated,"
-        "  CASE WHEN t.reopen_count > 0 THEN ARRAY(SELECT l.department FROM ticket_leg l"
-        "   WHERE l.ticket = t.id AND l.rework) END AS reworked"
+        # one row per ticket closed in the month, with its ratings and the departments of its rework legs: the
+        # ticket's own facts
+        "WITH f AS (SELECT t.department, t.report_ratings AS rated, t.report_rework AS reworked"
         f"  FROM ticket t WHERE t.closed_at >= {a} AND t.closed_at < {b} AND t.resolved_at IS NOT NULL AND {where}),"
         " c AS (SELECT department, count(*)::int AS closed FROM f GROUP BY department),"
-        " r AS (SELECT f.department, x.s FROM f CROSS JOIN LATERAL unnest(f.rated) AS x(s)),"
+        " r AS (SELECT f.department, unnest(f.rated) AS s FROM f),"
         " g AS (SELECT department, count(*)::int AS ratings, round(avg(s), 2)::float8 AS average,"
         "  count(*) FILTER (WHERE s = 1)::int AS s1, count(*) FILTER (WHERE s = 2)::int AS s2,"
         "  count(*) FILTER (WHERE s = 3)::int AS s3, count(*) FILTER (WHERE s = 4)::int AS s4,"
         "  count(*) FILTER (WHERE s = 5)::int AS s5 FROM r GROUP BY department),"
-        " w AS (SELECT x.department, count(*)::int AS reworks FROM f CROSS JOIN LATERAL unnest(f.reworked)"
-        "  AS x(department) GROUP BY x.department),"
+        " w AS (SELECT x.department, count(*)::int AS reworks FROM (SELECT unnest(f.reworked) AS department FROM f)"
+        "  AS x GROUP BY x.department),"
         " d AS (SELECT department FROM c UNION SELECT department FROM w)"
         " SELECT d.department, o.name AS department_name, coalesce(c.closed, 0) AS closed,"
         " coalesce(g.ratings, 0) AS ratings, g.average, coalesce(g.s1, 0) AS s1, coalesce(g.s2, 0) AS s2,"
@@ -172,15 +171,14 @@ async def contact_slip_score(principal: Principal, *, start: datetime, end: date
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
     return await fetch(
-        "WITH f AS (SELECT t.id, t.department, t.satisfaction, t.reopen_count FROM ticket t"
-        " JOIN ticket_type tt ON tt.id = t.type"
+        # from the ticket's own facts: late when the closing department's entry in `report_held` is (array_position
+        # finds a null department too), its reworks the times it is in `report_rework`
+        "WITH x AS (SELECT t.department, t.satisfaction,"
+        "  coalesce(t.report_held_late[array_position(t.report_held, t.department)], false) AS late,"
+        "  cardinality(array_positions(t.report_rework, t.department)) AS reworks"
+        " FROM ticket t JOIN ticket_type tt ON tt.id = t.type"
         f"  WHERE tt.scored AND t.closed_at >= {a} AND t.closed_at < {b} AND t.resolved_at IS NOT NULL"
         f"  AND {where}),"
-        " x AS (SELECT f.department, f.satisfaction,"
-        "  EXISTS (SELECT 1 FROM ticket_leg l WHERE l.ticket = f.id"
-        "   AND l.department IS NOT DISTINCT FROM f.department AND l.breached) AS late,"
-        "  CASE WHEN f.reopen_count > 0 THEN (SELECT count(*) FROM ticket_leg l WHERE l.ticket = f.id"
-        "   AND l.department IS NOT DISTINCT FROM f.department AND l.rework) ELSE 0 END AS reworks FROM f),"
         " s AS (SELECT department, count(*)::int AS slips, count(*) FILTER (WHERE NOT late)::int AS on_time,"
         "  count(satisfaction)::int AS rated, avg(satisfaction) AS average, sum(reworks)::int AS reworks"
         "  FROM x GROUP BY department)"
