@@ -869,8 +869,10 @@ async def strip(conn: asyncpg.Connection, table: str, *, keep: Sequence[str] = (
         await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{k["conname"]}"')
     for i in indexes:
         await conn.execute(f"DROP INDEX {i['name']}")
+    # A partitioned table's index is defined `ON ONLY` the parent, which would make it again on the parent
+    # alone (invalid, the partitions bare): made without ONLY, it is made on every partition too.
     return Stripped(table, [(k["conname"], k["definition"]) for k in keys],
-                    [(i["name"], i["definition"]) for i in indexes])
+                    [(i["name"], i["definition"].replace(" ON ONLY ", " ON ", 1)) for i in indexes])
 
 
 async def unstrip(conn: asyncpg.Connection, s: Stripped, *, workers: int) -> None:

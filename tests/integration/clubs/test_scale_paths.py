@@ -311,10 +311,49 @@ async def test_the_bench_loaders_bare_rebuild_leaves_the_table_as_the_schema_has
     assert mine and theirs
     await owner.execute("SELECT set_config('app.tenant_id', $1, false)", w["t"]["tenant_id"])
     try:
-        made = await _loader_module().Loader._rebuild_bare(owner, "club_member_terms_rebuild", "club_member_term",
-                                                          ["club_member"])
+        made = await _loader_module().Loader._rebuild_bare(owner, "club_member_terms_rebuild", "club_member_term")
     finally:
         await owner.execute("RESET app.tenant_id")
     assert made == len([r for r in mine if not r[1].startswith("=")])
     assert await owner.fetchrow(shape) == before
     assert await rows(w["t"]["tenant_id"]) == mine and await rows(other["t"]["tenant_id"]) == theirs
+
+
+async def test_the_bench_loaders_bare_tables_come_back_with_every_index_key_and_foreign_key(
+        client: Any, owner: asyncpg.Connection, infra: Any) -> None:
+    """From 100,000 members `careclub bench scale` fills every club table bare (`Loader._strip`) and makes
+    their indexes, keys and foreign keys once at the end (`_unstrip`): afterwards every table, each check-in
+    partition included, has the indexes (by name, columns, uniqueness, partial or not; PostgreSQL may print a
+    predicate it parsed again differently) and constraints the schema gives it, valid, and the policy forced. (A
+    partitioned table's index is defined `ON ONLY` its parent: made again so, the partitions had none.)"""
+    from types import SimpleNamespace
+
+    w = await club_world(client)
+    assert (await scan(client, w, await qr(client, w))).status_code == 201  # a partition with a row
+    module = _loader_module()
+    shape = (
+        "WITH t AS (SELECT oid FROM pg_class WHERE relname = ANY($1::text[]) AND relnamespace = 'public'::regnamespace "
+        "UNION SELECT inhrelid FROM pg_inherits WHERE inhparent = 'club_checkin'::regclass) "
+        "SELECT (SELECT array_agg(d ORDER BY d) FROM (SELECT i.indrelid::regclass::text || ' ' "
+        "|| i.indexrelid::regclass::text || ' ' || i.indkey::text || ' ' || i.indisunique || ' ' || i.indisvalid "
+        "|| ' ' || (i.indpred IS NOT NULL) AS d FROM pg_index i JOIN t ON t.oid = i.indrelid) x) "
+        "AS indexes, (SELECT array_agg(d ORDER BY d) FROM (SELECT c.conrelid::regclass::text || ' ' || c.conname "
+        "|| ' ' || pg_get_constraintdef(c.oid) || ' ' || c.convalidated AS d FROM pg_constraint c "
+        "JOIN t ON t.oid = c.conrelid) y) AS constraints, "
+        "(SELECT array_agg(relforcerowsecurity) FROM pg_class c JOIN t ON t.oid = c.oid) AS forced")
+    tables = list(module.BARE_TABLES)
+    before = await owner.fetchrow(shape, tables)
+    loader = module.Loader(infra.owner_dsn, SimpleNamespace(tenant_id=w["t"]["tenant_id"], slug="test"), None,
+                           seed=1, emit=lambda line: None)
+    await owner.execute("SELECT set_config('app.tenant_id', $1, false)", w["t"]["tenant_id"])
+    try:
+        assert await loader._strip(owner) > 0
+        bare = await owner.fetchrow(shape, tables)
+        assert len(bare["indexes"]) < len(before["indexes"]) and len(bare["constraints"]) < len(before["constraints"])
+        await loader._unstrip()
+    finally:
+        await owner.execute("RESET app.tenant_id")
+    after = await owner.fetchrow(shape, tables)
+    assert after["indexes"] == before["indexes"]
+    assert after["constraints"] == before["constraints"]
+    assert after["forced"] == before["forced"]
