@@ -735,6 +735,7 @@ class FundPrep:
     month: tuple[str, str]  # a month in the middle of its year (since, until)
     api: dict[str, str]  # the finance user's token
     page: dict[str, str]  # the finance user's page session
+    requests_after: str | None = None  # next_after of its requests' first page (50, as the page shows)
 
 
 async def _ensure_projects(ctx: Any, tenant: Any, conn: asyncpg.Connection, n: int) -> list[uuid.UUID]:
@@ -809,9 +810,11 @@ async def prepare(ctx: Any, p: Any, postings: int, *, projects: int, emit: Calla
         page = p.page
     first = await ctx.client.get(f"/api/v1/funds/{group['id']}/ledger?limit=50", headers=api)
     page_2 = first.json().get("next_before") if first.status_code == 200 else None
+    listed = await ctx.client.get(f"/api/v1/funds/{group['id']}/requests?limit=50", headers=api)
+    requests_after = listed.json().get("next_after") if listed.status_code == 200 else None
     month = (f"{today.year}-03-01", f"{today.year}-03-31")
     p.lines.append(f"{slug}: measured fund CARE-GROUP {today.year}: {fund_postings:,} postings, {last:,} vouchers")
-    return FundPrep(group["id"], fund_postings, entries, page_2, month, api, page)
+    return FundPrep(group["id"], fund_postings, entries, page_2, month, api, page, requests_after)
 
 
 def specs(spec: Callable[..., Any]) -> list[Any]:
@@ -828,7 +831,10 @@ def specs(spec: Callable[..., Any]) -> list[Any]:
                 return None
             if "{before}" in path and f.page_2 is None:
                 return None
-            url = path.format(fund=f.fund_id, entry=entry, before=f.page_2, since=f.month[0], until=f.month[1])
+            if "{after}" in path and f.requests_after is None:
+                return None
+            url = path.format(fund=f.fund_id, entry=entry, before=f.page_2, since=f.month[0], until=f.month[1],
+                              after=f.requests_after)
             return url, (f.page if page else f.api)
         return build
 
@@ -852,7 +858,12 @@ def specs(spec: Callable[..., Any]) -> list[Any]:
         spec("api funds/entries/{id}", "list", with_fund("/api/v1/funds/entries/{entry}")),
         spec("page /funds/entries/{id}", "list", with_fund("/funds/entries/{entry}", page=True)),
         spec("api funds/{id}/requests", "list", with_fund("/api/v1/funds/{fund}/requests")),
+        spec("api funds/{id}/requests limit=200", "list", with_fund("/api/v1/funds/{fund}/requests?limit=200")),
+        spec("api funds/{id}/requests after= (page 2)", "list",
+             with_fund("/api/v1/funds/{fund}/requests?after={after}")),
         spec("page /funds/{id}/requests", "list", with_fund("/funds/{fund}/requests", page=True)),
+        spec("page /funds/{id}/requests after= (page 2)", "list",
+             with_fund("/funds/{fund}/requests?after={after}", page=True)),
         spec("page /funds/{id}/report", "stats", with_fund("/funds/{fund}/report", page=True)),
         spec("page /funds/{id}?check=postings", "stats", with_fund("/funds/{fund}?check=postings", page=True)),
         spec("page /funds/accruals", "list", with_fund("/funds/accruals", page=True)),

@@ -74,11 +74,6 @@ def period_out(row: dict[str, Any], currency: str) -> schemas.AccrualPeriodOut:
     return schemas.AccrualPeriodOut(**values)
 
 
-async def writable_fund(principal: Principal, fund_id: uuid.UUID) -> dict[str, Any]:
-    """The fund, when the caller may change it (finance rights over its unit); else 404 as if absent."""
-    return await service.get_fund(principal, fund_id, permission=Perm.FINANCE_MANAGE)
-
-
 async def may_read_contribution(principal: Principal, contribution_id: uuid.UUID) -> bool:
     rows = await service.list_contributions_by_id([contribution_id])
     if not rows:
@@ -129,7 +124,7 @@ class FundController(Controller):
     @patch("/{fund_id:uuid}", opt={"permission": Perm.FINANCE_MANAGE})
     async def update(self, fund_id: FromPath[uuid.UUID], data: JSONBody[schemas.FundUpdate],
                      principal: PrincipalDep) -> schemas.FundOut:
-        await writable_fund(principal, fund_id)
+        await service.writable_fund(principal, fund_id)
         return fund_out(await service.update_fund(fund_id, name=data.name, description=data.description,
                                                   acceptance_roles=data.acceptance_roles,
                                                   off_plan_cutoff_day=data.off_plan_cutoff_day),
@@ -180,7 +175,7 @@ class FundController(Controller):
         request, an accrual period or a rollover are corrected there (409 `entry_has_workflow`)."""
         row = await service.entry_detail(entry_id)
         for p in row["postings"]:
-            await writable_fund(principal, p["fund"])
+            await service.writable_fund(principal, p["fund"])
         done = await service.correct(entry_id, reason=data.reason, occurred_on=await service.today())
         return entry_out(await service.entry_detail(done["id"]), principal.tenant.currency)
 
@@ -198,7 +193,7 @@ class FundController(Controller):
         """Money in from a source: `reserve` (set aside at a project's set-up), `maintenance_fund` (the building
         maintenance fund: `reference` names the owners' committee decision), `warranty_deposit` (withheld from
         a contractor), `other`."""
-        await writable_fund(principal, fund_id)
+        await service.writable_fund(principal, fund_id)
         amount = minor_units(principal, data.amount, "amount") or 0
         row = await service.record_contribution(fund_id, kind=data.kind, source=data.source, amount=amount,
                                                 received_on=data.received_on, reference=data.reference,
@@ -216,7 +211,7 @@ class FundController(Controller):
         rows = await service.list_contributions_by_id([contribution_id])
         if not rows:
             raise NotFound("no such contribution", code="contribution_not_found")
-        await writable_fund(principal, rows[0]["fund"])
+        await service.writable_fund(principal, rows[0]["fund"])
         await attachments.attach(principal, "fund_contribution", contribution_id,
                                  filename=data.file.filename or "evidence", data=await data.file.read())
         return contribution_out(rows[0], await attachments.list_for("fund_contribution", contribution_id),

@@ -20,11 +20,12 @@ from litestar.params import Body, FromPath, JSONBody
 from careclub.approvals import service as approvals_service
 from careclub.core.errors import NotFound
 from careclub.core.money import to_money
+from careclub.core.paging import After, BoundedOffset, decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.funds import schemas, service
-from careclub.funds.api import FileUpload, writable_fund
+from careclub.funds.api import FileUpload
 from careclub.platform import attachments
-from careclub.platform.api import PrincipalDep, minor_units, provide_principal
+from careclub.platform.api import Limit, PrincipalDep, minor_units, provide_principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import unit_by_code
 
@@ -144,7 +145,7 @@ class PlanController(Controller):
                     principal: PrincipalDep) -> schemas.PlanOut:
         """A new version: the January plan, or (once one is approved) its revision; a revision without lines
         starts as a copy of the approved version."""
-        await writable_fund(principal, fund_id)
+        await service.writable_fund(principal, fund_id)
         plan = await service.draft_plan(fund_id, title=data.title, note=data.note,
                                         lines=await _lines_in(principal, data), created_by=principal.user_id)
         return plan_out(plan, principal.tenant.currency)
@@ -160,7 +161,7 @@ class PlanController(Controller):
                      principal: PrincipalDep) -> schemas.PlanOut:
         """Replace a draft's (or a returned version's) title and lines."""
         plan = await service.get_plan(plan_id)
-        await writable_fund(principal, plan["fund"])
+        await service.writable_fund(principal, plan["fund"])
         return plan_out(await service.update_plan(plan_id, title=data.title, note=data.note,
                                                   lines=await _lines_in(principal, data)), principal.tenant.currency)
 
@@ -168,7 +169,7 @@ class PlanController(Controller):
     async def submit(self, plan_id: FromPath[uuid.UUID], principal: PrincipalDep) -> schemas.PlanOut:
         """Into the approval core, on the tenant's `annual_plan` policy."""
         plan = await service.get_plan(plan_id)
-        await writable_fund(principal, plan["fund"])
+        await service.writable_fund(principal, plan["fund"])
         return plan_out(await service.submit_plan(plan_id, requester_id=principal.user_id), principal.tenant.currency)
 
     @get("/fund-plans/{plan_id:uuid}/comparison", opt={"permission": Perm.FINANCE_READ})
@@ -193,13 +194,18 @@ class SpendingController(Controller):
     dependencies = _P
 
     @get("/funds/{fund_id:uuid}/requests", opt={"permission": Perm.FINANCE_READ})
-    async def list_requests(self, fund_id: FromPath[uuid.UUID], principal: PrincipalDep
-                            ) -> list[schemas.FundRequestOut]:
-        """The fund's spending requests, newest first (the latest 200)."""
+    async def list_requests(self, fund_id: FromPath[uuid.UUID], principal: PrincipalDep, after: After = None,
+                            limit: Limit = 50, offset: BoundedOffset = 0) -> schemas.FundRequestList:
+        """The fund's spending requests with their claims, newest first, a keyset page at a time (`after` = the
+        previous page's `next_after`); for finance whose rights cover the fund. `total` counts at most
+        10,000 (`total_capped` says when there are more)."""
         await service.get_fund(principal, fund_id)
+        rows, total, more = await service.request_page(fund_id, after=decode_cursor(after), limit=limit + 1,
+                                                       offset=offset, claims=True)
+        rows, cursor = next_after(rows, limit)
         cur = principal.tenant.currency
-        return [await request_out(await service.get_request(r["id"]), cur)
-                for r in await service.list_requests(fund_id)]
+        return schemas.FundRequestList(items=[await request_out(r, cur) for r in rows], total=total,
+                                       total_capped=more, limit=limit, offset=offset, next_after=cursor)
 
     @post("/funds/{fund_id:uuid}/requests", opt={"permission": Perm.DASHBOARD_VIEW}, status_code=201)
     async def submit(self, fund_id: FromPath[uuid.UUID], data: JSONBody[schemas.FundRequestCreate],
@@ -233,7 +239,7 @@ class SpendingController(Controller):
         (409 `claim_exceeds_commitment`): it needs a new approval. Then keep the photos and receipts with it."""
         req = await readable_request(principal, request_id)
         if req["requester_id"] != principal.user_id:
-            await writable_fund(principal, req["fund"])
+            await service.writable_fund(principal, req["fund"])
         items = [{"description": i.description, "spec": i.spec, "quantity": i.quantity, "unit": i.unit,
                   "unit_price": minor_units(principal, i.unit_price, f"items[{n}].unit_price")}
                  for n, i in enumerate(data.items)]
@@ -245,7 +251,7 @@ class SpendingController(Controller):
                     principal: PrincipalDep) -> schemas.FundRequestOut:
         """An approved request that will not be spent: its commitment goes back to the fund."""
         req = await service.get_request(request_id)
-        await writable_fund(principal, req["fund"])
+        await service.writable_fund(principal, req["fund"])
         return await request_out(await service.close_request(request_id, reason=data.reason),
                                  principal.tenant.currency)
 
@@ -277,7 +283,7 @@ class SpendingController(Controller):
         fund = await service.get_fund(None, req["fund"])
         signer = set(service.required_roles(fund)) & principal.roles
         if not signer:
-            await writable_fund(principal, req["fund"])
+            await service.writable_fund(principal, req["fund"])
         await service.refuse_claim(principal, claim_id, reason=data.reason)
         return await request_out(await service.get_request(req["id"]), principal.tenant.currency)
 
@@ -286,7 +292,7 @@ class SpendingController(Controller):
         """Pay an accepted claim: the actual spend is posted and the rest of the commitment released."""
         claim = await service.get_claim(claim_id)
         req = await service.get_request(claim["request"])
-        await writable_fund(principal, req["fund"])
+        await service.writable_fund(principal, req["fund"])
         return await request_out(await service.reimburse_claim(claim_id), principal.tenant.currency)
 
 

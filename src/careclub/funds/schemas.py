@@ -412,6 +412,18 @@ class FundRequestOut(msgspec.Struct, kw_only=True):
     claims: list[ClaimOut]
 
 
+class FundRequestList(msgspec.Struct, kw_only=True):
+    """Newest first. `next_after` is the cursor of the next page (pass it as `after`), null on the last.
+    `total` counts at most 10,000 requests (`total_capped` says when there are more)."""
+
+    items: list[FundRequestOut]
+    total: int
+    total_capped: bool
+    limit: int
+    offset: int
+    next_after: str | None
+
+
 class ReasonIn(Input):
     __writes__: ClassVar[tuple[type[Table], ...]] = (FundClaim, FundRequest)
     reason: Annotated[str, text(1000, min_length=1)]

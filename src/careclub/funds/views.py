@@ -67,23 +67,28 @@ async def _unit_options(principal: Principal) -> list[tuple[str, str]]:
 
 
 async def _list_page(request: Request[Any, Any, Any], *, status_code: int = 200, errors: dict[str, str] | None = None,
-                     form: dict[str, str] | None = None) -> Template:
+                     form: dict[str, str] | None = None, year: str | None = None) -> Template:
+    """One year's funds (a fund is a year of a code: finance works in the current year and looks back a
+    year at a time): `year` when the reader sees funds in it, else this year's, else the latest year's."""
     principal = me(request)
-    funds = await service.list_funds(principal)
-    years: dict[int, list[dict[str, Any]]] = {}
-    for f in funds:
-        years.setdefault(f["year"], []).append(f)
+    this_year = (await service.today()).year
+    years = await service.fund_years(principal)
+    asked = int(year) if year and year.isdigit() and len(year) == 4 else None
+    shown = asked if asked in years else this_year if this_year in years or not years else years[0]
+    funds = await service.list_funds(principal, year=shown) if years else []
     managing = principal.can(Perm.FINANCE_MANAGE)
-    return funds_page(request, "funds/list.html", status_code=status_code, years=sorted(years.items(), reverse=True),
-                      errors=errors or {}, form=form or {"year": str((await service.today()).year)},
+    return funds_page(request, "funds/list.html", status_code=status_code, years=[(shown, funds)] if funds else [],
+                      year=shown, year_links=years,
+                      errors=errors or {}, form=form or {"year": str(this_year)},
                       managing=managing, company_wide=principal.covers(Perm.FINANCE_MANAGE, None),
                       units=await _unit_options(principal) if managing else [])
 
 
 @get("/funds", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
-async def fund_list(request: Request[Any, Any, Any]) -> Template:
-    """The funds the reader may see (finance rights over their unit), newest year first."""
-    return await _list_page(request)
+async def fund_list(request: Request[Any, Any, Any], year: Filter = None) -> Template:
+    """The funds the reader may see (finance rights over their unit), one year at a time (`?year=`; this
+    year's by default), with links to the other years."""
+    return await _list_page(request, year=year)
 
 
 @post("/funds", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)

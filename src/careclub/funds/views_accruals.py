@@ -25,7 +25,7 @@ from careclub.core.principal import Principal
 from careclub.funds import rules, service
 from careclub.funds.views_common import funds_page, period_label, refused_status, typed_day, whole
 from careclub.platform.permissions import Perm
-from careclub.platform.views_admin._common import Form, as_uuid, clean, me
+from careclub.platform.views_admin._common import Form, as_uuid, clean, keyset_pages, me
 from careclub.web.imports import MAX_BYTES as IMPORT_MAX_BYTES
 from careclub.web.imports import RowProblem, RowsRefused
 
@@ -34,6 +34,8 @@ RULE_FIELDS = ("fund_code", "code", "name", "rate_bp", "period", "due_day", "sou
 # The service names its fields after the API's; on this page each form's fields have names of their own.
 BASE_RENAME = {"rule": "base_rule", "period": "base_period", "base": "base"}
 PAY_RENAME = {"period": "pay_period", "amount": "amount", "paid_on": "paid_on"}
+PER_PAGE = 50
+PAY_CHOICES = 200  # the payment form's periods with money outstanding, the latest first
 COLUMN_LABELS = {"rule": N_("Rule code"), "period": N_("Period"), "base": N_("Base"), "file": N_("File")}
 
 
@@ -53,10 +55,27 @@ def _pay_choice(period: dict[str, Any]) -> str:
     return f"{period['rule_code']} {period['label']} · {period['fund_code']} {period['fund_year']} · {left}"
 
 
+async def _payable(managed: set[str], chosen: str | None) -> list[dict[str, Any]]:
+    """The periods the payment form offers: those with money outstanding, the latest `PAY_CHOICES` (and the
+    one a period's "Record a payment" chose, however old)."""
+    if not managed:
+        return []
+    rows, _total, _more = await service.period_page(codes=managed, payable_only=True, limit=PAY_CHOICES)
+    period_id = as_uuid(chosen)
+    if period_id is not None and all(p["id"] != period_id for p in rows):
+        try:
+            period = await service.get_period(period_id)
+        except NotFound:
+            return rows
+        if period["fund_code"] in managed and period["amount"] > period["paid"]:
+            rows.append(period)
+    return rows
+
+
 async def _page(request: Request[Any, Any, Any], *, status_code: int = 200, errors: dict[str, str] | None = None,
                 form: dict[str, str] | None = None, notice: str | None = None, overdue: bool = False,
                 fund_code: str = "", problems: list[RowProblem] | None = None,
-                open_form: str | None = None) -> Template:
+                open_form: str | None = None, after: str | None = None) -> Template:
     principal = me(request)
     readable = await service.codes_visible(principal)
     managed = await _managed_codes(principal)
@@ -65,14 +84,18 @@ async def _page(request: Request[Any, Any, Any], *, status_code: int = 200, erro
         if f["code"] in readable:
             codes[f["code"]] = f["name"]  # the latest year's name
     rules_ = [r for r in await service.list_rules() if r["fund_code"] in readable]
-    periods = [p for p in await service.list_periods(fund_code=fund_code or None, overdue_only=overdue)
-               if p["fund_code"] in readable]
-    payable = [p for p in await service.list_periods() if p["amount"] > p["paid"] and p["fund_code"] in managed]
+    periods, total, more = await service.period_page(codes=readable, fund_code=fund_code or None,
+                                                     overdue_only=overdue, after=after, limit=PER_PAGE + 1)
+    cursor = service.period_cursor(periods[PER_PAGE - 1]) if len(periods) > PER_PAGE else None
+    periods = periods[:PER_PAGE]
+    pages = keyset_pages({"fund_code": fund_code, "overdue": "1" if overdue else ""}, after, cursor, total, more)
+    payable = await _payable(managed, (form or {}).get("pay_period"))
     today = await service.today()
     defaults = {"period": "quarter", "due_day": "20", "active": "1", "paid_on": today.isoformat()}
     shown_problems = [{"row": p.row, "column": _(COLUMN_LABELS[p.field]) if p.field in COLUMN_LABELS else p.field,
                        "message": error_text(p.error)} for p in problems or []]
     return funds_page(request, "funds/accruals.html", status_code=status_code, rules=rules_, periods=periods,
+                      total_text=pages["total_text"], total=total, newest=pages["newest"], older=pages["older"],
                       fund_options=[(c, f"{c} · {n}") for c, n in sorted(codes.items())],
                       managed_options=[(c, f"{c} · {n}") for c, n in sorted(codes.items()) if c in managed],
                       managed=managed,
@@ -88,9 +111,10 @@ async def _page(request: Request[Any, Any, Any], *, status_code: int = 200, erro
 
 @get("/funds/accruals", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
 async def accruals(request: Request[Any, Any, Any], overdue: Filter = None, fund_code: Filter = None,
-                   rule: Filter = None, pay: Filter = None, done: Filter = None) -> Template:
+                   rule: Filter = None, pay: Filter = None, done: Filter = None, after: Filter = None) -> Template:
     """Rules and periods; `?overdue=1` only periods past their due date with money outstanding, `?rule=` fills
-    the rule form to change that rule, `?pay=` chooses the period in the payment form."""
+    the rule form to change that rule, `?pay=` chooses the period in the payment form. The periods come
+    `PER_PAGE` at a time, the latest first ("Older" follows the last: `?after=`)."""
     notices = {"rule": _("The accrual rule is saved."), "base": _("The base is entered and the accrual posted."),
                "paid": _("The payment is recorded against the period.")}
     form: dict[str, str] = {}
@@ -109,7 +133,7 @@ async def accruals(request: Request[Any, Any, Any], overdue: Filter = None, fund
         form["pay_period"] = str(as_uuid(pay))
         open_form = "pay"
     return await _page(request, form=form, notice=notices.get(done or ""), overdue=bool(overdue),
-                       fund_code=(fund_code or "").strip()[:32], open_form=open_form)
+                       fund_code=(fund_code or "").strip()[:32], open_form=open_form, after=after)
 
 
 @post("/funds/accruals/rules", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)

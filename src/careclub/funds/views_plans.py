@@ -25,7 +25,6 @@ from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_typed
 from careclub.core.principal import Principal
 from careclub.funds import service
-from careclub.funds.api import writable_fund
 from careclub.funds.api_spending import deciding
 from careclub.funds.views_common import can_manage, funds_page, refused_status, whole
 from careclub.platform.permissions import Perm
@@ -245,7 +244,7 @@ async def plan_list(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID
 @get("/funds/{fund_id:uuid}/plans/new", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
 async def plan_new(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID]) -> Template:
     """The January plan, or (with one approved) its revision, started from the approved lines."""
-    fund = await writable_fund(me(request), fund_id)
+    fund = await service.writable_fund(me(request), fund_id)
     approved = await service.approved_plan(fund_id)
     lines = approved["lines"] if approved else []
     title = _("Revision of %(title)s") % {"title": approved["title"]} if approved else ""
@@ -256,14 +255,14 @@ async def plan_new(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID]
 @post("/funds/{fund_id:uuid}/plans/new", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
 async def plan_create(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID], data: Form) -> Response[Any]:
     principal = me(request)
-    fund = await writable_fund(principal, fund_id)
+    fund = await service.writable_fund(principal, fund_id)
     return await _save(request, fund, None, data, principal)
 
 
 @get("/funds/plans/{plan_id:uuid}/edit", opt={"permission": Perm.FINANCE_MANAGE}, include_in_schema=False)
 async def plan_edit(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> Template:
     plan = await service.get_plan(plan_id)
-    fund = await writable_fund(me(request), plan["fund"])
+    fund = await service.writable_fund(me(request), plan["fund"])
     if plan["status"] not in service_editable():
         raise Conflict("a plan %(status)s cannot be changed", code="plan_not_editable",
                        params={"status": plan["status"]})
@@ -275,7 +274,7 @@ async def plan_edit(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID
 async def plan_update(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID], data: Form) -> Response[Any]:
     principal = me(request)
     plan = await service.get_plan(plan_id)
-    fund = await writable_fund(principal, plan["fund"])
+    fund = await service.writable_fund(principal, plan["fund"])
     return await _save(request, fund, plan, data, principal)
 
 
@@ -316,7 +315,7 @@ async def plan_submit(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     """Into the approval core on the company's `annual_plan` policy."""
     principal = me(request)
     plan = await service.get_plan(plan_id)
-    await writable_fund(principal, plan["fund"])
+    await service.writable_fund(principal, plan["fund"])
     try:
         await service.submit_plan(plan_id, requester_id=principal.user_id)
     except AppError as exc:

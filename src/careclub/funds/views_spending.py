@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -29,9 +28,9 @@ from careclub.core.errors import AppError
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_typed
+from careclub.core.paging import decode_cursor, next_after
 from careclub.core.principal import Principal
 from careclub.funds import service
-from careclub.funds.api import writable_fund
 from careclub.funds.api_spending import readable_request
 from careclub.funds.views_common import can_manage, funds_page, refused_status, role_choices, whole
 from careclub.funds.views_plans import (
@@ -45,7 +44,7 @@ from careclub.funds.views_plans import (
 )
 from careclub.platform import attachments
 from careclub.platform.permissions import Perm
-from careclub.platform.views_admin._common import Form, clean, form_errors, me
+from careclub.platform.views_admin._common import Form, clean, form_errors, keyset_pages, me
 from careclub.web import exports
 
 Filter = Annotated[str | None, QueryParameter(max_length=120)]
@@ -53,6 +52,7 @@ REQUEST_FIELDS = ("title", "in_plan", "plan_line", "category", "amount", "descri
 ITEM_FIELDS = ("description", "spec", "quantity", "unit", "unit_price")
 CLAIM_ROWS = 5
 MAX_ROWS = 100
+PER_PAGE = 50
 STAFF = Perm.DASHBOARD_VIEW
 
 EXPORT_COLUMNS = [
@@ -79,8 +79,10 @@ class EvidenceForm:
 
 @get("/funds/{fund_id:uuid}/requests", opt={"permission": Perm.FINANCE_READ}, include_in_schema=False)
 async def request_list(request: Request[Any, Any, Any], fund_id: FromPath[uuid.UUID], status: Filter = None,
-                       plan: Filter = None, batch: Filter = None, format: Filter = None) -> Response[Any]:
-    """`?status=`, `?plan=in|off`, `?batch=YYYY-MM`; `?format=xlsx` downloads the same filtered list."""
+                       plan: Filter = None, batch: Filter = None, after: Filter = None,
+                       format: Filter = None) -> Response[Any]:
+    """`?status=`, `?plan=in|off`, `?batch=YYYY-MM`; newest first, `PER_PAGE` at a time ("Older" follows the
+    last row: `?after=`); `?format=xlsx` downloads the whole filtered list."""
     principal = me(request)
     fund = await service.get_fund(principal, fund_id)
     form = {"status": status if status in REQUEST_STATUS else "", "plan": plan if plan in ("in", "off") else "",
@@ -92,14 +94,16 @@ async def request_list(request: Request[Any, Any, Any], fund_id: FromPath[uuid.U
         rows = await service.request_rows(fund_id, **filters)
         return await exports.xlsx(f"requests-{fund['code']}-{fund['year']}-{stamp}.xlsx",
                                   f"{fund['code']} {fund['year']}", EXPORT_COLUMNS, exports.all_rows(rows))
-    rows = await service.request_rows(fund_id, **filters, limit=500)
-    query = {k: v for k, v in form.items() if v}
+    rows, total, more = await service.request_page(fund_id, **filters, after=decode_cursor(after),
+                                                   limit=PER_PAGE + 1)
+    rows, cursor = next_after(rows, PER_PAGE)
+    pages = keyset_pages(form, after, cursor, total, more)
+    pages["export"] = f"/funds/{fund_id}/requests" + pages["export"]
     batches = [r["batch_month"] for r in await fetch(
         "SELECT DISTINCT batch_month FROM fund_request WHERE tenant_id = $1 AND fund = $2 ORDER BY 1 DESC",
         current_tenant_id(), fund_id)]
     return funds_page(request, "funds/requests.html", fund=fund, rows=rows, form=form, batches=batches,
-                      statuses=list(REQUEST_STATUS), managing=can_manage(principal, fund),
-                      export=f"/funds/{fund_id}/requests?" + urlencode({**query, "format": "xlsx"}),
+                      statuses=list(REQUEST_STATUS), managing=can_manage(principal, fund), **pages,
                       **spending_labels())
 
 
@@ -298,7 +302,7 @@ async def claim_create(request: Request[Any, Any, Any], request_id: FromPath[uui
     principal = me(request)
     req, _fund = await _readable(principal, request_id)
     if req["requester_id"] != principal.user_id:
-        await writable_fund(principal, req["fund"])
+        await service.writable_fund(principal, req["fund"])
     count = min(max(whole(data.get("rows", ""), 0), 1), MAX_ROWS)
     if (data.get("op") or "") == "more":
         count = min(count + CLAIM_ROWS, MAX_ROWS)
@@ -359,7 +363,7 @@ async def claim_refuse(request: Request[Any, Any, Any], claim_id: FromPath[uuid.
     principal = me(request)
     _claim, req, fund = await _claim_of(principal, claim_id)
     if not _signers(fund, principal):
-        await writable_fund(principal, req["fund"])
+        await service.writable_fund(principal, req["fund"])
     form = clean(data, "reason")
     try:
         await service.refuse_claim(principal, claim_id, reason=form["reason"])
@@ -373,7 +377,7 @@ async def claim_refuse(request: Request[Any, Any, Any], claim_id: FromPath[uuid.
 async def claim_reimburse(request: Request[Any, Any, Any], claim_id: FromPath[uuid.UUID]) -> Response[Any]:
     principal = me(request)
     _claim, req, _fund = await _claim_of(principal, claim_id)
-    await writable_fund(principal, req["fund"])
+    await service.writable_fund(principal, req["fund"])
     try:
         await service.reimburse_claim(claim_id)
     except AppError as exc:
@@ -388,7 +392,7 @@ async def request_close(request: Request[Any, Any, Any], request_id: FromPath[uu
     """An approved request that will not be spent: closed with the reason, its commitment released."""
     principal = me(request)
     req, _fund = await _readable(principal, request_id)
-    await writable_fund(principal, req["fund"])
+    await service.writable_fund(principal, req["fund"])
     form = clean(data, "close_reason")
     try:
         await service.close_request(request_id, reason=form["close_reason"])

@@ -11,6 +11,8 @@ from careclub.funds.service._accruals import (
     import_bases,
     list_periods,
     list_rules,
+    period_cursor,
+    period_page,
     record_payment,
     save_rule,
     status_of,
@@ -20,6 +22,7 @@ from careclub.funds.service._funds import (
     commit,
     create_fund,
     fund_by_code,
+    fund_years,
     get_fund,
     list_contributions,
     list_contributions_by_id,
@@ -30,6 +33,7 @@ from careclub.funds.service._funds import (
     rollover,
     today,
     update_fund,
+    writable_fund,
 )
 from careclub.funds.service._ledger import (
     balances,
@@ -55,7 +59,7 @@ from careclub.funds.service._plans import (
     submit_plan,
     update_plan,
 )
-from careclub.funds.service._report import fund_report, request_rows
+from careclub.funds.service._report import fund_report, request_page, request_rows
 from careclub.funds.service._requests import (
     REQUEST_SUBJECT,
     batch_month,
@@ -63,7 +67,6 @@ from careclub.funds.service._requests import (
     get_claim,
     get_request,
     home_unit,
-    list_requests,
     on_request_approved,
     on_request_rejected,
     on_request_returned,
@@ -102,6 +105,7 @@ __all__ = [
     "flag_overdue",
     "fund_by_code",
     "fund_report",
+    "fund_years",
     "get_claim",
     "get_fund",
     "get_period",
@@ -116,9 +120,10 @@ __all__ = [
     "list_funds",
     "list_periods",
     "list_plans",
-    "list_requests",
     "list_rules",
     "monthly_flows",
+    "period_cursor",
+    "period_page",
     "post",
     "record_contribution",
     "record_payment",
@@ -126,6 +131,7 @@ __all__ = [
     "reimburse",
     "reimburse_claim",
     "release",
+    "request_page",
     "request_rows",
     "required_roles",
     "reverse",
@@ -142,4 +148,5 @@ __all__ = [
     "trial_balance",
     "update_fund",
     "update_plan",
+    "writable_fund",
 ]

@@ -8,6 +8,7 @@ periods past their due date with money outstanding."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from careclub.core.db import current_tenant_id, current_transaction, fetch
 from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
 from careclub.core.money import parse_typed
+from careclub.core.paging import CAP, capped
 from careclub.funds import rules
 from careclub.funds.rules import ACCRUED, AVAILABLE, RECEIVABLE, Line
 from careclub.funds.service._funds import check_code, create_fund, fund_by_code, today
@@ -214,6 +216,56 @@ async def list_periods(*, fund_code: str | None = None, rule_id: uuid.UUID | Non
     for r in rows:
         r["status"] = status_of(r, day)
     return [r for r in rows if r["status"] == "overdue"] if overdue_only else rows
+
+
+def period_cursor(row: dict[str, Any]) -> str:
+    """Where the next page of periods starts: after this period in their order (start, rule code, id)."""
+    text = f"{row['starts_on'].isoformat()}|{row['rule_code']}|{row['id']}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode_period_cursor(value: str) -> tuple[date, str, uuid.UUID]:
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        day, code, ident = text.split("|")
+        return date.fromisoformat(day), code, uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("after is not a cursor this API gave", field="after") from None
+
+
+async def period_page(*, codes: set[str], fund_code: str | None = None, overdue_only: bool = False,
+                      payable_only: bool = False, after: str | None = None, limit: int = 50
+                      ) -> tuple[list[dict[str, Any]], int, bool]:
+    """A keyset page of the periods of the funds whose codes are given, the latest period first (by its
+    start, then rule code): `limit` rows (ask for one more than shown to know whether there is a next page),
+    how many match (counted up to `CAP`) and whether there are more. `overdue_only`: past the due date with
+    money outstanding; `payable_only`: with money outstanding."""
+    day = await today()
+    args: list[Any] = [current_tenant_id(), sorted(codes)]
+    where = ["p.tenant_id = $1", "f.code = ANY($2::text[])"]
+    if fund_code is not None:
+        args.append(fund_code)
+        where.append(f"f.code = ${len(args)}")
+    if overdue_only or payable_only:
+        where.append("p.amount > 0 AND p.paid < p.amount")
+    if overdue_only:
+        args.append(day)
+        where.append(f"p.due_on < ${len(args)}")
+    joins = _PERIODS[_PERIODS.index("FROM"):_PERIODS.index("WHERE")]
+    counted = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 {joins} WHERE {' AND '.join(where)} "
+                          f"LIMIT {CAP + 1}) AS capped", *args)
+    total, more = capped(int(counted[0]["n"]))
+    if after:
+        start, code, ident = _decode_period_cursor(after)
+        args += [start, code, ident]
+        n = len(args)
+        where.append(f"(p.starts_on < ${n - 2} OR (p.starts_on = ${n - 2} AND (r.code, p.id) > (${n - 1}, ${n})))")
+    args.append(limit)
+    rows = await fetch(_PERIODS.replace("WHERE p.tenant_id = $1", "WHERE " + " AND ".join(where))
+                       + f" ORDER BY p.starts_on DESC, r.code, p.id LIMIT ${len(args)}", *args)
+    for r in rows:
+        r["status"] = status_of(r, day)
+    return rows, total, more
 
 
 async def flag_overdue() -> list[dict[str, Any]]:

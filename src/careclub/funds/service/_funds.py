@@ -47,6 +47,14 @@ async def list_funds(principal: Principal | None, *, year: int | None = None) ->
     return rows
 
 
+async def fund_years(principal: Principal | None) -> list[int]:
+    """The years in which the reader sees a fund, the latest first (the funds page's year links)."""
+    rows = await fetch("SELECT DISTINCT f.year, u.path AS unit_path FROM care_fund f LEFT JOIN org_unit u "
+                       "ON u.tenant_id = f.tenant_id AND u.id = f.org_unit_id WHERE f.tenant_id = $1",
+                       current_tenant_id())
+    return sorted({r["year"] for r in rows if _visible(principal, r)}, reverse=True)
+
+
 async def get_fund(principal: Principal | None, fund_id: uuid.UUID, *, permission: str = Perm.FINANCE_READ
                    ) -> dict[str, Any]:
     rows = await fetch(_FUNDS + " AND f.id = $2", current_tenant_id(), fund_id)
@@ -55,6 +63,11 @@ async def get_fund(principal: Principal | None, fund_id: uuid.UUID, *, permissio
     row = rows[0]
     row["balances"] = (await balances([fund_id]))[fund_id]
     return row
+
+
+async def writable_fund(principal: Principal, fund_id: uuid.UUID) -> dict[str, Any]:
+    """The fund, when the caller may change it (finance rights over its unit); else 404 as if absent."""
+    return await get_fund(principal, fund_id, permission=Perm.FINANCE_MANAGE)
 
 
 async def fund_by_code(code: str, year: int) -> dict[str, Any] | None:

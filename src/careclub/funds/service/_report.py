@@ -5,11 +5,13 @@ handful of grouped queries whatever the number of requests."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from careclub.core.db import current_tenant_id, fetch
+from careclub.core.paging import CAP, capped
 
 # Money in: the funding accounts are credit (negative) in the debit-positive ledger. From the fund's running
 # sums per month (kept with every posting), not from the postings: a few dozen rows for a year.
@@ -120,5 +122,77 @@ LIMIT $6
 
 async def request_rows(fund_id: uuid.UUID, *, status: str | None = None, in_plan: bool | None = None,
                        batch: str | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
-    """A fund's requests for finance's list and its download, filtered, newest number first."""
+    """A fund's requests for finance's list download, filtered, newest number first."""
     return await fetch(_REQUEST_ROWS, current_tenant_id(), fund_id, status, in_plan, batch, limit)
+
+
+# A keyset page of a fund's requests: the page's rows are read from the fund's index (tenant, fund,
+# created_at DESC, id DESC) first, the names (and, for the API, the claims with their evidence) joined to
+# those rows only. A fund's requests are numbered in the order they are filed, so newest first is also
+# highest number first.
+_PAGE_CLAIMS = """
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object(
+               'id', c.id, 'total', c.total, 'note', c.note, 'status', c.status, 'refusal', c.refusal,
+               'created_at', c.created_at, 'items', c.items, 'signoffs', c.signoffs,
+               'attachments', coalesce((
+                   SELECT jsonb_agg(jsonb_build_object('id', a.id, 'filename', a.filename,
+                                                       'content_type', a.content_type, 'size', a.size)
+                                    ORDER BY a.created_at)
+                   FROM attachment a
+                   WHERE a.tenant_id = c.tenant_id AND a.owner_kind = 'fund_claim' AND a.owner_id = c.id), '[]'))
+               ORDER BY c.created_at)::text AS claims
+    FROM fund_claim c WHERE c.tenant_id = r.tenant_id AND c.request = r.id) cl ON TRUE
+"""
+
+
+def _request_where(args: list[Any], fund_id: uuid.UUID, *, status: str | None, in_plan: bool | None,
+                   batch: str | None) -> list[str]:
+    args += [current_tenant_id(), fund_id]
+    where = ["tenant_id = $1", "fund = $2"]
+    for column, value in (("status", status), ("in_plan", in_plan), ("batch_month", batch)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    return where
+
+
+async def request_page(fund_id: uuid.UUID, *, status: str | None = None, in_plan: bool | None = None,
+                       batch: str | None = None, after: tuple[datetime, uuid.UUID] | None = None, limit: int = 50,
+                       offset: int = 0, claims: bool = False) -> tuple[list[dict[str, Any]], int, bool]:
+    """A keyset page of the fund's requests, newest first (`limit` rows: ask for one more than shown to know
+    whether there is a next page), with how many match (counted up to `CAP`) and whether there are more.
+    `claims`: each row also carries its claims, each with its evidence (as `get_request` has them), read in
+    the same statement."""
+    args: list[Any] = []
+    where = _request_where(args, fund_id, status=status, in_plan=in_plan, batch=batch)
+    filters = " AND ".join(where)
+    counted = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM fund_request WHERE {filters} "
+                          f"LIMIT {CAP + 1}) AS capped", *args)
+    total, more = capped(int(counted[0]["n"]))
+    if after is not None:
+        args += [after[0], after[1]]
+        where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    args += [limit, offset]
+    rows = await fetch(f"""
+        SELECT r.*, f.code AS fund_code, f.year AS fund_year, f.name AS fund_name, u.code AS unit_code,
+               u.name AS unit_name, u.path AS unit_path{", cl.claims" if claims else ""}
+        FROM (SELECT * FROM fund_request WHERE {" AND ".join(where)}
+              ORDER BY created_at DESC, id DESC LIMIT ${len(args) - 1} OFFSET ${len(args)}) r
+        JOIN care_fund f ON f.tenant_id = r.tenant_id AND f.id = r.fund
+        LEFT JOIN org_unit u ON u.tenant_id = r.tenant_id AND u.id = r.org_unit_id
+        {_PAGE_CLAIMS if claims else ""}
+        ORDER BY r.created_at DESC, r.id DESC""", *args)
+    if claims:
+        for r in rows:
+            r["claims"] = [_claim(c) for c in json.loads(r["claims"] or "[]")]
+    return rows, total, more
+
+
+def _claim(c: dict[str, Any]) -> dict[str, Any]:
+    """A claim read as JSON, typed as `get_claim` answers it."""
+    c["id"] = uuid.UUID(c["id"])
+    c["created_at"] = datetime.fromisoformat(c["created_at"])
+    for a in c["attachments"]:
+        a["id"] = uuid.UUID(a["id"])
+    return c

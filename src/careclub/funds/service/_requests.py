@@ -193,11 +193,6 @@ async def get_request(request_id: uuid.UUID) -> dict[str, Any]:
     return req
 
 
-async def list_requests(fund_id: uuid.UUID, *, limit: int = 200) -> list[dict[str, Any]]:
-    return await FundRequest.select().where(FundRequest.fund == fund_id).order_by(
-        FundRequest.created_at, ascending=False).limit(limit)
-
-
 def _claim_items(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     problems = Problems()
     clean: list[dict[str, Any]] = []
