@@ -92,16 +92,15 @@ async def gather(principal: Principal, *, start: datetime, end: datetime, projec
     """Every section's rows, with the names people read (types in the reader's language)."""
     types = {t["id"]: t for t in await service.list_types()}
     age = _with_names(await reports.open_by_age(principal, now=clock.now(), project=project), types)
-    by_type = _with_names(await reports.sla_by_type(principal, start=start, end=end, project=project), types)
+    resolved, departments = await reports.resolved_month(principal, start=start, end=end, project=project)
+    by_type = _with_names(resolved, types)
     for r in by_type:
         r["rate"] = percent(r["on_time"], r["tickets"])
-    departments = await reports.sla_by_department(principal, start=start, end=end, project=project)
     for r in departments:
         r["name"], r["rate"] = department_label(r), percent(r["on_time"], r["tickets"])
-    satisfaction = await reports.satisfaction_by_department(principal, start=start, end=end, project=project)
+    satisfaction, score = await reports.closed_month(principal, start=start, end=end, project=project)
     for r in satisfaction:
         r["name"] = department_label(r)
-    score = await reports.contact_slip_score(principal, start=start, end=end, project=project)
     for r in score:
         r["name"], r["rate"] = department_label(r), percent(r["on_time"], r["slips"])
     return {"age": age, "types": by_type, "departments": departments, "satisfaction": satisfaction,

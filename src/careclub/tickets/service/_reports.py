@@ -26,14 +26,16 @@ What each section counts (the page says the same in words):
   (a department none of whose slips was rated gets 0 for that part); a rework: a leg of the department
   marked rework.
 
-Indexes, and the one rule every query keeps: the month's tickets drive, and nothing else is read. The
-open-ticket figures read the partial index of open tickets; the month's figures find the tickets resolved /
-closed in the month through `ticket_tenant_resolved` / `ticket_tenant_closed` and read only those rows: what
-they need of the ticket's legs and rating events is kept on the ticket itself, so each figure is one grouped
-scan of the month's tickets. Reaching the legs and events ticket by ticket (a correlated look-up per ticket,
-the best any index allows) cost ~48,000 index scans for a whole month at a million tickets, ~1 s for the page;
-joining every leg or rating of the company to the month afterwards was worse still (2 s at p50, 15 s at p95).
-bench/scale.py measures the page.
+Indexes, and the one rule every query keeps: the month's tickets drive, and nothing else is read. The open-
+ticket figures read the partial index of open tickets; the month's figures find the tickets resolved / closed in
+the month through `ticket_tenant_resolved` / `ticket_tenant_closed` and read only those rows: what they need of
+the ticket's legs and rating events is kept on the ticket itself, so each figure is one grouped scan of the
+month's tickets, and the figures over the same tickets share one read of them (`resolved_month`: SLA per type
+and per department; `closed_month`: satisfaction and the contact-slip score; each read of a month's 48,000
+tickets costs 40–80 ms at a million tickets, the page went from 337 to 271 ms at p50). Reaching the legs and
+events ticket by ticket (a correlated look-up per ticket, the best any index allows) cost ~48,000 index scans
+for a whole month at a million tickets, ~1 s for the page; joining every leg or rating of the company to the
+month afterwards was worse still (2 s at p50, 15 s at p95). bench/scale.py measures the page.
 
 The facts (`ticket.report_*`, migrations/tickets 2026-12-01T09:00:04): `report_held` the departments that
 held the ticket (its legs' departments, a null one too), with at the same position in `report_held_late`
@@ -50,6 +52,7 @@ closing department's own entry" with no sub-select."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -95,56 +98,78 @@ async def open_by_age(principal: Principal, *, now: datetime, project: uuid.UUID
         " GROUP BY t.type, t.type_code ORDER BY t.type_code", *args)
 
 
-async def sla_by_department(principal: Principal, *, start: datetime, end: datetime,
-                            project: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Per department that held them: the tickets resolved in the month, on time or late by its own legs."""
+def _parts(row: dict[str, Any], keys: tuple[str, ...]) -> list[list[dict[str, Any]]]:
+    """The JSON arrays of a combined month query as rows, ids as UUIDs again (JSON carries them as text)."""
+    out = []
+    for key in keys:
+        value = row[key]
+        items = json.loads(value) if isinstance(value, str) else value
+        for item in items:
+            for name in ("type", "department"):
+                if isinstance(item.get(name), str):
+                    item[name] = uuid.UUID(item[name])
+        out.append(items)
+    return out
+
+
+async def resolved_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The two figures over the tickets resolved in the month, from one read of them: SLA per type and SLA per
+    department that held them (each read of a month's 48,000 tickets costs 40–80 ms at a million tickets)."""
     args: list[Any] = []
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
-    return await fetch(
-        # one row per department that held a ticket resolved in the month, from the ticket's own facts: the
-        # parallel arrays unnested side by side in the select list (a ProjectSet: a Function Scan in FROM is
-        # set up again for every ticket, 5 µs each), named after grouping (joined before, the planner probed
-        # org_unit once per ticket)
-        "WITH x AS (SELECT unnest(t.report_held) AS department, unnest(t.report_held_late) AS late,"
-        "  unnest(t.report_held_used) AS used FROM ticket t"
+    rows = await fetch(
+        "WITH m AS MATERIALIZED (SELECT t.type, t.type_code, t.breached, t.responded_at, t.respond_by,"
+        "  t.reopen_count, t.report_held, t.report_held_late, t.report_held_used FROM ticket t"
         f"  WHERE t.resolved_at >= {a} AND t.resolved_at < {b} AND {where}),"
+        " ty AS (SELECT m.type, m.type_code, count(*)::int AS tickets,"
+        "  count(*) FILTER (WHERE NOT m.breached)::int AS on_time,"
+        "  count(*) FILTER (WHERE m.breached)::int AS breached,"
+        "  count(*) FILTER (WHERE m.responded_at IS NOT NULL AND m.respond_by IS NOT NULL"
+        "   AND m.responded_at <= m.respond_by)::int AS responded_on_time,"
+        "  coalesce(sum(m.reopen_count), 0)::int AS reopened FROM m GROUP BY m.type, m.type_code),"
+        # the departments that held each ticket, from its own facts: the parallel arrays unnested side by side
+        # in the select list (a ProjectSet: a Function Scan in FROM is set up again for every ticket, 5 µs
+        # each), named after grouping (joined before, the planner probed org_unit once per ticket)
+        " x AS (SELECT unnest(m.report_held) AS department, unnest(m.report_held_late) AS late,"
+        "  unnest(m.report_held_used) AS used FROM m),"
         " h AS (SELECT department, count(*)::int AS tickets, count(*) FILTER (WHERE NOT late)::int AS on_time,"
         "  count(*) FILTER (WHERE late)::int AS breached, coalesce(sum(used), 0)::bigint AS used"
         "  FROM x GROUP BY department)"
-        " SELECT h.department, o.name AS department_name, h.tickets, h.on_time, h.breached, h.used"
-        " FROM h LEFT JOIN org_unit o ON o.id = h.department ORDER BY o.name NULLS LAST", *args)
+        " SELECT (SELECT coalesce(jsonb_agg(to_jsonb(ty) ORDER BY ty.type_code), '[]') FROM ty) AS by_type,"
+        " (SELECT coalesce(jsonb_agg(jsonb_build_object('department', h.department, 'department_name', o.name,"
+        "  'tickets', h.tickets, 'on_time', h.on_time, 'breached', h.breached, 'used', h.used)"
+        "  ORDER BY o.name NULLS LAST), '[]') FROM h LEFT JOIN org_unit o ON o.id = h.department) AS by_department",
+        *args)
+    by_type, by_department = _parts(rows[0], ("by_type", "by_department"))
+    return by_type, by_department
+
+
+async def sla_by_department(principal: Principal, *, start: datetime, end: datetime,
+                            project: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Per department that held them: the tickets resolved in the month, on time or late by its own legs."""
+    return (await resolved_month(principal, start=start, end=end, project=project))[1]
 
 
 async def sla_by_type(principal: Principal, *, start: datetime, end: datetime,
                       project: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Per type: the tickets resolved in the month, within their resolution target or breached."""
+    return (await resolved_month(principal, start=start, end=end, project=project))[0]
+
+
+async def closed_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The two figures over the tickets closed in the month, from one read of them: satisfaction and rework per
+    department, and the contact-slip score (module docstring)."""
     args: list[Any] = []
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
-    return await fetch(
-        "SELECT t.type, t.type_code, count(*)::int AS tickets,"
-        " count(*) FILTER (WHERE NOT t.breached)::int AS on_time,"
-        " count(*) FILTER (WHERE t.breached)::int AS breached,"
-        " count(*) FILTER (WHERE t.responded_at IS NOT NULL AND t.respond_by IS NOT NULL"
-        "   AND t.responded_at <= t.respond_by)::int AS responded_on_time,"
-        " coalesce(sum(t.reopen_count), 0)::int AS reopened"
-        f" FROM ticket t WHERE t.resolved_at >= {a} AND t.resolved_at < {b} AND {where}"
-        " GROUP BY t.type, t.type_code ORDER BY t.type_code", *args)
-
-
-async def satisfaction_by_department(principal: Principal, *, start: datetime, end: datetime,
-                                     project: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Per department: the tickets closed in the month, every rating given on them (1–5, and their average)
-    and the rework legs charged to it."""
-    args: list[Any] = []
-    where = await _where(principal, project, args)
-    a, b = _period(args, start, end)
-    return await fetch(
-        # one row per ticket closed in the month, with its ratings and the departments of its rework legs: the
-        # ticket's own facts
-        "WITH f AS (SELECT t.department, t.report_ratings AS rated, t.report_rework AS reworked"
-        f"  FROM ticket t WHERE t.closed_at >= {a} AND t.closed_at < {b} AND t.resolved_at IS NOT NULL AND {where}),"
+    rows = await fetch(
+        "WITH f AS MATERIALIZED (SELECT t.type, t.department, t.satisfaction, t.report_ratings AS rated,"
+        "  t.report_rework AS reworked, t.report_held, t.report_held_late FROM ticket t"
+        f"  WHERE t.closed_at >= {a} AND t.closed_at < {b} AND t.resolved_at IS NOT NULL AND {where}),"
+        # satisfaction: every rating given on the month's closed tickets and the rework legs charged, by department
         " c AS (SELECT department, count(*)::int AS closed FROM f GROUP BY department),"
         " r AS (SELECT f.department, unnest(f.rated) AS s FROM f),"
         " g AS (SELECT department, count(*)::int AS ratings, round(avg(s), 2)::float8 AS average,"
@@ -153,40 +178,49 @@ async def satisfaction_by_department(principal: Principal, *, start: datetime, e
         "  count(*) FILTER (WHERE s = 5)::int AS s5 FROM r GROUP BY department),"
         " w AS (SELECT x.department, count(*)::int AS reworks FROM (SELECT unnest(f.reworked) AS department FROM f)"
         "  AS x GROUP BY x.department),"
-        " d AS (SELECT department FROM c UNION SELECT department FROM w)"
-        " SELECT d.department, o.name AS department_name, coalesce(c.closed, 0) AS closed,"
-        " coalesce(g.ratings, 0) AS ratings, g.average, coalesce(g.s1, 0) AS s1, coalesce(g.s2, 0) AS s2,"
-        " coalesce(g.s3, 0) AS s3, coalesce(g.s4, 0) AS s4, coalesce(g.s5, 0) AS s5,"
-        " coalesce(w.reworks, 0) AS reworks"
-        " FROM d LEFT JOIN c ON c.department IS NOT DISTINCT FROM d.department"
-        " LEFT JOIN g ON g.department IS NOT DISTINCT FROM d.department"
-        " LEFT JOIN w ON w.department IS NOT DISTINCT FROM d.department"
-        " LEFT JOIN org_unit o ON o.id = d.department ORDER BY o.name NULLS LAST", *args)
+        " d AS (SELECT department FROM c UNION SELECT department FROM w),"
+        " sat AS (SELECT d.department, o.name AS department_name, coalesce(c.closed, 0) AS closed,"
+        "  coalesce(g.ratings, 0) AS ratings, g.average, coalesce(g.s1, 0) AS s1, coalesce(g.s2, 0) AS s2,"
+        "  coalesce(g.s3, 0) AS s3, coalesce(g.s4, 0) AS s4, coalesce(g.s5, 0) AS s5,"
+        "  coalesce(w.reworks, 0) AS reworks"
+        "  FROM d LEFT JOIN c ON c.department IS NOT DISTINCT FROM d.department"
+        "  LEFT JOIN g ON g.department IS NOT DISTINCT FROM d.department"
+        "  LEFT JOIN w ON w.department IS NOT DISTINCT FROM d.department"
+        "  LEFT JOIN org_unit o ON o.id = d.department),"
+        # the scored slips: late when the closing department's entry in `report_held` is (array_position finds
+        # a null department too), its reworks the times it is in `report_rework`
+        " y AS (SELECT f.department, f.satisfaction,"
+        "  coalesce(f.report_held_late[array_position(f.report_held, f.department)], false) AS late,"
+        "  cardinality(array_positions(f.reworked, f.department)) AS reworks"
+        "  FROM f JOIN ticket_type tt ON tt.id = f.type WHERE tt.scored),"
+        " s AS (SELECT department, count(*)::int AS slips, count(*) FILTER (WHERE NOT late)::int AS on_time,"
+        "  count(satisfaction)::int AS rated, avg(satisfaction) AS average, sum(reworks)::int AS reworks"
+        "  FROM y GROUP BY department),"
+        " score AS (SELECT s.department, o.name AS department_name, s.slips, s.on_time, s.rated,"
+        "  round(s.average, 2)::float8 AS average, s.reworks,"
+        f"  round(greatest(0, s.on_time::numeric / s.slips * {SCORE_ON_TIME}"
+        f"   + coalesce(s.average, 0) / 5 * {SCORE_SATISFACTION} - {SCORE_REWORK} * s.reworks), 1)::float8 AS score"
+        "  FROM s LEFT JOIN org_unit o ON o.id = s.department)"
+        " SELECT (SELECT coalesce(jsonb_agg(to_jsonb(sat) ORDER BY sat.department_name NULLS LAST), '[]')"
+        "  FROM sat) AS satisfaction,"
+        # (`sc`: inside `FROM score`, `score` alone would be the column of that name, not the row)
+        " (SELECT coalesce(jsonb_agg(to_jsonb(sc) ORDER BY sc.score DESC, sc.department_name NULLS LAST),"
+        "  '[]') FROM score sc) AS score", *args)
+    satisfaction, score = _parts(rows[0], ("satisfaction", "score"))
+    return satisfaction, score
+
+
+async def satisfaction_by_department(principal: Principal, *, start: datetime, end: datetime,
+                                     project: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Per department: the tickets closed in the month, every rating given on them (1–5, and their average)
+    and the rework legs charged to it."""
+    return (await closed_month(principal, start=start, end=end, project=project))[0]
 
 
 async def contact_slip_score(principal: Principal, *, start: datetime, end: datetime,
                              project: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Per department: the scored slips closed in the month and the score (module docstring), best first."""
-    args: list[Any] = []
-    where = await _where(principal, project, args)
-    a, b = _period(args, start, end)
-    return await fetch(
-        # from the ticket's own facts: late when the closing department's entry in `report_held` is (array_position
-        # finds a null department too), its reworks the times it is in `report_rework`
-        "WITH x AS (SELECT t.department, t.satisfaction,"
-        "  coalesce(t.report_held_late[array_position(t.report_held, t.department)], false) AS late,"
-        "  cardinality(array_positions(t.report_rework, t.department)) AS reworks"
-        " FROM ticket t JOIN ticket_type tt ON tt.id = t.type"
-        f"  WHERE tt.scored AND t.closed_at >= {a} AND t.closed_at < {b} AND t.resolved_at IS NOT NULL"
-        f"  AND {where}),"
-        " s AS (SELECT department, count(*)::int AS slips, count(*) FILTER (WHERE NOT late)::int AS on_time,"
-        "  count(satisfaction)::int AS rated, avg(satisfaction) AS average, sum(reworks)::int AS reworks"
-        "  FROM x GROUP BY department)"
-        " SELECT s.department, o.name AS department_name, s.slips, s.on_time, s.rated,"
-        " round(s.average, 2)::float8 AS average, s.reworks,"
-        f" round(greatest(0, s.on_time::numeric / s.slips * {SCORE_ON_TIME}"
-        f"  + coalesce(s.average, 0) / 5 * {SCORE_SATISFACTION} - {SCORE_REWORK} * s.reworks), 1)::float8 AS score"
-        " FROM s LEFT JOIN org_unit o ON o.id = s.department ORDER BY score DESC, o.name NULLS LAST", *args)
+    return (await closed_month(principal, start=start, end=end, project=project))[1]
 
 
 async def project_choices(principal: Principal, ids: list[uuid.UUID] | None) -> list[dict[str, Any]]:
