@@ -25,18 +25,17 @@ a dispatcher and a resident, one ticket, a transition, the ticket pages that exi
 (bench/README.md, docs/scale.md).
 
     careclub bench scale --extra --members 20000 --checkins 200000     # a quick look (~1 min)
-    KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~1 h)
+    KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~30 min)
     BENCH_DATABASE=careclub_bench_xxxx careclub bench scale             # measure it again
 
-Measured 30 Nov 2026, 2 shared cores, the full size (its load: bench/README.md), one request at a
-time, on a quiet machine, after the scale work of #10: every list, search and page of one record
-within 2–35 ms at p95 for the big tenant as for the small one (member list 7 ms, searches by phone,
-card, plate, two-character name and surname 5–8 ms, today's check-ins 11 ms, the scanner page 22 ms,
-the audit log 14 ms), the club statistics 116 ms (API) and 130 ms (page) against 58 ms for the small
-tenant; the jobs under 20 ms. The member's card page is 50–60 ms for both tenants (drawing the QR).
-Before that work (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s, searches ~5.6 s,
-the statistics 53 s at p95. One run's `/club/members` page took 2 s for 62 requests and could not
-be made to happen again (21 / 30 ms in the runs before and after); look there first if it comes back.
+Measured 1 Dec 2026, 2 cores, quiet, the full size (1M members, 10M check-ins, 1M tickets, 10M postings; its
+load, 18 minutes: bench/README.md), one request at a time: every club list, search and page of one record within
+2–33 ms at p95 for the big tenant as for the small one (member list 8 ms, searches 4–12 ms, today's check-ins
+10 ms, the scanner page 18 ms, the member's card page 33 ms), the club statistics 93 ms (API) and 103 ms (page),
+the dashboard 238 ms; the jobs under 20 ms. Over target: the ticket reports page (357 ms at p95), a handler's
+`mine` and the /tickets page (52 ms), a fund's full recount (759 ms for two million postings); docs/scale.md has
+the tables. Before the scale work of #10 (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s,
+searches ~5.6 s, the statistics 53 s at p95.
 """
 
 from __future__ import annotations
