@@ -34,20 +34,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import random
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+
+from careclub.core.bench import helper_module
 
 FINISHED = "bench scale: funds loaded"
 BARE_FROM = 200_000  # postings from which the ledger's tables are filled bare
@@ -59,16 +58,8 @@ GROUP_CODE = "CARE-GROUP"
 
 
 def _load_helper() -> ModuleType:
-    """bench/_scale_load.py (Timing, LoadReport, add_foreign_keys), loaded by path like scale.py does."""
-    name = "careclub_bench__scale_load"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_scale_load.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """bench/_scale_load.py (Timing, LoadReport, add_foreign_keys)."""
+    return helper_module("_scale_load")
 
 
 @dataclass

@@ -42,16 +42,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import random
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
@@ -60,7 +57,15 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from careclub.core.bench import BENCH_PASSWORD, BenchContext, BenchTenant, Endpoint, LoadResult, ratio_line
+from careclub.core.bench import (
+    BENCH_PASSWORD,
+    BenchContext,
+    BenchTenant,
+    Endpoint,
+    LoadResult,
+    helper_module,
+    ratio_line,
+)
 
 TARGET_MS = {"list": 50.0, "stats": 300.0, "job": 300.0}
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"]
@@ -104,27 +109,13 @@ def _options(args: list[str]) -> argparse.Namespace:
 
 
 def _helper() -> ModuleType:
-    """bench/_scale_load.py (bench/ is no package: loaded by path, like the benchmarks themselves)."""
-    name = "careclub_bench__scale_load"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_scale_load.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """bench/_scale_load.py, the club's and the tickets' loaders."""
+    return helper_module("_scale_load")
 
 
 def _funds() -> ModuleType:
-    """bench/_scale_funds.py, the care funds' part (loaded by path like `_helper`)."""
-    name = "careclub_bench__scale_funds"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_scale_funds.py"))
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """bench/_scale_funds.py, the care funds' part."""
+    return helper_module("_scale_funds")
 
 
 def _say(line: str) -> None:

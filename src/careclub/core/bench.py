@@ -67,16 +67,28 @@ def discover(directory: Path = BENCH_DIR) -> dict[str, Path]:
     return {p.stem: p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")}
 
 
-def load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"careclub_bench_{name}", path)
+def _exec_module(key: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(key, path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"bench: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses (and pickling) look their module up there
     spec.loader.exec_module(module)
+    return module
+
+
+def load_module(name: str, path: Path) -> ModuleType:
+    module = _exec_module(f"careclub_bench_{name}", path)
     if not callable(getattr(module, "run", None)):
         raise SystemExit(f"bench: {path} has no `async def run(ctx) -> list[str]`")
     return module
+
+
+def helper_module(name: str, directory: Path = BENCH_DIR) -> ModuleType:
+    """A benchmark's helper, `bench/<name>.py` (a file starting with `_`), loaded by path once and shared by
+    whoever asks (bench/ is no package)."""
+    key = f"careclub_bench_{name}"
+    return sys.modules[key] if key in sys.modules else _exec_module(key, directory / f"{name}.py")
 
 
 def format_ratio(numerator: float, denominator: float) -> str:

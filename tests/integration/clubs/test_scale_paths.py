@@ -266,20 +266,9 @@ async def test_a_term_whose_grace_ran_out_an_hour_ago_has_lapsed_and_one_an_hour
 
 
 def _loader_module() -> Any:
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from careclub.core.bench import helper_module
 
-    from careclub.settings import PROJECT_ROOT
-
-    name = "careclub_bench_scale_load_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(PROJECT_ROOT) / "bench" / "_scale_load.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return helper_module("_scale_load")
 
 
 async def test_the_bench_loaders_bare_rebuild_leaves_the_table_as_the_schema_has_it(
