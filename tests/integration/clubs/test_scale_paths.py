@@ -329,8 +329,8 @@ async def test_the_bench_loaders_bare_tables_come_back_with_every_index_key_and_
         "AS indexes, (SELECT array_agg(d ORDER BY d) FROM (SELECT c.conrelid::regclass::text || ' ' || c.conname "
         "|| ' ' || pg_get_constraintdef(c.oid) || ' ' || c.convalidated AS d FROM pg_constraint c "
         "JOIN t ON t.oid = c.conrelid) y) AS constraints, "
-        "(SELECT array_agg(c.oid::regclass::text || ' ' || c.relforcerowsecurity ORDER BY 1) FROM pg_class c "
-        "JOIN t ON t.oid = c.oid) AS forced")
+        "(SELECT array_agg(d ORDER BY d) FROM (SELECT c.oid::regclass::text || ' ' || c.relforcerowsecurity AS d "
+        "FROM pg_class c JOIN t ON t.oid = c.oid) z) AS forced")
     tables = list(module.BARE_TABLES)
     before = await owner.fetchrow(shape, tables)
     loader = module.Loader(infra.owner_dsn, SimpleNamespace(tenant_id=w["t"]["tenant_id"], slug="test"), None,
