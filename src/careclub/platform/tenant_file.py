@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from careclub.core.db import bind_tenant, transaction
+from careclub.core.db import bind_tenant, fetch, transaction
 from careclub.core.errors import AppError, ValidationFailed
 from careclub.core.principal import Actor, TenantInfo, set_actor
 from careclub.core.security import check_password_strength, verify_password
@@ -324,6 +324,9 @@ async def _apply_identity(t: TenantIdentity, ctx_changes: list[str]) -> tuple[Te
         from careclub.platform import audit
 
         await audit.record("tenant.update", "tenant", existing.id, before=current, after=wanted)
+        if wanted["timezone"] != current["timezone"]:
+            # the tallies count by the company's month: in another zone a month starts at another moment
+            await fetch("SELECT club_tally_rebuild(), ticket_tally_rebuild()")
         service.forget_tenant(existing.id)
         ctx_changes.append("tenant identity updated: " + ", ".join(k for k in wanted if wanted[k] != current[k]))
     info = TenantInfo(existing.id, t.slug, t.name, t.currency, t.timezone, t.locale)

@@ -186,6 +186,38 @@ class TicketLeg(TenantTable, tablename="ticket_leg"):
     rework = Boolean(default=False)  # the leg reopened the ticket after a bad rating or a dispute
 
 
+class TicketTally(TenantTable, tablename="ticket_tally"):
+    """The month reports' figures, summed per company month, project, figure and key; written by a statement
+    trigger on `ticket` as signed deltas (a ticket's contribution as it was, subtracted, and as it is, added),
+    only ever inserted, so racing writers never wait for or deadlock on one another; the SLA job folds each
+    key's rows into one (`ticket_tally_compact()`), and a reader sums whatever rows a key has. Figures
+    (migration 2026-12-01T11:00:01, service/_reports.py): `resolved` per type over the tickets resolved in the
+    month; `held` per department that held them; `closed` per closing department and type over the tickets
+    closed in the month (their ratings, and what the contact-slip score needs); `rework` per department charged
+    a rework leg on them."""
+
+    month = Date()  # the first day of the company's month
+    project_id = UUID(null=True, default=None)
+    figure = Varchar(length=12)
+    type = UUID(null=True, default=None)
+    department = UUID(null=True, default=None)
+    tickets = BigInt(default=0)
+    late = BigInt(default=0)
+    responded = BigInt(default=0)
+    reopened = BigInt(default=0)
+    used = BigInt(default=0)
+    ratings = BigInt(default=0)
+    rating_sum = BigInt(default=0)
+    s1 = BigInt(default=0)
+    s2 = BigInt(default=0)
+    s3 = BigInt(default=0)
+    s4 = BigInt(default=0)
+    s5 = BigInt(default=0)
+    rated = BigInt(default=0)
+    rated_sum = BigInt(default=0)
+    reworks = BigInt(default=0)
+
+
 class TicketEvent(TenantTable, tablename="ticket_event"):
     """One line of a ticket's timeline, written once."""
 
@@ -233,4 +265,4 @@ class SlaNotice(TenantTable, tablename="ticket_sla_notice"):
 
 
 TABLES = [Building, PropertyUnit, Person, Occupancy, ArchiveRecord, TicketType, TicketCounter, Ticket, TicketLeg,
-          TicketEvent, ServiceCalendar, CalendarDay, SlaNotice]
+          TicketEvent, ServiceCalendar, CalendarDay, SlaNotice, TicketTally]

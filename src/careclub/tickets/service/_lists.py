@@ -58,6 +58,14 @@ async def _scope(principal: Principal, args: list[Any]) -> str:
     return f"({' OR '.join(arms)})"
 
 
+def _scope_implied(principal: Principal, view: str) -> bool:
+    """Whether the view holds only tickets the scope lets the person see: a staff member's own (`mine`: raised
+    by him or assigned to him) always are. The scope is then left out: its OR over projects and departments
+    kept the planner off the two indexes that find a person's own open tickets (52 ms at p95 for a handler
+    at a million tickets, docs/scale.md)."""
+    return view == "mine" and principal.kind != "member"
+
+
 def _view_clause(principal: Principal, view: str, args: list[Any]) -> str | None:
     """The view's condition (args appended); None for `all`."""
     if view == "open":
@@ -86,7 +94,7 @@ async def list_tickets(principal: Principal, *, view: str = "open", type_code: s
                        number: str | None = None, after: str | None = None, limit: int = 50
                        ) -> tuple[list[dict[str, Any]], str | None, int, bool]:
     args: list[Any] = []
-    where = [await _scope(principal, args)]
+    where = [] if _scope_implied(principal, view) else [await _scope(principal, args)]
     shown = _view_clause(principal, view, args)
     if shown is not None:
         where.append(shown)
@@ -125,9 +133,11 @@ async def queue_counts(principal: Principal) -> dict[str, int]:
     scope = await _scope(principal, scope_args)
     out = {}
     for view in ("open", "mine", "attention"):
-        args = list(scope_args)
+        implied = _scope_implied(principal, view)
+        args = [] if implied else list(scope_args)
         shown = _view_clause(principal, view, args)
-        out[view] = (await _count(f"{scope} AND {shown}", args))[0]
+        assert shown is not None  # only `all` has no condition
+        out[view] = (await _count(shown if implied else f"{scope} AND {shown}", args))[0]
     return out
 
 

@@ -26,16 +26,21 @@ What each section counts (the page says the same in words):
   (a department none of whose slips was rated gets 0 for that part); a rework: a leg of the department
   marked rework.
 
-Indexes, and the one rule every query keeps: the month's tickets drive, and nothing else is read. The open-
-ticket figures read the partial index of open tickets; the month's figures find the tickets resolved / closed in
-the month through `ticket_tenant_resolved` / `ticket_tenant_closed` and read only those rows: what they need of
-the ticket's legs and rating events is kept on the ticket itself, so each figure is one grouped scan of the
-month's tickets, and the figures over the same tickets share one read of them (`resolved_month`: SLA per type
-and per department; `closed_month`: satisfaction and the contact-slip score; each read of a month's 48,000
-tickets costs 40–80 ms at a million tickets, the page went from 337 to 271 ms at p50). Reaching the legs and
-events ticket by ticket (a correlated look-up per ticket, the best any index allows) cost ~48,000 index scans
-for a whole month at a million tickets, ~1 s for the page; joining every leg or rating of the company to the
-month afterwards was worse still (2 s at p50, 15 s at p95). bench/scale.py measures the page.
+Where the figures come from. A reader whose scope is the whole company, or who picks one project (a
+dispatcher's projects are wholly in his scope), reads the month's tallies (`ticket_tally`, `tallied_month`): per
+company month, project, figure and key, kept by a statement trigger on `ticket` from the facts below, a few
+hundred rows for a month of a big company, whatever its size (the page 271 ms at p50 / 357 at p95 before, with
+a million tickets; docs/scale.md). Any other reader (a dispatcher's scope also holds the tickets he raised or is
+assigned anywhere, and his departments' tickets in other projects), or a period that is not one whole month,
+reads the month's tickets in scope (`resolved_facts`, `closed_facts`): the open-ticket figures read the partial
+index of open tickets; the month's figures find the tickets resolved / closed in the month through
+`ticket_tenant_resolved` / `ticket_tenant_closed` and read only those rows: what they need of the ticket's legs
+and rating events is kept on the ticket itself, so each figure is one grouped scan of the month's tickets, and
+the figures over the same tickets share one read of them (each read of a month's 48,000 tickets costs 40–80 ms
+at a million tickets). Reaching the legs and events ticket by ticket (a correlated look-up per ticket, the best
+any index allows) cost ~48,000 index scans for a whole month at a million tickets, ~1 s for the page; joining
+every leg or rating of the company to the month afterwards was worse still (2 s at p50, 15 s at p95).
+tests/integration/tickets/test_report_tallies.py checks that both ways give the same figures.
 
 The facts (`ticket.report_*`, migrations/tickets 2026-12-01T09:00:04): `report_held` the departments that
 held the ticket (its legs' departments, a null one too), with at the same position in `report_held_late`
@@ -54,11 +59,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from careclub.core.db import fetch
 from careclub.core.principal import Principal
+from careclub.platform.permissions import Perm
+from careclub.platform.service import company_zone, units_in_scope
 from careclub.tickets.service._lists import _scope
 
 AGE_BUCKETS = ("under_1", "d1_3", "d3_7", "over_7")
@@ -112,10 +120,109 @@ def _parts(row: dict[str, Any], keys: tuple[str, ...]) -> list[list[dict[str, An
     return out
 
 
+async def tallied_month(principal: Principal, start: datetime, end: datetime, project: uuid.UUID | None
+                        ) -> date | None:
+    """The company month the tallies can answer [start, end) with for this reader, or None (then the month's
+    tickets are read): the period must be one whole month of the company's, and the reader's scope all the
+    company's tickets, or all of one project's when one is chosen (a dispatcher's projects: his scope holds
+    every ticket of each; the tallies have no row for "raised by me" or a department's tickets elsewhere)."""
+    tz = ZoneInfo(await company_zone())
+    first = start.astimezone(tz)
+    if first.time() != time() or first.day != 1:
+        return None
+    month = first.date()
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    if end != datetime.combine(following, time(), tzinfo=tz):
+        return None
+    if await _scope(principal, []) == "TRUE":
+        return month
+    if project is not None and project in (await units_in_scope(principal, Perm.TICKETS_DISPATCH) or []):
+        return month
+    return None
+
+
+async def _tally(month: date, project: uuid.UUID | None, figures: tuple[str, ...], sql: str) -> dict[str, Any]:
+    """One query over the month's tally rows (`k`: each key summed, folded or not), its JSON columns parsed."""
+    args: list[Any] = [month, list(figures)]
+    where = "k.month = $1 AND k.figure = ANY($2::text[])"
+    if project is not None:
+        args.append(project)
+        where += " AND k.project_id = $3"
+    rows = await fetch(
+        "WITH k AS MATERIALIZED (SELECT k.figure, k.type, k.department, sum(k.tickets)::int AS tickets,"
+        " sum(k.late)::int AS late, sum(k.responded)::int AS responded, sum(k.reopened)::int AS reopened,"
+        " sum(k.used)::bigint AS used, sum(k.ratings)::int AS ratings, sum(k.rating_sum)::bigint AS rating_sum,"
+        " sum(k.s1)::int AS s1, sum(k.s2)::int AS s2, sum(k.s3)::int AS s3, sum(k.s4)::int AS s4,"
+        " sum(k.s5)::int AS s5, sum(k.rated)::int AS rated, sum(k.rated_sum)::bigint AS rated_sum,"
+        " sum(k.reworks)::int AS reworks"
+        f" FROM ticket_tally k WHERE {where} GROUP BY k.figure, k.type, k.department) " + sql, *args)
+    return rows[0]
+
+
+async def _resolved_tallied(month: date, project: uuid.UUID | None
+                            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    row = await _tally(month, project, ("resolved", "held"),
+                       "SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('type', k.type, 'type_code', tt.code,"
+                       "  'tickets', k.tickets, 'on_time', k.tickets - k.late, 'breached', k.late,"
+                       "  'responded_on_time', k.responded, 'reopened', k.reopened) ORDER BY tt.code), '[]')"
+                       "  FROM k JOIN ticket_type tt ON tt.id = k.type WHERE k.figure = 'resolved' AND k.tickets > 0)"
+                       "  AS by_type,"
+                       " (SELECT coalesce(jsonb_agg(jsonb_build_object('department', k.department,"
+                       "  'department_name', o.name, 'tickets', k.tickets, 'on_time', k.tickets - k.late,"
+                       "  'breached', k.late, 'used', k.used) ORDER BY o.name NULLS LAST), '[]')"
+                       "  FROM k LEFT JOIN org_unit o ON o.id = k.department WHERE k.figure = 'held' AND k.tickets > 0)"
+                       "  AS by_department")
+    by_type, by_department = _parts(row, ("by_type", "by_department"))
+    return by_type, by_department
+
+
+async def _closed_tallied(month: date, project: uuid.UUID | None
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    row = await _tally(
+        month, project, ("closed", "rework"),
+        # per closing department over every type; the departments charged a rework leg beside them
+        "SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('department', d.department,"
+        "  'department_name', o.name, 'closed', d.closed, 'ratings', d.ratings, 'average',"
+        "  round(d.rating_sum::numeric / nullif(d.ratings, 0), 2)::float8, 's1', d.s1, 's2', d.s2, 's3', d.s3,"
+        "  's4', d.s4, 's5', d.s5, 'reworks', d.reworks) ORDER BY o.name NULLS LAST), '[]')"
+        "  FROM (SELECT k.department, sum(k.tickets) FILTER (WHERE k.figure = 'closed')::int AS closed,"
+        "   sum(k.ratings)::int AS ratings, sum(k.rating_sum) AS rating_sum, sum(k.s1)::int AS s1,"
+        "   sum(k.s2)::int AS s2, sum(k.s3)::int AS s3, sum(k.s4)::int AS s4, sum(k.s5)::int AS s5,"
+        "   sum(k.reworks) FILTER (WHERE k.figure = 'rework')::int AS reworks FROM k"
+        "   WHERE (k.figure = 'closed' AND k.tickets > 0) OR (k.figure = 'rework' AND k.reworks > 0)"
+        "   GROUP BY k.department) d LEFT JOIN org_unit o ON o.id = d.department) AS satisfaction,"
+        # the scored types' slips per closing department (module docstring)
+        " (SELECT coalesce(jsonb_agg(to_jsonb(sc) ORDER BY sc.score DESC, sc.department_name NULLS LAST), '[]')"
+        "  FROM (SELECT s.department, o.name AS department_name, s.slips, s.on_time, s.rated,"
+        "   round(s.average, 2)::float8 AS average, s.reworks,"
+        f"   round(greatest(0, s.on_time::numeric / s.slips * {SCORE_ON_TIME}"
+        f"    + coalesce(s.average, 0) / 5 * {SCORE_SATISFACTION} - {SCORE_REWORK} * s.reworks), 1)::float8 AS score"
+        "   FROM (SELECT k.department, sum(k.tickets)::int AS slips, sum(k.tickets - k.late)::int AS on_time,"
+        "    sum(k.rated)::int AS rated, sum(k.rated_sum)::numeric / nullif(sum(k.rated), 0) AS average,"
+        "    sum(k.reworks)::int AS reworks FROM k JOIN ticket_type tt ON tt.id = k.type AND tt.scored"
+        "    WHERE k.figure = 'closed' AND k.tickets > 0 GROUP BY k.department) s"
+        "   LEFT JOIN org_unit o ON o.id = s.department) sc) AS score")
+    satisfaction, score = _parts(row, ("satisfaction", "score"))
+    for r in satisfaction:  # a department only charged a rework closed none
+        r["closed"] = r["closed"] or 0
+        r["reworks"] = r["reworks"] or 0
+    return satisfaction, score
+
+
 async def resolved_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The two figures over the tickets resolved in the month, from one read of them: SLA per type and SLA per
-    department that held them (each read of a month's 48,000 tickets costs 40–80 ms at a million tickets)."""
+    """The two figures over the tickets resolved in the month: SLA per type and SLA per department that held
+    them; from the tallies when they can answer (`tallied_month`), else from one read of the month's tickets."""
+    month = await tallied_month(principal, start, end, project)
+    if month is not None:
+        return await _resolved_tallied(month, project)
+    return await resolved_facts(principal, start=start, end=end, project=project)
+
+
+async def resolved_facts(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`resolved_month` from one read of the month's tickets in the reader's scope (each read of a month's
+    48,000 tickets costs 40–80 ms at a million tickets)."""
     args: list[Any] = []
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
@@ -160,8 +267,17 @@ async def sla_by_type(principal: Principal, *, start: datetime, end: datetime,
 
 async def closed_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The two figures over the tickets closed in the month, from one read of them: satisfaction and rework per
-    department, and the contact-slip score (module docstring)."""
+    """The two figures over the tickets closed in the month: satisfaction and rework per department, and the
+    contact-slip score (module docstring); from the tallies when they can answer, else from the tickets."""
+    month = await tallied_month(principal, start, end, project)
+    if month is not None:
+        return await _closed_tallied(month, project)
+    return await closed_facts(principal, start=start, end=end, project=project)
+
+
+async def closed_facts(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`closed_month` from one read of the month's closed tickets in the reader's scope."""
     args: list[Any] = []
     where = await _where(principal, project, args)
     a, b = _period(args, start, end)
