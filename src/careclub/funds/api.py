@@ -16,6 +16,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from careclub.core.errors import NotFound
 from careclub.core.money import to_money
+from careclub.core.paging import After
 from careclub.core.principal import Principal
 from careclub.funds import rules, schemas, service
 from careclub.platform import attachments
@@ -247,12 +248,17 @@ class AccrualController(Controller):
         return rule_out(await service.save_rule(**{f: getattr(data, f) for f in data.__struct_fields__}))
 
     @get("/periods", opt={"permission": Perm.FINANCE_READ})
-    async def periods(self, principal: PrincipalDep, fund_code: FundCode = None, overdue: Overdue = False
-                      ) -> list[schemas.AccrualPeriodOut]:
-        """Periods with their base, accrued amount, due date and payments, newest first (the latest 500)."""
+    async def periods(self, principal: PrincipalDep, fund_code: FundCode = None, overdue: Overdue = False,
+                      after: After = None, limit: Limit = 50) -> schemas.AccrualPeriodList:
+        """The periods of the funds you may see with their base, accrued amount, due date and payments, the
+        latest first (by start, then rule code), a keyset page at a time (`after` = the previous page's
+        `next_after`). `total` counts at most 10,000 (`total_capped` says when there are more)."""
         codes = await service.codes_visible(principal)
-        rows = await service.list_periods(fund_code=fund_code, overdue_only=overdue)
-        return [period_out(r, principal.tenant.currency) for r in rows if r["fund_code"] in codes]
+        rows, total, more = await service.period_page(codes=codes, fund_code=fund_code, overdue_only=overdue,
+                                                      after=after, limit=limit + 1)
+        cursor = service.period_cursor(rows[limit - 1]) if len(rows) > limit else None
+        return schemas.AccrualPeriodList(items=[period_out(r, principal.tenant.currency) for r in rows[:limit]],
+                                         total=total, total_capped=more, limit=limit, next_after=cursor)
 
     @post("/rules/{rule_id:uuid}/periods", opt={"permission": Perm.FINANCE_MANAGE}, status_code=200)
     async def enter_base(self, rule_id: FromPath[uuid.UUID], data: JSONBody[schemas.BaseEntry],

@@ -412,6 +412,17 @@ class FundRequestOut(msgspec.Struct, kw_only=True):
     claims: list[ClaimOut]
 
 
+class AccrualPeriodList(msgspec.Struct, kw_only=True):
+    """The latest first. `next_after` is the cursor of the next page (pass it as `after`), null on the last.
+    `total` counts at most 10,000 periods (`total_capped` says when there are more)."""
+
+    items: list[AccrualPeriodOut]
+    total: int
+    total_capped: bool
+    limit: int
+    next_after: str | None
+
+
 class FundRequestList(msgspec.Struct, kw_only=True):
     """Newest first. `next_after` is the cursor of the next page (pass it as `after`), null on the last.
     `total` counts at most 10,000 requests (`total_capped` says when there are more)."""

@@ -141,7 +141,32 @@ async def test_an_unfinished_period_is_refused_and_overdue_periods_are_flagged_o
         second = await service.flag_overdue()
     assert len(first) == 1 and second == []
     overdue = (await client.get("/api/v1/fund-accruals/periods?overdue=true", headers=tenant["headers"])).json()
-    assert [p["label"] for p in overdue] == ["2025Q1"]
+    assert [p["label"] for p in overdue["items"]] == ["2025Q1"] and overdue["next_after"] is None
+
+
+async def test_the_periods_come_a_keyset_page_at_a_time_the_latest_first(client: httpx.AsyncClient,
+                                                                           tenant: dict[str, Any]) -> None:
+    await new_fund(tenant, year=2025)
+    rule = await _rule(client, tenant)
+    for quarter in ("2025Q1", "2025Q2", "2025Q3"):
+        r = await client.post(f"/api/v1/fund-accruals/rules/{rule['id']}/periods", headers=tenant["headers"],
+                              json={"period": quarter, "base": money("10000.00")})
+        assert r.status_code == 200, r.text
+    seen, after, pages = [], None, 0
+    while True:
+        r = await client.get("/api/v1/fund-accruals/periods", headers=tenant["headers"],
+                             params={"limit": 2, **({"after": after} if after else {})})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total"] == 3 and not page["total_capped"] and len(page["items"]) <= 2
+        seen += [p["label"] for p in page["items"]]
+        pages += 1
+        after = page["next_after"]
+        if after is None:
+            break
+    assert seen == ["2025Q3", "2025Q2", "2025Q1"] and pages == 2
+    r = await client.get("/api/v1/fund-accruals/periods", headers=tenant["headers"], params={"after": "nonsense"})
+    assert r.status_code == 422 and "after" in r.text
 
 
 def _xlsx(rows: list[list[Any]]) -> bytes:

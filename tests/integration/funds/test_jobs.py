@@ -30,7 +30,7 @@ async def test_housekeeping_flags_overdue_accruals_and_rolls_last_year_over_once
         [job] = await run_jobs(infra, queue_name, ("funds_housekeeping", {"tenant_id": tenant["tenant_id"]}))
         assert job.status == Status.COMPLETE, job.error
     async with tenant_scope(uuid.UUID(tenant["tenant_id"])):
-        [period] = await service.list_periods()
+        [period], _total, _more = await service.period_page(codes={"CARE"})
         new = await service.fund_by_code("CARE", this_year)
     assert period["overdue_flagged"] and period["status"] == "overdue"
     assert new is not None

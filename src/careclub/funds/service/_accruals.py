@@ -8,7 +8,6 @@ periods past their due date with money outstanding."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from careclub.core.db import current_tenant_id, current_transaction, fetch
 from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
 from careclub.core.money import parse_typed
-from careclub.core.paging import CAP, capped
+from careclub.core.paging import CAP, capped, decode_keys, encode_keys
 from careclub.funds import rules
 from careclub.funds.rules import ACCRUED, AVAILABLE, RECEIVABLE, Line
 from careclub.funds.service._funds import check_code, create_fund, fund_by_code, today
@@ -201,36 +200,9 @@ async def get_period(period_id: uuid.UUID) -> dict[str, Any]:
     return rows[0]
 
 
-async def list_periods(*, fund_code: str | None = None, rule_id: uuid.UUID | None = None,
-                       overdue_only: bool = False) -> list[dict[str, Any]]:
-    sql = _PERIODS
-    args: list[Any] = [current_tenant_id()]
-    if fund_code is not None:
-        args.append(fund_code)
-        sql += f" AND f.code = ${len(args)}"
-    if rule_id is not None:
-        args.append(rule_id)
-        sql += f" AND p.rule = ${len(args)}"
-    rows = await fetch(sql + " ORDER BY p.starts_on DESC, r.code LIMIT 500", *args)
-    day = await today()
-    for r in rows:
-        r["status"] = status_of(r, day)
-    return [r for r in rows if r["status"] == "overdue"] if overdue_only else rows
-
-
 def period_cursor(row: dict[str, Any]) -> str:
     """Where the next page of periods starts: after this period in their order (start, rule code, id)."""
-    text = f"{row['starts_on'].isoformat()}|{row['rule_code']}|{row['id']}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _decode_period_cursor(value: str) -> tuple[date, str, uuid.UUID]:
-    try:
-        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        day, code, ident = text.split("|")
-        return date.fromisoformat(day), code, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("after is not a cursor this API gave", field="after") from None
+    return encode_keys(row["starts_on"], row["rule_code"], row["id"])
 
 
 async def period_page(*, codes: set[str], fund_code: str | None = None, overdue_only: bool = False,
@@ -256,7 +228,7 @@ async def period_page(*, codes: set[str], fund_code: str | None = None, overdue_
                           f"LIMIT {CAP + 1}) AS capped", *args)
     total, more = capped(int(counted[0]["n"]))
     if after:
-        start, code, ident = _decode_period_cursor(after)
+        start, code, ident = decode_keys(after, date, str, uuid.UUID) or ()
         args += [start, code, ident]
         n = len(args)
         where.append(f"(p.starts_on < ${n - 2} OR (p.starts_on = ${n - 2} AND (r.code, p.id) > (${n - 1}, ${n})))")
