@@ -1,0 +1,90 @@
+"""The attention count: counted as three disjoint parts (breached; a running clock past its due time; unanswered
+past the response time), it is the number of tickets the attention list holds, for every reader, in the API's
+total and in the queue's tab, a ticket that is late in two ways counted once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from careclub.core import clock
+from careclub.core.db import fetch, tenant_scope
+from careclub.platform import service as platform_service
+from careclub.tickets import service
+from tests.integration.tickets.helpers import move, raise_ticket, tower
+
+
+@pytest.fixture(autouse=True)
+def _time_comes_back() -> Iterator[None]:
+    yield
+    clock.reset()
+
+
+async def test_the_attention_count_is_the_attention_list(client: Any) -> None:
+    w = await tower(client)
+    t = w["t"]
+    r = await client.put("/api/v1/ticket-types/complaint", headers=t["headers"], json={
+        "sla": {"normal": {"respond": 10, "resolve": 30, "clock": "calendar"},
+                "high": {"respond": 120, "resolve": 240, "clock": "calendar"}}})
+    assert r.status_code == 200, r.text
+
+    async def complaint(title: str, priority: str = "normal") -> str:
+        return str((await raise_ticket(client, w["clerk"], unit=w["unit"], type="complaint", title=title,
+                                       priority=priority))["id"])
+
+    unanswered_and_late = await complaint("Nobody came")  # registered: unanswered and its clock late, once
+    answered_then_late = await complaint("Accepted, then late")
+    await move(client, w["clerk"], answered_then_late, "accepted")
+    breached = await complaint("Marked by the job")
+    await move(client, w["clerk"], breached, "accepted")
+    in_time = await complaint("Plenty of time", "high")
+    await move(client, w["clerk"], in_time, "accepted")
+    closed = await complaint("Done")
+    await move(client, w["clerk"], closed, "accepted")
+    await move(client, w["clerk"], closed, "resolved")
+    await move(client, w["clerk"], closed, "visited", satisfaction=5, reason="satisfied")
+    await move(client, w["clerk"], closed, "closed")
+    clock.travel(timedelta(minutes=31))
+    async with tenant_scope(uuid.UUID(t["tenant_id"])):
+        await service.watch()  # marks the late ones breached
+    late_unmarked = await complaint("Late after the job ran")  # unanswered and its clock late: counted once
+    clock.travel(timedelta(minutes=31))
+    unanswered_only = await complaint("Not answered yet")
+    clock.travel(timedelta(minutes=15))  # its response time passed, its resolution time not
+
+    async with tenant_scope(uuid.UUID(t["tenant_id"])):
+        kinds = await fetch(
+            "SELECT count(*) FILTER (WHERE breached)::int AS breached,"
+            " count(*) FILTER (WHERE NOT breached AND clock_since IS NOT NULL AND due_at <= $1)::int AS running_late,"
+            " count(*) FILTER (WHERE NOT breached AND (clock_since IS NOT NULL AND due_at <= $1) IS NOT TRUE"
+            "  AND responded_at IS NULL AND respond_by <= $1)::int AS unanswered,"
+            " count(*) FILTER (WHERE NOT breached AND responded_at IS NULL AND respond_by <= $1"
+            "  AND clock_since IS NOT NULL AND due_at <= $1)::int AS both"
+            " FROM ticket WHERE closed_at IS NULL", clock.now())
+    assert kinds == [{"breached": 3, "running_late": 1, "unanswered": 1, "both": 1}], kinds  # every part
+    expected = {unanswered_and_late, answered_then_late, breached, late_unmarked, unanswered_only}
+
+    company = t
+    for who in (company, w["dispatcher"], w["clerk"], w["engineer"]):
+        listed = await client.get("/api/v1/tickets?view=attention&limit=100", headers=who["headers"])
+        assert listed.status_code == 200, listed.text
+        ids = {item["id"] for item in listed.json()["items"]}
+        assert ids <= expected
+        counted = await client.get("/api/v1/tickets?view=attention&limit=1", headers=who["headers"])
+        assert counted.status_code == 200, counted.text
+        assert counted.json()["total"] == len(ids), who.get("email")
+        async with tenant_scope(uuid.UUID(t["tenant_id"])):
+            tenant = await platform_service.get_tenant(uuid.UUID(t["tenant_id"]))
+            assert tenant is not None
+            user = who.get("id") or who.get("user_id")
+            if user:
+                principal = await platform_service.load_principal(tenant, uuid.UUID(user))
+                assert (await service.queue_counts(principal))["attention"] == len(ids)
+    company_ids = {item["id"] for item in (await client.get("/api/v1/tickets?view=attention&limit=100",
+                                                            headers=company["headers"])).json()["items"]}
+    assert company_ids == expected
+    assert in_time not in company_ids and closed not in company_ids
