@@ -1,6 +1,7 @@
-"""The attention count: counted as three disjoint parts (breached; a running clock past its due time; unanswered
-past the response time), it is the number of tickets the attention list holds, for every reader, in the API's
-total and in the queue's tab, a ticket that is late in two ways counted once."""
+"""The lists' counts, read one scope alternative (and, for attention, one part: breached; a running clock past its
+due time; unanswered past the response time) at a time, each disjoint from those before: for every reader,
+view and filter the total is the number of tickets the list holds, in the API and in the queue's tabs; a
+ticket in two alternatives (raised by the handler in his own department, late in two ways) counted once."""
 
 from __future__ import annotations
 
@@ -88,3 +89,37 @@ async def test_the_attention_count_is_the_attention_list(client: Any) -> None:
                                                             headers=company["headers"])).json()["items"]}
     assert company_ids == expected
     assert in_time not in company_ids and closed not in company_ids
+
+
+async def test_every_views_count_is_its_list_for_every_reader(client: Any) -> None:
+    w = await tower(client)
+    t = w["t"]
+    ids = []
+    # tickets in every alternative of the scopes: the desk's, each department's, raised by a handler in his own
+    # department and in another, assigned, a resident's
+    for who, department, kind in (("clerk", None, "complaint"), ("clerk", "eng", "complaint"),
+                                  ("engineer", "eng", "repair"), ("engineer", "sec", "complaint"),
+                                  ("guard", "sec", "repair"), ("resident", None, "repair"),
+                                  ("clerk", "eng", "repair"), ("clerk", "sec", "contact_slip")):
+        tid = str((await raise_ticket(client, w[who], unit=w["unit"], type=kind))["id"])
+        if department:
+            await move(client, w["dispatcher"], tid, "dispatched", department=w[department]["id"])
+        ids.append(tid)
+    await move(client, w["engineer"], ids[1], "accepted")
+    await move(client, w["engineer"], ids[1], "resolved")
+    await move(client, w["dispatcher"], ids[1], "visited", satisfaction=4, reason="satisfied")
+    await move(client, w["dispatcher"], ids[1], "closed")
+    readers = [t, w["dispatcher"], w["clerk"], w["engineer"], w["guard"], w["resident"]]
+    queries = ["view=open", "view=all", "view=mine", "view=closed", "view=attention", "view=all&type=repair",
+               "view=open&type=complaint", "view=all&status=closed"]
+    seen_any = 0
+    for who in readers:
+        for query in queries:
+            listed = await client.get(f"/api/v1/tickets?{query}&limit=100", headers=who["headers"])
+            assert listed.status_code == 200, listed.text
+            items = listed.json()["items"]
+            counted = await client.get(f"/api/v1/tickets?{query}&limit=1", headers=who["headers"])
+            assert counted.status_code == 200, counted.text
+            assert counted.json()["total"] == len(items), (who.get("email"), query)
+            seen_any += len(items) > 1
+    assert seen_any > 10  # the counts were read, not only the first pages
