@@ -165,12 +165,16 @@ async def list_tickets(principal: Principal, *, view: str = "open", type_code: s
     else:
         clause_page = clause
     args.append(limit + 1)
+    # the page first, the names joined to its rows after: joined before the limit, a plan that finds the
+    # person's tickets by a BitmapOr (a small company) joined every one of them (535 for 51 shown: 30 ms)
     rows = await fetch(
         "SELECT t.*, o.name AS department_name, u.display_name AS assignee_name,"
-        " b.code || '-' || pu.code AS unit_label FROM ticket t"
+        " b.code || '-' || pu.code AS unit_label"
+        f" FROM (SELECT * FROM ticket t WHERE {clause_page} ORDER BY t.created_at DESC, t.id DESC"
+        f"  LIMIT ${len(args)}) t"
         " LEFT JOIN org_unit o ON o.id = t.department LEFT JOIN app_user u ON u.id = t.assignee"
         " LEFT JOIN property_unit pu ON pu.id = t.unit LEFT JOIN property_building b ON b.id = pu.building"
-        f" WHERE {clause_page} ORDER BY t.created_at DESC, t.id DESC LIMIT ${len(args)}", *args)
+        " ORDER BY t.created_at DESC, t.id DESC", *args)
     page, cursor_next = next_after(rows, limit)
     if cursor is None and cursor_next is None:  # the first page holds every row: they are the count
         total, more = capped(len(page))
