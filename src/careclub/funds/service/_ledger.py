@@ -226,8 +226,9 @@ async def running_check(fund_id: uuid.UUID) -> dict[str, Any]:
 async def trial_balance(fund_id: uuid.UUID) -> dict[str, Any]:
     """Balances recomputed from the postings themselves, beside the stored ones and the running sums per
     month. Balanced when the postings sum to zero and every stored balance and every account's running sum
-    agrees with its postings. The recount reads only the index of the fund's postings (which carries each
-    posting's account and amount): an integrity check run on request, not on every page."""
+    agrees with its postings. The recount reads only the index of the fund's postings in account order (which
+    carries each posting's amount), one account after another: an integrity check run on request, not on
+    every page."""
     tenant_id = current_tenant_id()
     summed = await fetch("SELECT account, sum(amount)::bigint AS total FROM fund_posting "
                          "WHERE tenant_id = $1 AND fund = $2 GROUP BY account", tenant_id, fund_id)
