@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
@@ -78,11 +79,13 @@ def decode_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
     return None if keys is None else (keys[0], keys[1])
 
 
-def next_after(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
-    """Rows fetched with `limit + 1` → the page and the cursor of the next one (None on the last)."""
+def next_after(rows: list[dict[str, Any]], limit: int, encode: Callable[[dict[str, Any]], str] = encode_cursor
+               ) -> tuple[list[dict[str, Any]], str | None]:
+    """Rows fetched with `limit + 1` → the page and the cursor of the next one (None on the last); `encode`
+    makes the cursor of a list in another order than (created_at, id)."""
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, encode_cursor(rows[-1])
+        return rows, encode(rows[-1])
     return rows, None
 
 

@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from careclub.core.errors import NotFound
 from careclub.core.money import to_money
-from careclub.core.paging import After
+from careclub.core.paging import After, next_after
 from careclub.core.principal import Principal
 from careclub.funds import rules, schemas, service
 from careclub.platform import attachments
@@ -256,8 +256,8 @@ class AccrualController(Controller):
         codes = await service.codes_visible(principal)
         rows, total, more = await service.period_page(codes=codes, fund_code=fund_code, overdue_only=overdue,
                                                       after=after, limit=limit + 1)
-        cursor = service.period_cursor(rows[limit - 1]) if len(rows) > limit else None
-        return schemas.AccrualPeriodList(items=[period_out(r, principal.tenant.currency) for r in rows[:limit]],
+        rows, cursor = next_after(rows, limit, service.period_cursor)
+        return schemas.AccrualPeriodList(items=[period_out(r, principal.tenant.currency) for r in rows],
                                          total=total, total_capped=more, limit=limit, next_after=cursor)
 
     @post("/rules/{rule_id:uuid}/periods", opt={"permission": Perm.FINANCE_MANAGE}, status_code=200)

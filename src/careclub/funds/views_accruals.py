@@ -21,6 +21,7 @@ from careclub.core.errors import AppError, NotFound
 from careclub.core.i18n import N_
 from careclub.core.i18n import gettext as _
 from careclub.core.money import format_grouped, parse_typed
+from careclub.core.paging import next_after
 from careclub.core.principal import Principal
 from careclub.funds import rules, service
 from careclub.funds.views_common import funds_page, period_label, refused_status, typed_day, whole
@@ -86,8 +87,7 @@ async def _page(request: Request[Any, Any, Any], *, status_code: int = 200, erro
     rules_ = [r for r in await service.list_rules() if r["fund_code"] in readable]
     periods, total, more = await service.period_page(codes=readable, fund_code=fund_code or None,
                                                      overdue_only=overdue, after=after, limit=PER_PAGE + 1)
-    cursor = service.period_cursor(periods[PER_PAGE - 1]) if len(periods) > PER_PAGE else None
-    periods = periods[:PER_PAGE]
+    periods, cursor = next_after(periods, PER_PAGE, service.period_cursor)
     pages = keyset_pages({"fund_code": fund_code, "overdue": "1" if overdue else ""}, after, cursor, total, more)
     payable = await _payable(managed, (form or {}).get("pay_period"))
     today = await service.today()

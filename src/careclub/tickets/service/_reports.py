@@ -67,7 +67,7 @@ from careclub.core.db import fetch
 from careclub.core.principal import Principal
 from careclub.platform.permissions import Perm
 from careclub.platform.service import company_zone, units_in_scope
-from careclub.tickets.service._lists import _scope
+from careclub.tickets.service._lists import _scope, _scope_arms
 
 AGE_BUCKETS = ("under_1", "d1_3", "d3_7", "over_7")
 SCORE_ON_TIME, SCORE_SATISFACTION, SCORE_REWORK = 60, 40, 5
@@ -134,7 +134,7 @@ async def tallied_month(principal: Principal, start: datetime, end: datetime, pr
     following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     if end != datetime.combine(following, time(), tzinfo=tz):
         return None
-    if await _scope(principal, []) == "TRUE":
+    if await _scope_arms(principal, []) is None:
         return month
     if project is not None and project in (await units_in_scope(principal, Perm.TICKETS_DISPATCH) or []):
         return month
