@@ -92,13 +92,16 @@ async def gather(principal: Principal, *, start: datetime, end: datetime, projec
     """Every section's rows, with the names people read (types in the reader's language)."""
     types = {t["id"]: t for t in await service.list_types()}
     age = _with_names(await reports.open_by_age(principal, now=clock.now(), project=project), types)
-    resolved, departments = await reports.resolved_month(principal, start=start, end=end, project=project)
+    month = await reports.tallied_month(principal, start, end, project)  # tallies or tickets: asked once
+    resolved, departments = await reports.resolved_month(principal, start=start, end=end, project=project,
+                                                         month=month)
     by_type = _with_names(resolved, types)
     for r in by_type:
         r["rate"] = percent(r["on_time"], r["tickets"])
     for r in departments:
         r["name"], r["rate"] = department_label(r), percent(r["on_time"], r["tickets"])
-    satisfaction, score = await reports.closed_month(principal, start=start, end=end, project=project)
+    satisfaction, score = await reports.closed_month(principal, start=start, end=end, project=project,
+                                                     month=month)
     for r in satisfaction:
         r["name"] = department_label(r)
     for r in score:

@@ -7,6 +7,8 @@ The company is in Asia/Shanghai (UTC+8) with the default calendar: 08:30-17:30 o
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,9 +19,11 @@ import pytest
 
 from careclub.approvals.tables import Notification
 from careclub.core import clock
-from careclub.core.db import tenant_scope
+from careclub.core.db import fetch, tenant_scope
+from careclub.platform.permissions import Perm
+from careclub.platform.tables import OrgUnit
 from careclub.tickets import service
-from careclub.tickets.tables import SlaNotice, Ticket
+from careclub.tickets.tables import SlaNotice, Ticket, TicketEvent, TicketLeg, TicketType
 from tests.integration.tickets.helpers import get, move, raise_ticket, tower
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -272,3 +276,62 @@ async def test_a_deadline_moved_by_a_pause_is_warned_again_once(client: Any) -> 
     counts = await _watch(tenant)
     assert counts["breached"] == 1 and counts["warned"] == 0
     assert len(await warnings()) == len(seen)
+
+
+async def test_runs_racing_over_a_batch_breach_each_ticket_once_and_tell_each_person_once(client: Any) -> None:
+    """Four runs of the job at the same moment over a dozen late tickets (some held by a person, some waiting in a
+    department, of two types, one escalating): every ticket is breached by exactly one run, with one event and its
+    open leg charged, and each person gets exactly the notices the rules give, once."""
+    w = await tower(client)
+    tenant, h, d = w["t"]["tenant_id"], w["t"]["headers"], w["dispatcher"]
+    await _sla(client, w, "repair", normal={"respond": 30, "resolve": 60, "clock": "working"})
+    r = await client.put("/api/v1/ticket-types/complaint", headers=h, json={
+        "escalate_role": "tenant_admin", "sla": {"normal": {"respond": 30, "resolve": 60, "clock": "working"}}})
+    assert r.status_code == 200, r.text
+    go(at("2026-03-02 09:00"))  # a Monday: each is due at 10:00, to be taken by 09:30
+    held, waiting = [], []
+    for i in range(12):
+        ticket = await raise_ticket(client, d, type=("repair", "complaint")[i % 2], unit=w["unit"],
+                                    title=f"Late {i}", department=(w["eng"], w["sec"])[i % 3 == 0]["id"])
+        if i % 4 == 0:  # taken: the guard or the engineer holds it
+            taker = w["guard"] if i % 3 == 0 else w["engineer"]
+            await move(client, taker, ticket["id"], "accepted")
+            held.append(ticket["id"])
+        else:
+            waiting.append(ticket["id"])
+    go(at("2026-03-02 11:00"))
+    runs = await asyncio.gather(*(_watch(tenant) for _ in range(4)))
+    assert sum(c["breached"] for c in runs) == 12 and sum(c["unanswered"] for c in runs) == len(waiting)
+    assert all(c["breached"] == 0 and c["unanswered"] == 0 for c in [await _watch(tenant)])
+
+    async with tenant_scope(uuid.UUID(tenant)):
+        tickets = {str(t["id"]): t for t in await Ticket.select(
+            Ticket.id, Ticket.type, Ticket.assignee, Ticket.department, Ticket.breached)}
+        events = await TicketEvent.select(TicketEvent.ticket, TicketEvent.data).where(
+            TicketEvent.kind == "sla_breach")
+        open_legs = await TicketLeg.select(TicketLeg.ticket, TicketLeg.breached).where(TicketLeg.ended_at.is_null())
+        notices = await SlaNotice.select(SlaNotice.ticket, SlaNotice.kind, SlaNotice.user_id)
+        types = {t["id"]: t["escalate_role"] for t in await TicketType.select(TicketType.id, TicketType.escalate_role)}
+        over = {}
+        for unit_id in (w["eng"]["id"], w["sec"]["id"]):
+            path = (await OrgUnit.select(OrgUnit.path).where(OrgUnit.id == unit_id).first())["path"]
+            over[uuid.UUID(unit_id)] = set(await service.people_with(Perm.TICKETS_DISPATCH, path))
+        escalated = set(await service.role_holders("tenant_admin", w["project"]["path"]))
+        # the legs marked together: each ticket's report facts (kept by the legs' statement trigger) still agree
+        assert await fetch("SELECT * FROM ticket_report_facts_check()") == []
+    assert len(tickets) == 12 and all(t["breached"] for t in tickets.values())
+    assert sorted(str(e["ticket"]) for e in events) == sorted(tickets)
+    assert all(json.loads(e["data"])["due_at"].startswith("2026-03-02 02:00") for e in events)  # 10:00 in Shanghai
+    assert {str(leg["ticket"]) for leg in open_legs if leg["breached"]} == set(tickets)
+
+    def responsible(t: dict[str, Any]) -> set[uuid.UUID]:
+        return {t["assignee"]} if t["assignee"] else over[t["department"]]
+
+    def kind(k: str) -> list[tuple[str, uuid.UUID]]:
+        return sorted((str(n["ticket"]), n["user_id"]) for n in notices if n["kind"] == k)
+
+    assert {str(t["id"]) for t in tickets.values() if t["assignee"]} == set(held) and escalated
+    assert kind("breach") == sorted((i, p) for i, t in tickets.items() for p in responsible(t))
+    assert kind("response") == sorted((i, p) for i in waiting for p in responsible(tickets[i]))
+    assert kind("escalation") == sorted((i, p) for i, t in tickets.items() if types[t["type"]] == "tenant_admin"
+                                        for p in escalated)

@@ -209,11 +209,17 @@ async def _closed_tallied(month: date, project: uuid.UUID | None
     return satisfaction, score
 
 
-async def resolved_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
-                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+# `month=` of the two month figures when the caller has not asked `tallied_month` already (a page showing both
+# asks once and passes its answer)
+ASK = date.min
+
+
+async def resolved_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None,
+                         month: date | None = ASK) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The two figures over the tickets resolved in the month: SLA per type and SLA per department that held
     them; from the tallies when they can answer (`tallied_month`), else from one read of the month's tickets."""
-    month = await tallied_month(principal, start, end, project)
+    if month == ASK:
+        month = await tallied_month(principal, start, end, project)
     if month is not None:
         return await _resolved_tallied(month, project)
     return await resolved_facts(principal, start=start, end=end, project=project)
@@ -265,11 +271,12 @@ async def sla_by_type(principal: Principal, *, start: datetime, end: datetime,
     return (await resolved_month(principal, start=start, end=end, project=project))[0]
 
 
-async def closed_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None
-                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def closed_month(principal: Principal, *, start: datetime, end: datetime, project: uuid.UUID | None = None,
+                       month: date | None = ASK) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The two figures over the tickets closed in the month: satisfaction and rework per department, and the
     contact-slip score (module docstring); from the tallies when they can answer, else from the tickets."""
-    month = await tallied_month(principal, start, end, project)
+    if month == ASK:
+        month = await tallied_month(principal, start, end, project)
     if month is not None:
         return await _closed_tallied(month, project)
     return await closed_facts(principal, start=start, end=end, project=project)

@@ -92,6 +92,15 @@ async def _event(ticket_id: uuid.UUID, kind: str, *, note: str = "", source: str
                       by_name=actor.name[:200], note=note, data=json.dumps(data or {}, default=str)).save()
 
 
+async def _events(kind: str, ticket_ids: list[uuid.UUID], datas: list[dict[str, Any]]) -> None:
+    """One event of `kind` for each ticket, by the actor in context, in one statement (the SLA job's batch)."""
+    actor = current_actor()
+    await fetch("INSERT INTO ticket_event (id, tenant_id, created_at, ticket, kind, from_status, to_status, by_user,"
+                " by_name, note, data) SELECT gen_random_uuid(), current_setting('app.tenant_id')::uuid, now(), t, $1,"
+                " '', '', $2, $3, '', d::jsonb FROM unnest($4::uuid[], $5::text[]) AS x(t, d)",
+                kind, actor.id, actor.name[:200], ticket_ids, [json.dumps(d, default=str) for d in datas])
+
+
 async def _next_number(ticket_type: dict[str, Any], year: int) -> str:
     rows = await fetch(
         "INSERT INTO ticket_counter (id, tenant_id, type, year, last, created_at)"
