@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
+from functools import cache
 
 from careclub.core.errors import ValidationFailed
 from careclub.platform.permissions import Perm
@@ -67,6 +69,28 @@ def check_locale(locale: str | None, field: str = "locale") -> str | None:
         raise ValidationFailed("%(field)s must be one of %(choices)s", field=field,
                                params={"field": field, "choices": ', '.join(LOCALES)})
     return locale
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA zones this machine knows (a company's days, deadlines and months are counted in one)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(value: str, field: str = "timezone") -> str:
+    value = (value or "").strip()
+    if value not in time_zones():
+        raise ValidationFailed("%(field)s: unknown time zone %(value)s (a name such as Asia/Shanghai)", field=field,
+                               code="unknown_time_zone", params={"field": field, "value": value[:64]})
+    return value
+
+
+def check_currency(value: str, field: str = "currency") -> str:
+    value = (value or "").strip()
+    if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+        raise ValidationFailed("%(field)s must be a three-letter ISO code like CNY", field=field,
+                               params={"field": field})
+    return value
 
 
 def check_permissions(perms: list[str]) -> list[str]:

@@ -20,13 +20,13 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from careclub.core.db import bind_tenant, fetch, transaction
+from careclub.core.db import bind_tenant, transaction
 from careclub.core.errors import AppError, ValidationFailed
 from careclub.core.principal import Actor, TenantInfo, set_actor
 from careclub.core.security import check_password_strength, verify_password
 from careclub.platform import rules, service
 from careclub.platform.permissions import BUILTIN_ROLES
-from careclub.platform.tables import OrgUnit, Tenant, User
+from careclub.platform.tables import Tenant, User
 
 # Domains whose `tenant_section` module registers a section, imported on first use.
 SECTION_MODULES = (
@@ -244,16 +244,10 @@ def _check_platform(p: PlatformPart, source: str) -> None:
 
     check("tenant.slug", rules.check_slug, p.tenant.slug)
     check("tenant.name", rules.check_text, p.tenant.name, "name")
-    if p.tenant.locale not in rules.LOCALES:
-        fail("tenant.locale", f"locale must be one of {', '.join(rules.LOCALES)}")
-    try:
-        import zoneinfo
-
-        zoneinfo.ZoneInfo(p.tenant.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        fail("tenant.timezone", f"unknown time zone {p.tenant.timezone!r}")
-    if len(p.tenant.currency) != 3 or not p.tenant.currency.isupper():
-        fail("tenant.currency", "currency must be a three-letter ISO code like CNY")
+    # the same checks as the company settings page
+    check("tenant.locale", rules.check_locale, p.tenant.locale)
+    check("tenant.timezone", rules.check_timezone, p.tenant.timezone)
+    check("tenant.currency", rules.check_currency, p.tenant.currency)
     codes = {"HQ"}
     for i, u in enumerate(p.org_units):
         check(f"org_units[{i}].code", rules.check_code, u.code)
@@ -315,21 +309,10 @@ async def _apply_identity(t: TenantIdentity, ctx_changes: list[str]) -> tuple[Te
         ctx_changes.append(f"tenant {t.slug} created")
         return info, True
     await bind_tenant(existing.id)
-    wanted = {"name": t.name, "currency": t.currency, "timezone": t.timezone, "locale": t.locale}
-    current = {"name": existing.name, "currency": existing.currency, "timezone": existing.timezone,
-               "locale": existing.locale}
-    if wanted != current:
-        await Tenant.update({getattr(Tenant, k): v for k, v in wanted.items()}).where(Tenant.id == existing.id)
-        await OrgUnit.update({OrgUnit.name: t.name}).where(OrgUnit.parent.is_null())
-        from careclub.platform import audit
-
-        await audit.record("tenant.update", "tenant", existing.id, before=current, after=wanted)
-        if wanted["timezone"] != current["timezone"]:
-            # the tallies count by the company's month: in another zone a month starts at another moment
-            await fetch("SELECT club_tally_rebuild(), ticket_tally_rebuild()")
-        service.forget_tenant(existing.id)
-        ctx_changes.append("tenant identity updated: " + ", ".join(k for k in wanted if wanted[k] != current[k]))
-    info = TenantInfo(existing.id, t.slug, t.name, t.currency, t.timezone, t.locale)
+    info, changed = await service.update_company(name=t.name, timezone=t.timezone, locale=t.locale,
+                                                 currency=t.currency)
+    if changed:
+        ctx_changes.append("tenant identity updated: " + ", ".join(changed))
     return info, False
 
 

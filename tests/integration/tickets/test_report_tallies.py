@@ -18,7 +18,9 @@ from careclub.core.db import fetch, tenant_scope
 from careclub.platform import service as platform_service
 from careclub.platform.tenant_file import apply_text
 from careclub.tickets.service import _reports as reports
+from tests.conftest import PASSWORD
 from tests.integration.clubs.helpers import person, root_unit
+from tests.integration.platform.pages import browser, login, submit
 from tests.integration.tickets.helpers import move, raise_ticket, tower
 from tests.integration.tickets.test_report_facts import SCENARIOS, Desk, _time_comes_back  # noqa: F401
 
@@ -175,7 +177,7 @@ async def test_one_companys_tallies_rebuild_and_compaction_never_reach_anothers(
     assert await tally_differences(b["t"]["tenant_id"]) == []
 
 
-async def test_a_company_whose_zone_changes_has_its_months_counted_again(client: Any) -> None:
+async def test_a_company_whose_zone_changes_has_its_months_counted_again(app: Any, client: Any) -> None:
     w = await tower(client)
     t = w["t"]
     tenant_id = uuid.UUID(t["tenant_id"])
@@ -200,4 +202,12 @@ async def test_a_company_whose_zone_changes_has_its_months_counted_again(client:
     await apply_text(f'[tenant]\nslug = "{tenant.slug}"\nname = "{tenant.name}"\ncurrency = "{tenant.currency}"\n'
                      f'timezone = "Asia/Tokyo"\nlocale = "{tenant.locale}"\n', demo=False)
     assert await month_of_resolved() == [date(2026, 4, 1)]
+    assert await tally_differences(t["tenant_id"]) == []
+    # and back from the company settings page, as its admin would: the same recount
+    async with browser(app) as c:
+        await login(c, t["slug"], t["email"], PASSWORD)
+        r = await submit(c, "/settings/company", name=tenant.name, timezone="Asia/Shanghai", locale=tenant.locale,
+                         currency=tenant.currency)
+        assert r.status_code == 303, r.text[:500]
+    assert await month_of_resolved() == [date(2026, 3, 1)]
     assert await tally_differences(t["tenant_id"]) == []

@@ -11,11 +11,13 @@ from careclub.platform.service._accounts import (
     issue_token,
     list_tokens,
     load_principal,
+    money_recorded,
     principal_from_token,
     revoke_token,
     signup,
     tenant_by_slug,
     token_tenant,
+    update_company,
 )
 from careclub.platform.service._invite_actions import on_accept_value, pending_invites, register_invite_action
 from careclub.platform.service._member_access import (
@@ -89,6 +91,7 @@ __all__ = [
     "list_tokens",
     "list_units",
     "load_principal",
+    "money_recorded",
     "on_accept_value",
     "open_member_invite",
     "open_reset_link",
@@ -107,6 +110,7 @@ __all__ = [
     "token_tenant",
     "unit_by_code",
     "units_in_scope",
+    "update_company",
     "update_role",
     "update_staff",
     "update_unit",

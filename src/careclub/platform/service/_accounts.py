@@ -74,6 +74,50 @@ async def tenant_by_slug(slug: str) -> TenantInfo | None:
     return tenant_info(row) if row and row["status"] == "active" else None
 
 
+# Money the company has taken, spent or settled: once any is recorded its currency stays (a change would relabel
+# every amount already in the books)
+_MONEY_TABLES = ("payment", "fund_entry", "service_order", "settlement_payment")
+
+
+async def money_recorded() -> bool:
+    """Whether the company in context has recorded any money (a payment, a ledger entry, an order, a settlement)."""
+    tenant_id = current_tenant_id()
+    checks = " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE tenant_id = $1)" for t in _MONEY_TABLES)
+    return bool((await fetch(f"SELECT {checks} AS found", tenant_id))[0]["found"])
+
+
+async def update_company(*, name: str, timezone: str, locale: str, currency: str) -> tuple[TenantInfo, list[str]]:
+    """The company's name, time zone, language and currency as its admin (a page) or its tenant file sets them;
+    every field's problem at once. Answers the company now and the fields that changed. A new zone counts the
+    statistics' tallies again (they are kept per company month, and a month starts at another moment there)."""
+    tenant_id = current_tenant_id()
+    row = await Tenant.select().where(Tenant.id == tenant_id).first()
+    if row is None:
+        raise NotFound("no such company", code="tenant_not_found")
+    problems = Problems()
+    wanted = {"name": problems.check(rules.check_text, name, "name"),
+              "timezone": problems.check(rules.check_timezone, timezone),
+              "locale": problems.check(rules.check_locale, (locale or "").strip(), "locale"),
+              "currency": problems.check(rules.check_currency, currency)}
+    problems.done()
+    current = {k: row[k] for k in wanted}
+    if wanted["currency"] != current["currency"] and await money_recorded():
+        raise Conflict("the currency cannot change once money has been recorded in %(currency)s", field="currency",
+                       code="currency_in_use", params={"currency": current["currency"]})
+    changed = [k for k in wanted if wanted[k] != current[k]]
+    if changed:
+        # the tenant row's own lock also keeps two admins' saves from interleaving with the recount
+        await Tenant.update({getattr(Tenant, k): wanted[k] for k in changed}).where(Tenant.id == tenant_id)
+        if "name" in changed:
+            await OrgUnit.update({OrgUnit.name: wanted["name"]}).where(OrgUnit.parent.is_null())
+        await audit.record("tenant.update", "tenant", tenant_id, before={k: current[k] for k in changed},
+                           after={k: wanted[k] for k in changed})
+        if "timezone" in changed:
+            await fetch("SELECT club_tally_rebuild(), ticket_tally_rebuild()")
+        forget_tenant(tenant_id)
+    return tenant_info({**row, **wanted}), changed
+
+
 async def ensure_builtin_roles() -> dict[str, uuid.UUID]:
     """Create or refresh the built-in roles of the tenant in context; returns code -> id."""
     existing = {r["code"]: r for r in await Role.select().where(Role.builtin.eq(True))}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from careclub.platform.views_admin._audit_tokens import audit_list, token_create, token_revoke, tokens_list
+from careclub.platform.views_admin._company import company_save, company_settings
 from careclub.platform.views_admin._org import org_create, org_delete, org_detail, org_list, org_update
 from careclub.platform.views_admin._people import (
     invite_accept,
@@ -29,4 +30,5 @@ ROUTES: list[Any] = [
     invite_form, invite_create, invite_accept_form, invite_accept,
     roles_list, role_create, role_detail, role_update, role_delete,
     audit_list, tokens_list, token_create, token_revoke,
+    company_settings, company_save,
 ]
