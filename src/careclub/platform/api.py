@@ -12,7 +12,8 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from careclub.core.errors import Forbidden, ValidationFailed
+from careclub.core.db import current_tenant_id
+from careclub.core.errors import Forbidden, NotFound, ValidationFailed
 from careclub.core.money import Money, from_money
 from careclub.core.paging import CAP, After, BoundedOffset, capped, decode_cursor, next_after
 from careclub.core.principal import Principal, principal_in
@@ -140,6 +141,35 @@ class AuthController(Controller):
             roles=sorted(principal.roles),
             permissions=sorted(principal.grants),
         )
+
+
+class CompanyController(Controller):
+    path = "/api/v1/company"
+    tags = ["platform"]
+
+    @get("/", opt={"permission": Perm.TENANT_MANAGE})
+    async def read(self) -> schemas.Company:
+        """The company's name, time zone, default language and currency."""
+        return await _company()
+
+    @patch("/", opt={"permission": Perm.TENANT_MANAGE})
+    async def update(self, data: JSONBody[schemas.CompanyUpdate]) -> schemas.Company:
+        """Change some of them, with the tenant file's checks (every problem at once, by field); a new time zone
+        counts the monthly figures again; the currency is refused (409 `currency_in_use`) once money is recorded."""
+        now = await _company()
+        await service.update_company(**{f: getattr(data, f) if getattr(data, f) is not None else getattr(now, f)
+                                        for f in ("name", "timezone", "locale", "currency")})
+        return await _company()
+
+
+async def _company() -> schemas.Company:
+    tenant_id = current_tenant_id()
+    service.forget_tenant(tenant_id)  # read fresh: another process may have changed it a moment ago
+    info = await service.get_tenant(tenant_id)
+    if info is None:
+        raise NotFound("no such company", code="tenant_not_found")
+    return schemas.Company(id=info.id, slug=info.slug, name=info.name, timezone=info.timezone, locale=info.locale,
+                           currency=info.currency, currency_fixed=await service.money_recorded())
 
 
 class TokenController(Controller):
@@ -410,6 +440,7 @@ class AuditController(Controller):
 
 ROUTES = [
     AuthController,
+    CompanyController,
     TokenController,
     OrgUnitController,
     StaffController,

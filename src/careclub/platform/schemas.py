@@ -184,6 +184,29 @@ class CurrentTenant(msgspec.Struct, kw_only=True):
     timezone: str
 
 
+class Company(msgspec.Struct, kw_only=True):
+    """The company's own settings (the Company settings page and the tenant file set the same)."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    locale: str
+    currency: str
+    currency_fixed: bool  # money has been recorded in it: it can no longer change
+
+
+class CompanyUpdate(Input):
+    """The settings to change; a field left out stays as it is."""
+
+    __writes__: ClassVar[tuple[type[Table], ...]] = (tables.Tenant, tables.OrgUnit)
+
+    name: Annotated[str, col(tables.Tenant.name)] | None = None
+    timezone: Annotated[str, col(tables.Tenant.timezone)] | None = None
+    locale: Annotated[str, col(tables.Tenant.locale)] | None = None
+    currency: Annotated[str, col(tables.Tenant.currency)] | None = None
+
+
 class Me(msgspec.Struct, kw_only=True):
     """Who a token belongs to, in which tenant, with which roles and permissions."""
 

@@ -11,7 +11,7 @@ from careclub.core.db import fetch, tenant_scope
 from careclub.platform import service
 from careclub.platform.tables import AuditEntry, OrgUnit
 from tests.conftest import PASSWORD, signup
-from tests.integration.clubs.helpers import staff_with_password
+from tests.integration.clubs.helpers import person, staff_with_password
 from tests.integration.platform.pages import browser, login, submit
 
 
@@ -113,3 +113,38 @@ async def test_only_the_companys_admins_reach_the_page(app: Any, client: Any) ->
     assert token and (await _company(t["tenant_id"])).name != "Taken over"
     async with tenant_scope(uuid.UUID(t["tenant_id"])):
         assert await fetch("SELECT count(*)::int AS n FROM audit_entry WHERE action = 'tenant.update'") == [{"n": 0}]
+
+
+async def test_the_api_reads_and_changes_the_same_settings_with_the_same_checks(client: Any) -> None:
+    t, other = await signup(client), await signup(client)
+    h = t["headers"]
+    got = (await client.get("/api/v1/company", headers=h)).json()
+    assert (got["slug"], got["timezone"], got["currency"], got["currency_fixed"]) == (
+        t["slug"], "Asia/Shanghai", "CNY", False)
+    # a field left out stays; the others change
+    r = await client.patch("/api/v1/company", headers=h, json={"timezone": "Asia/Taipei", "locale": "en"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["timezone"], r.json()["locale"], r.json()["name"]) == ("Asia/Taipei", "en", got["name"])
+    # every problem at once, by field, and nothing saved
+    r = await client.patch("/api/v1/company", headers=h, json={"name": "  ", "timezone": "Asia/Nowhere",
+                                                               "locale": "de", "currency": "rmb"})
+    assert r.status_code == 422, r.text
+    fields = {e["field"] for e in r.json()["error"]["fields"]}
+    assert fields == {"name", "timezone", "locale", "currency"}, r.text
+    assert (await client.get("/api/v1/company", headers=h)).json()["timezone"] == "Asia/Taipei"
+    assert (await client.patch("/api/v1/company", headers=h, json={"zone": "UTC"})).status_code in (400, 422)
+    # the other company is untouched, and a clerk may not read or change the settings
+    assert (await client.get("/api/v1/company", headers=other["headers"])).json()["timezone"] == "Asia/Shanghai"
+    clerk = await person(client, t, kind="staff", roles=["cs_clerk"])
+    assert (await client.get("/api/v1/company", headers=clerk["headers"])).status_code == 403
+    assert (await client.patch("/api/v1/company", headers=clerk["headers"], json={"name": "x"})).status_code == 403
+    # money recorded: the currency stays (409), the same rule as the page
+    r = await client.post("/api/v1/funds", headers=h, json={"code": "CARE", "name": "Care fund", "year": 2026})
+    fund = r.json()
+    r = await client.post(f"/api/v1/funds/{fund['id']}/contributions", headers=h, json={
+        "kind": "reserve", "source": "Set-up reserve", "received_on": "2026-03-01",
+        "amount": {"amount": "10.00", "currency": "CNY"}})
+    assert r.status_code == 201, r.text
+    r = await client.patch("/api/v1/company", headers=h, json={"currency": "TWD"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "currency_in_use", r.text
+    assert (await client.get("/api/v1/company", headers=h)).json()["currency_fixed"] is True
