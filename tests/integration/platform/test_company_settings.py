@@ -4,6 +4,8 @@ fixed once money is recorded; only its admins reach the page, and a change touch
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -148,3 +150,24 @@ async def test_the_api_reads_and_changes_the_same_settings_with_the_same_checks(
     r = await client.patch("/api/v1/company", headers=h, json={"currency": "TWD"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "currency_in_use", r.text
     assert (await client.get("/api/v1/company", headers=h)).json()["currency_fixed"] is True
+
+
+async def test_saves_racing_run_one_after_another_and_the_audit_trail_chains(client: Any) -> None:
+    """Six saves at once, each to another zone: each waits for the one before, so every audit entry's `before` is
+    the `after` of the one before it, the company ends in the zone of the last, and the tallies agree with a
+    recount in it."""
+    t = await signup(client)
+    zones = ["Asia/Tokyo", "Asia/Taipei", "Asia/Seoul", "UTC", "Asia/Singapore", "Asia/Hong_Kong"]
+    answers = await asyncio.gather(*(client.patch("/api/v1/company", headers=t["headers"], json={"timezone": z})
+                                     for z in zones))
+    assert [a.status_code for a in answers] == [200] * len(zones), [a.text for a in answers]
+    async with tenant_scope(uuid.UUID(t["tenant_id"])):
+        trail = await fetch("SELECT before, after FROM audit_entry WHERE action = 'tenant.update' "
+                            "ORDER BY created_at, id")
+        differences = [*await fetch("SELECT * FROM club_tally_check()"),
+                       *await fetch("SELECT * FROM ticket_tally_check()")]
+    steps = [(json.loads(e["before"])["timezone"], json.loads(e["after"])["timezone"]) for e in trail]
+    assert len(steps) == len(zones) and steps[0][0] == "Asia/Shanghai"
+    assert all(steps[i][1] == steps[i + 1][0] for i in range(len(steps) - 1)), steps
+    assert sorted(after for _, after in steps) == sorted(zones)
+    assert (await _company(t["tenant_id"])).timezone == steps[-1][1] and differences == []

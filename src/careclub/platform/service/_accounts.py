@@ -91,9 +91,11 @@ async def update_company(*, name: str, timezone: str, locale: str, currency: str
     every field's problem at once. Answers the company now and the fields that changed. A new zone counts the
     statistics' tallies again (they are kept per company month, and a month starts at another moment there)."""
     tenant_id = current_tenant_id()
-    row = await Tenant.select().where(Tenant.id == tenant_id).first()
-    if row is None:
+    # locked first: two saves at once run one after the other, each comparing with what the other left
+    rows = await fetch("SELECT * FROM tenant WHERE id = $1 FOR UPDATE", tenant_id)
+    if not rows:
         raise NotFound("no such company", code="tenant_not_found")
+    row = rows[0]
     problems = Problems()
     wanted = {"name": problems.check(rules.check_text, name, "name"),
               "timezone": problems.check(rules.check_timezone, timezone),
@@ -106,7 +108,6 @@ async def update_company(*, name: str, timezone: str, locale: str, currency: str
                        code="currency_in_use", params={"currency": current["currency"]})
     changed = [k for k in wanted if wanted[k] != current[k]]
     if changed:
-        # the tenant row's own lock also keeps two admins' saves from interleaving with the recount
         await Tenant.update({getattr(Tenant, k): wanted[k] for k in changed}).where(Tenant.id == tenant_id)
         if "name" in changed:
             await OrgUnit.update({OrgUnit.name: wanted["name"]}).where(OrgUnit.parent.is_null())
