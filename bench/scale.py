@@ -28,15 +28,13 @@ a dispatcher and a resident, one ticket, a transition, the ticket pages that exi
     KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~30 min)
     BENCH_DATABASE=careclub_bench_xxxx careclub bench scale             # measure it again
 
-Measured 1 Dec 2026, 2 cores, quiet, the full size (1M members, 10M check-ins, 1M tickets, 10M postings; its
-load, 18 minutes: bench/README.md), one request at a time: every club list, search and page of one record within
-2–33 ms at p95 for the big tenant as for the small one (member list 8 ms, searches 4–12 ms, today's check-ins
-10 ms, the scanner page 18 ms, the member's card page 33 ms), the club statistics 93 ms (API) and 103 ms (page),
-the dashboard 238 ms; the jobs under 20 ms. Then (second pass, same day) the ticket reports from monthly tallies
-92 ms, every ticket list and page within 45 ms, the ticket core loaded in 186 s. Over target: a fund's full
-recount (403–585 ms for two million postings; the contract has it read every posting) and the SLA job's first
-run after a load (361 ms: the backlog of what fell due meanwhile; the issue asks 60 s of jobs); docs/scale.md has
-the tables. Before the scale work of #10 (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s,
+Measured 1 Dec 2026 (afternoon), 2 cores, quiet, the full size (1M members, 10M check-ins, 1M tickets, 10M
+postings; loaded in 11 minutes: bench/README.md), one request at a time: every club list, search and page of one
+record within 2–41 ms at p95 (member list 3 ms, searches 2–8 ms, today's check-ins 6 ms, the scanner page 10 ms,
+the member's card page 34 ms), the club statistics 52 ms (API) and 65 ms (page), the dashboard 61 ms; every ticket
+list and page within 40 ms, the ticket reports 67 ms; every funds list and page within 34 ms; the jobs within
+117 ms (the SLA job's first run after the load). Over target: a fund's full recount (397 ms at p95 for two million
+postings; the contract has it read every posting); docs/scale.md has the tables. Before the scale work of #10 (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s,
 searches ~5.6 s, the statistics 53 s at p95.
 """
 

@@ -28,7 +28,7 @@ log = logging.getLogger("careclub.jobs")
 BURST_DEQUEUE_TIMEOUT = 1.0
 
 
-FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant,
+FUNCTIONS: list[Any] = [tasks.heartbeat, tasks.sweep_fanout, tasks.sweep_tenant, tasks.tallies_recount,
                         clubs_jobs.clubs_fanout, clubs_jobs.clubs_housekeeping,
                         approvals_jobs.approvals_fanout, approvals_jobs.approvals_sweep,
                         payments_jobs.payments_inbox, payments_jobs.payments_fanout,

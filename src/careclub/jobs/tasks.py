@@ -85,3 +85,14 @@ async def sweep_tenant(ctx: dict[str, Any], *, tenant_id: str) -> int:
     if gone:
         log.info("sweep: %d token(s) purged", len(gone), extra={"job": "sweep_tenant"})
     return len(gone)
+
+
+async def tallies_recount(ctx: dict[str, Any], *, tenant_id: str) -> int:
+    """Count a company's statistics tallies again (club and tickets) from its rows, after its time zone changed
+    (`platform.service.update_company`): they are kept per company day and month, which begin at other moments in
+    another zone. Minutes at a million members, so a job, queued once the change is committed."""
+    from careclub.core.db import fetch
+
+    async with in_tenant(tenant_id, "tallies_recount"):
+        rows = await fetch("SELECT club_tally_rebuild() + ticket_tally_rebuild() AS made")
+    return int(rows[0]["made"])

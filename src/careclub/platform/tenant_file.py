@@ -310,7 +310,7 @@ async def _apply_identity(t: TenantIdentity, ctx_changes: list[str]) -> tuple[Te
         return info, True
     await bind_tenant(existing.id)
     info, changed = await service.update_company(name=t.name, timezone=t.timezone, locale=t.locale,
-                                                 currency=t.currency)
+                                                 currency=t.currency, recount_now=True)
     if changed:
         ctx_changes.append("tenant identity updated: " + ", ".join(changed))
     return info, False

@@ -34,9 +34,9 @@ async def test_an_admin_sets_the_name_zone_language_and_currency_and_no_other_co
         assert 'value="Asia/Shanghai" selected' in page.text  # a new company starts in China's zone
         r = await submit(c, "/settings/company", name="  海湾物业 <b>  ", timezone="Asia/Hong_Kong", locale="en",
                          currency="HKD")
-        assert r.status_code == 303 and r.headers["location"] == "/settings/company?saved=1"
+        assert r.status_code == 303 and r.headers["location"] == "/settings/company?saved=zone"
         shown = await c.get(r.headers["location"])
-        assert "Saved." in shown.text and 'value="海湾物业 &lt;b&gt;"' in shown.text
+        assert "Saved. The monthly figures are being counted again" in shown.text and 'value="海湾物业 &lt;b&gt;"' in shown.text
         assert 'value="Asia/Hong_Kong" selected' in shown.text and 'value="HKD" selected' in shown.text
     now = await _company(t["tenant_id"])
     assert (now.name, now.timezone, now.locale, now.currency) == ("海湾物业 <b>", "Asia/Hong_Kong", "en", "HKD")
@@ -93,7 +93,7 @@ async def test_the_currency_is_fixed_once_money_is_recorded(app: Any, client: An
         # the other settings still save, the currency as it was
         kept = await submit(c, "/settings/company", name="Co", timezone="Asia/Shanghai", locale="zh_CN",
                             currency="CNY")
-        assert kept.status_code == 303
+        assert kept.status_code == 303 and kept.headers["location"].endswith("?saved=1")  # no zone change
     assert (await _company(t["tenant_id"])).name == "Co"
 
 
@@ -154,8 +154,8 @@ async def test_the_api_reads_and_changes_the_same_settings_with_the_same_checks(
 
 async def test_saves_racing_run_one_after_another_and_the_audit_trail_chains(client: Any) -> None:
     """Six saves at once, each to another zone: each waits for the one before, so every audit entry's `before` is
-    the `after` of the one before it, the company ends in the zone of the last, and the tallies agree with a
-    recount in it."""
+    the `after` of the one before it, and the company ends in the zone of the last (each queues its recount of
+    the figures: tests/integration/tickets/test_report_tallies.py runs one)."""
     t = await signup(client)
     zones = ["Asia/Tokyo", "Asia/Taipei", "Asia/Seoul", "UTC", "Asia/Singapore", "Asia/Hong_Kong"]
     answers = await asyncio.gather(*(client.patch("/api/v1/company", headers=t["headers"], json={"timezone": z})
@@ -164,10 +164,8 @@ async def test_saves_racing_run_one_after_another_and_the_audit_trail_chains(cli
     async with tenant_scope(uuid.UUID(t["tenant_id"])):
         trail = await fetch("SELECT before, after FROM audit_entry WHERE action = 'tenant.update' "
                             "ORDER BY created_at, id")
-        differences = [*await fetch("SELECT * FROM club_tally_check()"),
-                       *await fetch("SELECT * FROM ticket_tally_check()")]
     steps = [(json.loads(e["before"])["timezone"], json.loads(e["after"])["timezone"]) for e in trail]
     assert len(steps) == len(zones) and steps[0][0] == "Asia/Shanghai"
     assert all(steps[i][1] == steps[i + 1][0] for i in range(len(steps) - 1)), steps
     assert sorted(after for _, after in steps) == sorted(zones)
-    assert (await _company(t["tenant_id"])).timezone == steps[-1][1] and differences == []
+    assert (await _company(t["tenant_id"])).timezone == steps[-1][1]

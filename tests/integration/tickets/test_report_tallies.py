@@ -13,14 +13,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from saq.job import Status
+
 from careclub.core import clock
 from careclub.core.db import fetch, tenant_scope
+from careclub.core.infra import Infra
+from careclub.core.jobqueue import QUEUE_NAME
+from careclub.core.redis import redis
 from careclub.platform import service as platform_service
 from careclub.platform.tenant_file import apply_text
 from careclub.tickets.service import _reports as reports
 from tests.conftest import PASSWORD
 from tests.integration.clubs.helpers import person, root_unit
 from tests.integration.platform.pages import browser, login, submit
+from tests.integration.test_jobs import queue_name, run_jobs  # noqa: F401 - the fixture is used by name
 from tests.integration.tickets.helpers import move, raise_ticket, tower
 from tests.integration.tickets.test_report_facts import SCENARIOS, Desk, _time_comes_back  # noqa: F401
 
@@ -177,7 +183,8 @@ async def test_one_companys_tallies_rebuild_and_compaction_never_reach_anothers(
     assert await tally_differences(b["t"]["tenant_id"]) == []
 
 
-async def test_a_company_whose_zone_changes_has_its_months_counted_again(app: Any, client: Any) -> None:
+async def test_a_company_whose_zone_changes_has_its_months_counted_again(app: Any, client: Any, infra: Infra,
+                                                                          queue_name: str) -> None:  # noqa: F811
     w = await tower(client)
     t = w["t"]
     tenant_id = uuid.UUID(t["tenant_id"])
@@ -203,11 +210,18 @@ async def test_a_company_whose_zone_changes_has_its_months_counted_again(app: An
                      f'timezone = "Asia/Tokyo"\nlocale = "{tenant.locale}"\n', demo=False)
     assert await month_of_resolved() == [date(2026, 4, 1)]
     assert await tally_differences(t["tenant_id"]) == []
-    # and back from the company settings page, as its admin would: the same recount
-    async with browser(app) as c:
+    # and back from the company settings page, as its admin would: the same recount, in a job queued once the
+    # change is committed (minutes for a big company), which the real worker runs
+    async with browser(app, lang="en") as c:
         await login(c, t["slug"], t["email"], PASSWORD)
         r = await submit(c, "/settings/company", name=tenant.name, timezone="Asia/Shanghai", locale=tenant.locale,
                          currency=tenant.currency)
-        assert r.status_code == 303, r.text[:500]
+        assert r.status_code == 303 and r.headers["location"].endswith("?saved=zone"), r.text[:500]
+        assert "counted again in the new time zone" in (await c.get(r.headers["location"])).text
+    queued = [k async for k in redis().scan_iter(match=f"saq:job:{QUEUE_NAME}:tallies_recount:{tenant_id}:*")]
+    assert len(queued) == 1
+    assert await month_of_resolved() == [date(2026, 4, 1)]  # until the job has run
+    [job] = await run_jobs(infra, queue_name, ("tallies_recount", {"tenant_id": t["tenant_id"]}))
+    assert job.status == Status.COMPLETE, job.error
     assert await month_of_resolved() == [date(2026, 3, 1)]
     assert await tally_differences(t["tenant_id"]) == []

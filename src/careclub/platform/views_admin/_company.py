@@ -50,15 +50,18 @@ async def _company_page(request: Request[Any, Any, Any], *, form: dict[str, Any]
 
 @get("/settings/company", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
 async def company_settings(request: Request[Any, Any, Any], saved: FromQuery[str | None] = None) -> Template:
-    return await _company_page(request, notice=_("Saved.") if saved else None)
+    notices = {"1": _("Saved."), "zone": _("Saved. The monthly figures are being counted again in the new time zone; "
+                                           "for a large company this takes a few minutes.")}
+    return await _company_page(request, notice=notices.get(saved or ""))
 
 
 @post("/settings/company", opt={"permission": Perm.TENANT_MANAGE}, include_in_schema=False)
 async def company_save(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     form = {k: str(data.get(k) or "").strip() for k in FIELDS}
     try:
-        await service.update_company(**form)
+        _info, changed = await service.update_company(name=form["name"], timezone=form["timezone"],
+                                                      locale=form["locale"], currency=form["currency"])
     except AppError as exc:
         return await _company_page(request, form=form, errors=form_errors(exc, FIELDS),
                                    status_code=exc.status_code)
-    return Redirect("/settings/company?saved=1", status_code=303)
+    return Redirect(f"/settings/company?saved={'zone' if 'timezone' in changed else '1'}", status_code=303)
