@@ -335,3 +335,23 @@ async def test_runs_racing_over_a_batch_breach_each_ticket_once_and_tell_each_pe
     assert kind("response") == sorted((i, p) for i in waiting for p in responsible(tickets[i]))
     assert kind("escalation") == sorted((i, p) for i, t in tickets.items() if types[t["type"]] == "tenant_admin"
                                         for p in escalated)
+
+
+async def test_runs_racing_in_the_morning_send_what_waited_overnight_once(client: Any) -> None:
+    """Breached at night, told nobody (quiet hours); in the morning four runs at once: one digest per person."""
+    w = await tower(client)
+    tenant, d = w["t"]["tenant_id"], w["dispatcher"]
+    await _sla(client, w, "repair", high={"respond": 10, "resolve": 30, "clock": "calendar"})
+    go(at("2026-03-02 21:30"))
+    for i in range(3):
+        await raise_ticket(client, d, unit=w["unit"], title=f"Night {i}", priority="high", department=w["eng"]["id"])
+    go(at("2026-03-02 22:30"))
+    assert (await _watch(tenant))["sent"] == 0 and await _digests(tenant) == []
+    go(at("2026-03-03 08:05"))
+    await asyncio.gather(*(_digests(tenant) for _ in range(4)))  # four connections open, so the runs start together
+    runs = await asyncio.gather(*(_watch(tenant) for _ in range(4)))
+    digests = await _digests(tenant)
+    people = [n["user_id"] for n in digests]
+    assert digests and len(people) == len(set(people)), people
+    assert sum(r["sent"] for r in runs) == len(people)
+    assert all(all(f"Night {i}" in n["body"] for i in range(3)) for n in digests)

@@ -156,8 +156,10 @@ async def send_digests(now: datetime, settings: dict[str, Any]) -> int:
     assert local is not None
     if _quiet(local.time(), settings["quiet_start"], settings["quiet_end"]):
         return 0
+    # locked: two runs at once would otherwise both send what was waiting since the night
     waiting = await fetch("SELECT n.id, n.user_id, n.kind, t.number, t.title, t.id AS ticket FROM ticket_sla_notice n"
-                          " JOIN ticket t ON t.id = n.ticket WHERE n.sent_at IS NULL ORDER BY n.created_at LIMIT 5000")
+                          " JOIN ticket t ON t.id = n.ticket WHERE n.sent_at IS NULL ORDER BY n.created_at LIMIT 5000"
+                          " FOR UPDATE OF n SKIP LOCKED")
     by_person: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     for row in waiting:
         by_person[row["user_id"]].append(row)
