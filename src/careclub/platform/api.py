@@ -145,7 +145,7 @@ class AuthController(Controller):
 
 class CompanyController(Controller):
     path = "/api/v1/company"
-    tags = ["platform"]
+    tags = ["organisation"]
 
     @get("/", opt={"permission": Perm.TENANT_MANAGE})
     async def read(self) -> schemas.Company:
