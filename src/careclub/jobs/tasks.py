@@ -18,7 +18,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresTransaction
 
 from careclub.core import clock
-from careclub.core.db import tenant_scope
+from careclub.core.db import fetch, tenant_scope
 from careclub.core.logging import log_tenant
 from careclub.core.principal import Actor, set_actor
 from careclub.core.redis import redis, tenant_key
@@ -91,8 +91,6 @@ async def tallies_recount(ctx: dict[str, Any], *, tenant_id: str) -> int:
     """Count a company's statistics tallies again (club and tickets) from its rows, after its time zone changed
     (`platform.service.update_company`): they are kept per company day and month, which begin at other moments in
     another zone. Minutes at a million members, so a job, queued once the change is committed."""
-    from careclub.core.db import fetch
-
     async with in_tenant(tenant_id, "tallies_recount"):
         rows = await fetch("SELECT club_tally_rebuild() + ticket_tally_rebuild() AS made")
     return int(rows[0]["made"])

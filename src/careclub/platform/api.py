@@ -16,7 +16,7 @@ from careclub.core.db import current_tenant_id
 from careclub.core.errors import Forbidden, NotFound, ValidationFailed
 from careclub.core.money import Money, from_money
 from careclub.core.paging import CAP, After, BoundedOffset, capped, decode_cursor, next_after
-from careclub.core.principal import Principal, principal_in
+from careclub.core.principal import Principal, TenantInfo, principal_in
 from careclub.core.schemas import INT32, out, out_list
 from careclub.platform import audit, schemas, service, tables
 from careclub.platform.permissions import Perm
@@ -150,24 +150,31 @@ class CompanyController(Controller):
     @get("/", opt={"permission": Perm.TENANT_MANAGE})
     async def read(self) -> schemas.Company:
         """The company's name, time zone, default language and currency."""
-        return await _company()
+        return await _company_out(await _current_company())
 
     @patch("/", opt={"permission": Perm.TENANT_MANAGE})
     async def update(self, data: JSONBody[schemas.CompanyUpdate]) -> schemas.Company:
         """Change some of them, with the tenant file's checks (every problem at once, by field); a new time zone
         counts the monthly figures again; the currency is refused (409 `currency_in_use`) once money is recorded."""
-        now = await _company()
-        await service.update_company(**{f: getattr(data, f) if getattr(data, f) is not None else getattr(now, f)
-                                        for f in ("name", "timezone", "locale", "currency")})
-        return await _company()
+        now = await _current_company()
+        info, _changed = await service.update_company(
+            name=data.name if data.name is not None else now.name,
+            timezone=data.timezone if data.timezone is not None else now.timezone,
+            locale=data.locale if data.locale is not None else now.locale,
+            currency=data.currency if data.currency is not None else now.currency)
+        return await _company_out(info)
 
 
-async def _company() -> schemas.Company:
+async def _current_company() -> TenantInfo:
     tenant_id = current_tenant_id()
     service.forget_tenant(tenant_id)  # read fresh: another process may have changed it a moment ago
     info = await service.get_tenant(tenant_id)
     if info is None:
         raise NotFound("no such company", code="tenant_not_found")
+    return info
+
+
+async def _company_out(info: TenantInfo) -> schemas.Company:
     return schemas.Company(id=info.id, slug=info.slug, name=info.name, timezone=info.timezone, locale=info.locale,
                            currency=info.currency, currency_fixed=await service.money_recorded())
 
