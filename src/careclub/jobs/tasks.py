@@ -18,11 +18,12 @@ from typing import Any
 from piccolo.engine.postgres import PostgresTransaction
 
 from careclub.core import clock
-from careclub.core.db import fetch, tenant_scope
+from careclub.core.db import tenant_scope
 from careclub.core.logging import log_tenant
 from careclub.core.principal import Actor, set_actor
 from careclub.core.redis import redis, tenant_key
 from careclub.platform import audit
+from careclub.platform.service import recount_tallies
 from careclub.platform.tables import ApiToken, Tenant
 
 log = logging.getLogger("careclub.jobs")
@@ -92,5 +93,4 @@ async def tallies_recount(ctx: dict[str, Any], *, tenant_id: str) -> int:
     (`platform.service.update_company`): they are kept per company day and month, which begin at other moments in
     another zone. Minutes at a million members, so a job, queued once the change is committed."""
     async with in_tenant(tenant_id, "tallies_recount"):
-        rows = await fetch("SELECT club_tally_rebuild() + ticket_tally_rebuild() AS made")
-    return int(rows[0]["made"])
+        return await recount_tallies()
