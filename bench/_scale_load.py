@@ -959,7 +959,10 @@ TICKET_FKS_FROM = 100_000
 # The month tallies (`ticket_tally`), kept by a statement trigger on the tickets: off too, made after the facts
 # they are counted from (dict order is rebuild order). The facts themselves are written with the tickets
 # (`_REPORT_FACTS`): their triggers stay off during the load, and a sample is checked instead of a rebuild.
-TICKET_REBUILDS = {"ticket_report_facts_rebuild": "%report_facts%", "ticket_tally_rebuild": "ticket_tally_%"}
+TICKET_REBUILDS = {"ticket_report_facts_rebuild": "%report_facts%", "ticket_tally_rebuild": "ticket_tally_%",
+                   # the service orders' quality facts (none are loaded here; off, the load keeps no transition
+                   # table of a million tickets for them)
+                   "service_order_quality_rebuild": "service_order_ticket_%"}
 TICKET_LOADED_WITH = {"ticket_report_facts_rebuild"}
 TICKET_DERIVED_FROM = ("ticket_leg", "ticket_event", "ticket")
 TICKET_TABLES = ("property_building", "property_unit", "customer", "unit_occupancy", "ticket", "ticket_leg",

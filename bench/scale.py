@@ -34,8 +34,8 @@ record within 2–41 ms at p95 (member list 3 ms, searches 2–8 ms, today's che
 the member's card page 34 ms), the club statistics 52 ms (API) and 65 ms (page), the dashboard 61 ms; every ticket
 list and page within 40 ms, the ticket reports 67 ms; every funds list and page within 34 ms; the jobs within
 117 ms (the SLA job's first run after the load). Over target: a fund's full recount (397 ms at p95 for two million
-postings; the contract has it read every posting); docs/scale.md has the tables. Before the scale work of #10 (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s,
-searches ~5.6 s, the statistics 53 s at p95.
+postings; the contract has it read every posting); docs/scale.md has the tables. Before the scale work of #10
+(the issue's table): the scanner 8.3 s, today's check-ins 8.8 s, searches ~5.6 s, the statistics 53 s at p95.
 """
 
 from __future__ import annotations

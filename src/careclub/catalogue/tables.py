@@ -12,7 +12,19 @@ resident's sign-off, the balance charged or the surplus refunded. Money goes thr
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 
 from careclub.core.db import TenantTable
 
@@ -133,6 +145,16 @@ class ServiceOrder(TenantTable, tablename="service_order"):
     cost_total = BigInt(default=0)
     version = Integer(default=1)
     updated_at = Timestamptz(null=True, default=None)
+    # The quality figures' facts, copied here by triggers (migration 2026-12-01T16:00:01) so a period's figures
+    # are one scan of the orders' creation index: the item version's subcontractor at booking, what its ticket
+    # says now (department, assignee, rating, reworked, breached) and the complaints raised about it.
+    item_subcontractor = UUID(null=True, default=None)
+    ticket_department = UUID(null=True, default=None)
+    ticket_assignee = UUID(null=True, default=None)
+    ticket_satisfaction = SmallInt(null=True, default=None)
+    ticket_reworked = Boolean(default=False)
+    ticket_breached = Boolean(default=False)
+    complaints = Integer(default=0)
 
 
 class LossReview(TenantTable, tablename="service_loss_review"):
