@@ -5,6 +5,7 @@ anything: `careclub bench scale` measures; these prove the answers are right and
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ import asyncpg
 from litestar import Litestar
 from openpyxl import load_workbook
 
+from careclub.core.infra import Infra
 from tests.conftest import PASSWORD, signup
 from tests.integration.clubs.helpers import as_owner, branch, club_world, ok, qr, scan
 from tests.integration.platform.pages import browser, login
@@ -184,6 +186,36 @@ async def test_todays_checkins_are_the_tenants_day(client: Any, owner: asyncpg.C
                    "current_date - 2 FROM club_checkin LIMIT 1")
     today = await ok(await client.get("/api/v1/checkins", headers=w["operator"]["headers"]))
     assert len(today) == 1
+
+
+async def test_a_recount_beside_a_check_in_that_opens_a_new_days_tally_counts_it_once(
+        client: Any, owner: asyncpg.Connection, infra: Infra) -> None:
+    """A zone change's recount runs while members check in. Check-ins still open when it starts, one adding to
+    today's tally rows and one making the row of a day that had none, commit while it runs: each counted once (the
+    recount was a DELETE, which waited for today's rows, and an INSERT, which then met the new day's row and
+    failed on the unique key)."""
+    w = await club_world(client)
+    t = w["t"]
+    assert (await scan(client, w, await qr(client, w))).status_code == 201
+    checking_in, recount = await asyncpg.connect(infra.owner_dsn), await asyncpg.connect(infra.owner_dsn)
+    try:
+        for conn in (checking_in, recount):
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", t["tenant_id"])
+        # two check-ins at once: today's adds to rows the recount reads, the other opens a day of its own
+        await checking_in.execute(
+            "INSERT INTO club_checkin (tenant_id, created_at, card, member, merchant, benefit, nonce, scanned_on)"
+            " SELECT tenant_id, now() - d * interval '1 day', card, member, merchant, benefit, 'late' || d,"
+            " current_date - d FROM (SELECT * FROM club_checkin LIMIT 1) c, unnest(ARRAY[0, 2]) AS d")
+        counting = asyncio.ensure_future(recount.fetchval("SELECT club_tally_rebuild()"))
+        await asyncio.sleep(0.3)
+        await checking_in.execute("COMMIT")
+        await counting
+        await recount.execute("COMMIT")
+    finally:
+        await checking_in.close()
+        await recount.close()
+    assert await tally_differences(owner, t["tenant_id"]) == []
 
 
 async def test_members_download_streams_the_filtered_list(app: Litestar, client: Any) -> None:
