@@ -226,8 +226,8 @@ async def stop_decided(review_id: uuid.UUID, approved: bool) -> None:
 
 # ---- quality -----------------------------------------------------------------------------------
 
-# per grouping: the key the orders are counted by, whether it needs the version row, and its label (looked up
-# for the few groups after counting, not joined to every order)
+# per grouping: the order's column the orders are counted by, and its label (looked up for the few groups after
+# counting, not joined to every order)
 _GROUP_SQL = {
     "item": ("s.item", "(SELECT v2.name FROM service_item i JOIN service_item_version v2"
                        " ON v2.id = i.current_version WHERE i.id = g.key)"),
