@@ -283,10 +283,12 @@ async def queue(request: Request[Any, Any, Any], view: Filter = None, type: Filt
         stamp = f"{clock.local(now):%Y%m%d}"
         return await exports.xlsx(f"tickets-{form['view']}-{stamp}.xlsx", str(_("Tickets")), EXPORT_COLUMNS,
                                   batches())
-    rows, cursor, total, more = await service.list_tickets(principal, **filters, after=after, limit=PER_PAGE)
     counts = await service.queue_counts(principal)
+    rows, cursor, total, more = await service.list_tickets(principal, **filters, after=after, limit=PER_PAGE,
+                                                           counted=counts.get(filters["view"]))
     query = {k: v for k, v in form.items() if v}
-    tabs = [{"view": v, "count": counts.get(v), "href": "?" + urlencode({**query, "view": v})} for v in VIEWS]
+    tabs = [{"view": v, "count": counts[v][0] if v in counts else None,
+             "href": "?" + urlencode({**query, "view": v})} for v in VIEWS]
     return tickets_page(request, "tickets/queue.html", rows=[_row_words(r, by_id, now, warn) for r in rows],
                         form=form, tabs=tabs, types=type_choices(types), stages=stage_choices(types),
                         priorities=[(p, priority_label(p)) for p in rules.PRIORITIES],

@@ -279,3 +279,24 @@ async def test_a_resident_raises_a_repair_signs_off_and_rates_it(client: Any, ap
         assert "quick and tidy" in page and "5 — very satisfied" in page
     done = await get(client, w["dispatcher"], tid)
     assert done["status"] == "visited" and done["satisfaction"] == 5
+
+
+async def test_the_queue_counts_more_than_a_page_once_and_a_filter_counts_its_own(client: Any, app: Litestar) -> None:
+    """Past one page the list's count is the tab's (counted once for both), and a filter counts what it shows."""
+    w = await tower(client)
+    for n in range(27):
+        await raise_ticket(client, w["dispatcher"], unit=w["unit"], title=f"Leak {n}", department=w["eng"]["id"])
+    for n in range(2):
+        await raise_ticket(client, w["dispatcher"], unit=w["unit"], type="complaint", title=f"Noise {n}",
+                           department=w["cs"]["id"])
+    async with as_user(app, w, "dispatcher") as c:
+        page = (await c.get("/tickets")).text
+        assert "29 tickets" in page and 'data-testid="count-open">29<' in page
+        assert 'data-testid="count-attention">0<' in page
+        older = re.search(r'href="(\?[^"]*after=[^"]+)"', page)
+        assert older is not None  # one page holds 25
+        assert "29 tickets" in (await c.get("/tickets" + older.group(1).replace("&amp;", "&"))).text
+        repairs = (await c.get("/tickets?type=repair")).text
+        assert "27 tickets" in repairs and 'data-testid="count-open">29<' in repairs
+        engineering = (await c.get(f"/tickets?department={w['eng']['id']}")).text
+        assert "27 tickets" in engineering

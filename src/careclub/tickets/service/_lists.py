@@ -148,8 +148,11 @@ def _bind(sql: str, args: list[Any]) -> tuple[str, list[Any]]:
 async def list_tickets(principal: Principal, *, view: str = "open", type_code: str | None = None,
                        status: str | None = None, priority: str | None = None,
                        department: uuid.UUID | None = None, unit: uuid.UUID | None = None,
-                       number: str | None = None, after: str | None = None, limit: int = 50
-                       ) -> tuple[list[dict[str, Any]], str | None, int, bool]:
+                       number: str | None = None, after: str | None = None, limit: int = 50,
+                       counted: tuple[int, bool] | None = None) -> tuple[list[dict[str, Any]], str | None, int, bool]:
+    """A page of the tickets the person may see in a view, with the filtered list's count (up to the cap).
+    `counted` is the view's count without filters when the caller has it already (`queue_counts`, the queue's
+    tabs): the same statement, so it is not run twice; ignored when a filter narrows the list."""
     args: list[Any] = []
     arms = None if _scope_implied(principal, view) else await _scope_arms(principal, args)
     where = [] if arms is None else [f"({' OR '.join(arms)})"]
@@ -183,6 +186,8 @@ async def list_tickets(principal: Principal, *, view: str = "open", type_code: s
     page, cursor_next = next_after(rows, limit)
     if cursor is None and cursor_next is None:  # the first page holds every row: they are the count
         total, more = capped(len(page))
+    elif counted is not None and not filters:
+        total, more = counted
     elif view == "attention":
         total, more = await _count(arms, filters, count_args, attention=True, split=False)
     else:
@@ -191,21 +196,21 @@ async def list_tickets(principal: Principal, *, view: str = "open", type_code: s
     return page, cursor_next, total, more
 
 
-async def queue_counts(principal: Principal) -> dict[str, int]:
-    """How many open, own and needing-attention tickets the person has (each counted up to the cap): the
-    counts alone, the scope worked out once."""
+async def queue_counts(principal: Principal) -> dict[str, tuple[int, bool]]:
+    """How many open, own and needing-attention tickets the person has (each counted up to the cap, and
+    whether there are more): the counts alone, the scope worked out once."""
     scope_args: list[Any] = []
     arms = await _scope_arms(principal, scope_args)
-    out: dict[str, int] = {}
+    out: dict[str, tuple[int, bool]] = {}
     for view in ("open", "mine", "attention"):
         implied = _scope_implied(principal, view)
         args = [] if implied else list(scope_args)
         if view == "attention":
-            out[view] = (await _count(None if implied else arms, [], args, attention=True, split=False))[0]
+            out[view] = await _count(None if implied else arms, [], args, attention=True, split=False)
             continue
         shown = _view_clause(principal, view, args)
         assert shown is not None  # only `all` has no condition
-        out[view] = (await _count(None if implied else arms, [shown], args, split=False))[0]
+        out[view] = await _count(None if implied else arms, [shown], args, split=False)
     return out
 
 

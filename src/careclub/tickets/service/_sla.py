@@ -99,6 +99,11 @@ async def _tell(kind: str, tickets: list[dict[str, Any]],
     return await _notices(kind, wanted)
 
 
+# The open tickets whose clock runs and is not yet breached: exactly the predicate of their index
+# (`ticket_tenant_due_running`), so each pass is a range of it by due time.
+RUNNING = "closed_at IS NULL AND clock_since IS NOT NULL AND NOT breached"
+
+
 async def watch(now: datetime | None = None) -> dict[str, int]:
     """One run for the company in context. Each pass takes up to `BATCH` tickets and works them set-based:
     the flags are set by one UPDATE that only takes a ticket still in need (a person's transition, or a second
@@ -109,16 +114,16 @@ async def watch(now: datetime | None = None) -> dict[str, int]:
     soon = now + timedelta(minutes=int(settings["warn_minutes"]))
     people = _People()
     warned = await fetch(
-        "UPDATE ticket SET warned = true WHERE id IN (SELECT id FROM ticket WHERE clock_since IS NOT NULL"
-        " AND NOT breached AND NOT warned AND due_at <= $1 AND due_at > $2 ORDER BY due_at LIMIT $3"
-        f" FOR NO KEY UPDATE SKIP LOCKED) RETURNING {_FIELDS}", soon, now, BATCH)
+        f"UPDATE ticket SET warned = true WHERE id IN (SELECT id FROM ticket WHERE {RUNNING}"
+        " AND NOT warned AND due_at <= $1 AND due_at > $2"
+        f" ORDER BY due_at LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED) RETURNING {_FIELDS}", soon, now, BATCH)
     await people.learn(warned)
     await _tell("warning", warned, people.responsible, "due_at")
 
     breached = await fetch(
         "UPDATE ticket SET breached = true, warned = true WHERE id IN (SELECT id FROM ticket"
-        " WHERE clock_since IS NOT NULL AND NOT breached AND due_at <= $1 ORDER BY due_at LIMIT $2"
-        f" FOR NO KEY UPDATE SKIP LOCKED) RETURNING {_FIELDS}", now, BATCH)
+        f" WHERE {RUNNING} AND due_at <= $1 ORDER BY due_at LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED)"
+        f" RETURNING {_FIELDS}", now, BATCH)
     if breached:
         ids = [t["id"] for t in breached]
         # the leg holding the ticket now is the one whose time ran out
