@@ -14,7 +14,7 @@ Then every endpoint below is measured for both tenants, interleaved (`ctx.compar
 and dashboards, which aggregate, take `--heavy-samples` (default 20) one at a time. The periodic
 jobs run in this process, three times per tenant. The table gives p50 and p95 in ms per tenant
 and marks MISS where a p95 misses its target (lists, searches, pages of one record and the scanner:
-50 ms; statistics and dashboards: 300 ms); each endpoint ends with `<label>@big/small = R`, the
+50 ms; statistics and dashboards: 300 ms; a run of a periodic job: 60 s); each endpoint ends with `<label>@big/small = R`, the
 throughput ratio (1.00: the big tenant is as fast as the small one).
 
 The ticket core (`--tickets`, default as many as `--members`, on the big tenant, `--small` on the small one;
@@ -67,7 +67,9 @@ from careclub.core.bench import (
     ratio_line,
 )
 
-TARGET_MS = {"list": 50.0, "stats": 300.0, "job": 300.0}
+# A periodic job's run is held to the jobs' aim (docs/scale.md, "Jobs": within 60 s at a million cards), not a
+# page's: the first run after a pause works off what fell due meanwhile (the SLA job after half an hour: ~0.4 s).
+TARGET_MS = {"list": 50.0, "stats": 300.0, "job": 60_000.0}
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"]
 REGIONS = [  # code, name, branches: 1 company + 3 regions + 25 branches
     ("R-SOUTH", "华南大区", ["深圳南山店", "深圳福田店", "深圳宝安店", "深圳龙岗店", "广州天河店", "广州越秀店",
