@@ -14,8 +14,8 @@ Then every endpoint below is measured for both tenants, interleaved (`ctx.compar
 and dashboards, which aggregate, take `--heavy-samples` (default 20) one at a time. The periodic
 jobs run in this process, three times per tenant. The table gives p50 and p95 in ms per tenant
 and marks MISS where a p95 misses its target (lists, searches, pages of one record and the scanner:
-50 ms; statistics and dashboards: 300 ms; a run of a periodic job: 60 s); each endpoint ends with `<label>@big/small = R`, the
-throughput ratio (1.00: the big tenant is as fast as the small one).
+50 ms; statistics and dashboards: 300 ms; a run of a periodic job: 60 s); each endpoint ends with
+`<label>@big/small = R`, the throughput ratio (1.00: the big tenant is as fast as the small one).
 
 The ticket core (`--tickets`, default as many as `--members`, on the big tenant, `--small` on the small one;
 0 leaves it out): projects, departments, ticket staff and the built-in types through the API and the
@@ -28,13 +28,14 @@ a dispatcher and a resident, one ticket, a transition, the ticket pages that exi
     KEEP_BENCH_DB=1 careclub bench scale --extra --time-limit 30        # the full size, kept (~30 min)
     BENCH_DATABASE=careclub_bench_xxxx careclub bench scale             # measure it again
 
-Measured 1 Dec 2026 (afternoon), 2 cores, quiet, the full size (1M members, 10M check-ins, 1M tickets, 10M
-postings; loaded in 11 minutes: bench/README.md), one request at a time: every club list, search and page of one
-record within 2–41 ms at p95 (member list 3 ms, searches 2–8 ms, today's check-ins 6 ms, the scanner page 10 ms,
-the member's card page 34 ms), the club statistics 52 ms (API) and 65 ms (page), the dashboard 61 ms; every ticket
-list and page within 40 ms, the ticket reports 67 ms; every funds list and page within 34 ms; the jobs within
-117 ms (the SLA job's first run after the load). Over target: a fund's full recount (397 ms at p95 for two million
-postings; the contract has it read every posting); docs/scale.md has the tables. Before the scale work of #10
+Measured 1 Dec 2026 (evening), 2 cores, the full size (1M members, 10M check-ins, 1M tickets, 10M postings;
+loaded in 18 minutes on a busy machine, 11 on a quiet one: bench/README.md), one request at a time: every
+endpoint within its target. Every club list, search and page of one record within 2–39 ms at p95 (member list
+7 ms, searches 5–8 ms, today's check-ins 10 ms, the scanner page 22 ms, the member's card page 34 ms), the club
+statistics 83 ms (API) and 111 ms (page), the dashboard 106 ms; every ticket list and page within 40 ms, the
+ticket reports 92 ms; every funds list and page within 46 ms; a fund's full recount of two million postings
+220–293 ms (one partial index per account); the jobs' runs within 133 ms. docs/scale.md has the tables.
+Before the scale work of #10
 (the issue's table): the scanner 8.3 s, today's check-ins 8.8 s, searches ~5.6 s, the statistics 53 s at p95.
 """
 
