@@ -2,7 +2,7 @@
 order, `(tenant_id, fund, account) INCLUDE (amount)`, held the account's name in every entry (64–68 bytes an
 entry; 143 MB for a fund of two million postings), and the recount hashed that name for every posting to group
 them: 345–376 ms. One partial index per account, `(tenant_id, fund) INCLUDE (amount) WHERE account = …`, holds
-52 bytes an entry, and each account is one plain sum of one index (docs/scale.md, "The trial balance").
+52 bytes an entry, and each account is one plain sum of one index (docs/scale.md, Care funds, "Third pass").
 
 The accounts are a closed list (funds/rules.py `ACCOUNTS`); the database now refuses a posting to any other
 (`fund_posting_account_known`), so the indexes cover every posting and an account added to the rules needs a
