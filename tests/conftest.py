@@ -7,6 +7,7 @@ import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -127,6 +128,21 @@ async def owner(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(infra.owner_dsn)
     yield conn
     await conn.close()
+
+
+@asynccontextmanager
+async def owner_transactions(infra: Infra, tenant_id: str, n: int) -> AsyncIterator[list[asyncpg.Connection]]:
+    """`n` connections as the schema owner, each in an open transaction bound to the tenant: writes held open while
+    another statement runs (a race a test stages by hand). Whatever is left uncommitted is rolled back on close."""
+    conns = [await asyncpg.connect(infra.owner_dsn) for _ in range(n)]
+    try:
+        for conn in conns:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
+        yield conns
+    finally:
+        for conn in conns:
+            await conn.close()
 
 
 def unique_slug(prefix: str = "t") -> str:

@@ -24,7 +24,7 @@ security, reading the company from `app_current_tenant()`.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from careclub.core.db import run_script
+from careclub.core.db import per_tenant_sql, run_script
 
 ID = "2026-12-01T16:00:01:000000"
 VERSION = "1.38.0"
@@ -164,32 +164,13 @@ CREATE INDEX IF NOT EXISTS service_order_tenant_quality ON service_order (tenant
              ticket_reworked, ticket_breached, complaints);
 """.replace("UUID_TEXT", _UUID_TEXT)
 
-BACKFILL = """
-DO $$
-DECLARE t uuid;
-BEGIN
-    FOR t IN SELECT tenant_id FROM service_order_tenants_unforced LOOP
-        PERFORM set_config('app.tenant_id', t::text, true);
-        PERFORM service_order_quality_rebuild();
-    END LOOP;
-    PERFORM set_config('app.tenant_id', '', true);
-END
-$$;
-"""
-
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="catalogue", description=DESCRIPTION)
 
     async def run():
         await run_script(SQL)
-        # The companies that hold orders, read once past the policy (the migration role owns the table).
-        await run_script("""
-            ALTER TABLE service_order NO FORCE ROW LEVEL SECURITY;
-            CREATE TEMP TABLE service_order_tenants_unforced ON COMMIT DROP AS
-                SELECT DISTINCT tenant_id FROM service_order;
-            ALTER TABLE service_order FORCE ROW LEVEL SECURITY;
-        """ + BACKFILL)
+        await run_script(per_tenant_sql("service_order", "service_order_quality_rebuild()"))
 
     manager.add_raw(run)
     return manager

@@ -10,7 +10,7 @@ security applies to what they write exactly as to the rows that fired them.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from careclub.core.db import rls_sql, run_script
+from careclub.core.db import per_tenant_sql, rls_sql, run_script
 
 ID = "2026-11-30T08:46:01:000000"
 VERSION = "1.38.0"
@@ -394,34 +394,15 @@ CREATE TRIGGER club_checkin_tally_insert AFTER INSERT ON club_checkin
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION club_checkin_tally();
 """
 
-# Terms and tallies for what the tenants already hold, one tenant at a time under its own binding
-# (the functions read app_current_tenant()).
-BACKFILL = """
-DO $$
-DECLARE t uuid;
-BEGIN
-    FOR t IN SELECT DISTINCT tenant_id FROM club_member_unforced LOOP
-        PERFORM set_config('app.tenant_id', t::text, true);
-        PERFORM club_member_terms_rebuild();
-        PERFORM club_tally_rebuild();
-    END LOOP;
-    PERFORM set_config('app.tenant_id', '', true);
-END
-$$;
-"""
-
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="clubs", description=DESCRIPTION)
 
     async def run():
         await run_script(SQL + "".join(rls_sql(t) for t in ("club_member_term", "club_tally")))
-        # The tenants that hold members, read once past the policy (the migration role owns the table).
-        await run_script("""
-            ALTER TABLE club_member NO FORCE ROW LEVEL SECURITY;
-            CREATE TEMP TABLE club_member_unforced ON COMMIT DROP AS SELECT DISTINCT tenant_id FROM club_member;
-            ALTER TABLE club_member FORCE ROW LEVEL SECURITY;
-        """ + BACKFILL)
+        # Terms and tallies for what the tenants already hold, one tenant at a time under its own binding
+        # (the functions read app_current_tenant()).
+        await run_script(per_tenant_sql("club_member", "club_member_terms_rebuild()", "club_tally_rebuild()"))
 
     manager.add_raw(run)
     return manager

@@ -25,7 +25,7 @@ loader turns the triggers off during its load and calls the rebuild once after.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from careclub.core.db import run_script
+from careclub.core.db import per_tenant_sql, run_script
 
 ID = "2026-12-01T09:00:04:000000"
 VERSION = "1.38.0"
@@ -159,33 +159,15 @@ CREATE OR REPLACE TRIGGER ticket_event_report_facts AFTER INSERT ON ticket_event
     EXECUTE FUNCTION ticket_event_report_facts();
 """
 
-# The facts of the tickets the tenants already hold, one tenant at a time under its own binding (the functions
-# read app_current_tenant()).
-BACKFILL = """
-DO $$
-DECLARE t uuid;
-BEGIN
-    FOR t IN SELECT tenant_id FROM ticket_tenants_unforced LOOP
-        PERFORM set_config('app.tenant_id', t::text, true);
-        PERFORM ticket_report_facts_rebuild();
-    END LOOP;
-    PERFORM set_config('app.tenant_id', '', true);
-END
-$$;
-"""
-
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="tickets", description=DESCRIPTION)
 
     async def run():
         await run_script(SQL)
-        # The tenants that hold tickets, read once past the policy (the migration role owns the table).
-        await run_script("""
-            ALTER TABLE ticket NO FORCE ROW LEVEL SECURITY;
-            CREATE TEMP TABLE ticket_tenants_unforced ON COMMIT DROP AS SELECT DISTINCT tenant_id FROM ticket;
-            ALTER TABLE ticket FORCE ROW LEVEL SECURITY;
-        """ + BACKFILL)
+        # The facts of the tickets the tenants already hold, one tenant at a time under its own binding (the functions
+        # read app_current_tenant()).
+        await run_script(per_tenant_sql("ticket", "ticket_report_facts_rebuild()"))
 
     manager.add_raw(run)
     return manager

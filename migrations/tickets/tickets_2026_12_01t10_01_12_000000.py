@@ -20,7 +20,7 @@ applies to them as to the rows that fired them.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from careclub.core.db import rls_sql, run_script
+from careclub.core.db import per_tenant_sql, rls_sql, run_script
 
 ID = "2026-12-01T10:01:12:000000"
 VERSION = "1.38.0"
@@ -222,31 +222,14 @@ END
 $$;
 """
 
-# The tallies of the tickets the companies already hold, one company at a time under its own binding.
-BACKFILL = """
-DO $$
-DECLARE t uuid;
-BEGIN
-    FOR t IN SELECT tenant_id FROM ticket_tenants_unforced LOOP
-        PERFORM set_config('app.tenant_id', t::text, true);
-        PERFORM ticket_tally_rebuild();
-    END LOOP;
-    PERFORM set_config('app.tenant_id', '', true);
-END
-$$;
-"""
-
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="tickets", description=DESCRIPTION)
 
     async def run():
         await run_script(SQL + "".join(rls_sql(t) for t in TENANT_TABLES))
-        await run_script("""
-            ALTER TABLE ticket NO FORCE ROW LEVEL SECURITY;
-            CREATE TEMP TABLE ticket_tenants_unforced ON COMMIT DROP AS SELECT DISTINCT tenant_id FROM ticket;
-            ALTER TABLE ticket FORCE ROW LEVEL SECURITY;
-        """ + BACKFILL)
+        # The tallies of the tickets the companies already hold, one company at a time under its own binding.
+        await run_script(per_tenant_sql("ticket", "ticket_tally_rebuild()"))
 
     manager.add_raw(run)
     return manager

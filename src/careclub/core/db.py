@@ -258,6 +258,28 @@ def rls_sql(table: str) -> str:
     """
 
 
+def per_tenant_sql(table: str, *calls: str) -> str:
+    """SQL that runs `calls` (functions reading the company from `app_current_tenant()`, e.g. a rebuild of derived
+    rows) once for every company holding rows in `table`, each with that company in context: a migration's
+    backfill. The companies are read once past the table's policy, which the migration role (the owner) lifts for
+    that one statement of its transaction."""
+    body = "".join(f"\n        PERFORM {call};" for call in calls)
+    return f"""
+        ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+        CREATE TEMP TABLE {table}_tenants_unforced ON COMMIT DROP AS SELECT DISTINCT tenant_id FROM {table};
+        ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+        DO $$
+        DECLARE t uuid;
+        BEGIN
+            FOR t IN SELECT tenant_id FROM {table}_tenants_unforced LOOP
+                PERFORM set_config('app.tenant_id', t::text, true);{body}
+            END LOOP;
+            PERFORM set_config('app.tenant_id', '', true);
+        END
+        $$;
+    """
+
+
 async def run_script(sql: str) -> None:
     """Execute a multi-statement SQL script in the open transaction (migrations' raw steps)."""
     tx = DB.current_transaction.get()

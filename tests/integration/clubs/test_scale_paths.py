@@ -15,7 +15,7 @@ from litestar import Litestar
 from openpyxl import load_workbook
 
 from careclub.core.infra import Infra
-from tests.conftest import PASSWORD, signup
+from tests.conftest import PASSWORD, owner_transactions, signup
 from tests.integration.clubs.helpers import as_owner, branch, club_world, ok, qr, scan
 from tests.integration.platform.pages import browser, login
 
@@ -197,11 +197,7 @@ async def test_a_recount_beside_a_check_in_that_opens_a_new_days_tally_counts_it
     w = await club_world(client)
     t = w["t"]
     assert (await scan(client, w, await qr(client, w))).status_code == 201
-    checking_in, recount = await asyncpg.connect(infra.owner_dsn), await asyncpg.connect(infra.owner_dsn)
-    try:
-        for conn in (checking_in, recount):
-            await conn.execute("BEGIN")
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", t["tenant_id"])
+    async with owner_transactions(infra, t["tenant_id"], 2) as (checking_in, recount):
         # two check-ins at once: today's adds to rows the recount reads, the other opens a day of its own
         await checking_in.execute(
             "INSERT INTO club_checkin (tenant_id, created_at, card, member, merchant, benefit, nonce, scanned_on)"
@@ -212,9 +208,6 @@ async def test_a_recount_beside_a_check_in_that_opens_a_new_days_tally_counts_it
         await checking_in.execute("COMMIT")
         await counting
         await recount.execute("COMMIT")
-    finally:
-        await checking_in.close()
-        await recount.close()
     assert await tally_differences(owner, t["tenant_id"]) == []
 
 
@@ -379,3 +372,29 @@ async def test_the_bench_loaders_bare_tables_come_back_with_every_index_key_and_
     assert after["indexes"] == before["indexes"]
     assert after["constraints"] == before["constraints"]
     assert after["forced"] == before["forced"]
+
+
+async def test_a_migrations_backfill_rebuilds_each_company_under_its_own_binding(client: Any,
+                                                                               owner: asyncpg.Connection) -> None:
+    """`per_tenant_sql`, the backfill every migration of derived rows runs: each company holding members gets its
+    search terms and tallies made again with itself in context, and the table's policy is forced again after."""
+    from careclub.core.db import per_tenant_sql
+
+    worlds = [await club_world(client), await club_world(client)]
+    terms = "SELECT member, term FROM club_member_term ORDER BY member, term"
+    kept = {}
+    for w in worlds:
+        tid = w["t"]["tenant_id"]
+        kept[tid] = await as_owner(owner, tid, terms)
+        assert kept[tid]
+        await as_owner(owner, tid, "DELETE FROM club_member_term")
+        await as_owner(owner, tid, "DELETE FROM club_tally")
+        assert await tally_differences(owner, tid) != []
+    async with owner.transaction():
+        await owner.execute(per_tenant_sql("club_member", "club_member_terms_rebuild()", "club_tally_rebuild()"))
+    for w in worlds:
+        tid = w["t"]["tenant_id"]
+        assert await as_owner(owner, tid, terms) == kept[tid]
+        assert await tally_differences(owner, tid) == []
+    assert await owner.fetchval("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'club_member'")
+    assert await owner.fetchval("SELECT current_setting('app.tenant_id', true)") in (None, "")
