@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from saq.job import Status
 
 from careclub.core import clock
@@ -24,7 +23,7 @@ from careclub.core.redis import redis
 from careclub.platform import service as platform_service
 from careclub.platform.tenant_file import apply_text
 from careclub.tickets.service import _reports as reports
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, owner_transactions
 from tests.integration.clubs.helpers import person, root_unit
 from tests.integration.platform.pages import browser, login, submit
 from tests.integration.test_jobs import queue_name, run_jobs  # noqa: F401 - the fixture is used by name
@@ -180,11 +179,7 @@ async def test_a_recount_beside_a_compaction_and_a_resolution_counts_every_ticke
         if i:
             await move(client, w["engineer"], tid, "resolved")
     open_one = ids[0]  # accepted, not resolved
-    folding, resolving, recount = [await asyncpg.connect(infra.owner_dsn) for _ in range(3)]
-    try:
-        for conn in (folding, resolving, recount):
-            await conn.execute("BEGIN")
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", t["tenant_id"])
+    async with owner_transactions(infra, t["tenant_id"], 3) as (folding, resolving, recount):
         assert await folding.fetchval("SELECT ticket_tally_compact()") > 0
         await resolving.execute("UPDATE ticket SET status = 'resolved', resolved_at = now() WHERE id = $1",
                                 uuid.UUID(open_one))
@@ -194,9 +189,6 @@ async def test_a_recount_beside_a_compaction_and_a_resolution_counts_every_ticke
         await resolving.execute("COMMIT")
         await counting
         await recount.execute("COMMIT")
-    finally:
-        for conn in (folding, resolving, recount):
-            await conn.close()
     assert await tally_differences(t["tenant_id"]) == []
     async with tenant_scope(uuid.UUID(t["tenant_id"])):
         resolved = await fetch("SELECT sum(tickets)::int AS n FROM ticket_tally WHERE figure = 'resolved'")
