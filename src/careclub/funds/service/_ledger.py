@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from careclub.core.db import current_tenant_id, fetch
+from careclub.core.db import current_tenant_id, fetch, plan_each_call
 from careclub.core.errors import Conflict, NotFound, ValidationFailed
 from careclub.core.money import format_grouped
 from careclub.core.principal import current_actor
@@ -235,9 +235,7 @@ async def trial_balance(fund_id: uuid.UUID) -> dict[str, Any]:
     """Balances recomputed from the postings themselves, beside the stored ones and the running sums per
     month. Balanced when the postings sum to zero and every stored balance and every account's running sum
     agrees with its postings. An integrity check run on request, not on every page."""
-    # Planned for this fund's size: a generic plan (asyncpg caches the statement) guesses an average fund and
-    # reads two million postings on one process.
-    await fetch("SET LOCAL plan_cache_mode = force_custom_plan")
+    await plan_each_call()  # for this fund's size: a generic plan guesses an average fund and stays serial
     summed = await fetch(_RECOUNT, current_tenant_id(), fund_id)
     stored = (await balances([fund_id]))[fund_id]
     computed = {r["account"]: r["total"] for r in summed}
