@@ -306,7 +306,8 @@ FROM (
            random() < 0.7 AS with_benefit,
            CASE WHEN random() < 0.4 THEN (50 + floor(random() * 750))::int * 100 END AS amount
     FROM (
-        SELECT CASE WHEN t >= $5::timestamptz THEN t - interval '1 day' ELSE t END AS ts
+        SELECT CASE WHEN t >= $5::timestamptz THEN t - interval '1 day' WHEN t < $4::timestamptz THEN $4::timestamptz
+                    ELSE t END AS ts
         FROM (SELECT CASE WHEN $13::bool THEN $4::timestamptz + random() * ($5::timestamptz - $4::timestamptz)
                           ELSE ((($4::timestamptz + random() * ($5::timestamptz - $4::timestamptz))
                                   AT TIME ZONE $12)::date + time '08:00' + random() * interval '13 hours')
@@ -367,6 +368,7 @@ LOADED_TABLES = ("club_member", "club_vehicle", "club_card", "club_period", "clu
 FINISHED = "bench scale: loaded"
 REBUILDS = {"club_member_terms_rebuild": "%terms%", "club_tally_rebuild": "%tally%"}
 DERIVED_TABLES = ("club_member_term", "club_tally")
+SET_UP_TABLES = ("org_unit", "club", "club_plan", "club_merchant", "club_benefit")  # made through the API
 # Filled bare from BARE_REBUILD_FROM members (`Loader._strip`): all the loaded tables but the counters (a handful
 # of rows, written by ON CONFLICT). The usage counters' unique index stays: their INSERT is an ON CONFLICT on it.
 BARE_TABLES = ("club_member", "club_vehicle", "club_card", "club_period", "club_card_event", "payment",
@@ -381,13 +383,15 @@ class Loader:
 
         a: members → vehicles → cards → periods → card events → payments → counters → check-ins
         b: audit (no foreign keys) → check-ins (bare only) → the search terms (`terms_may_start`) → check-ins
-        a: quota counters; bare: the keys and indexes on a + b (`_unstrip`)
+        bare: keys, then quota counters among the indexes, then foreign keys on two fresh connections (`_unstrip`);
+        else a: quota counters
         a: the tallies, beside b: VACUUM (ANALYZE)
 
     From BARE_REBUILD_FROM members every loaded table is filled bare (`_strip`): no index, key or foreign
     key is kept up row by row; they are all made once at the end, each in one sort or one join. Below it
     only the check-ins' foreign keys go (from DROP_FKS_FROM check-ins). The check-ins are month chunks
-    taken by whichever connection is free (`_CheckinQueue`).
+    taken by whichever connection is free (`_CheckinQueue`), each written straight into its month's
+    partition (`partition_of`).
 
     `emit` prints progress as it goes (a full load takes minutes)."""
 
@@ -429,8 +433,9 @@ class Loader:
     async def _load(self, conn: asyncpg.Connection, table: str, sql: str, *args: Any) -> int:
         """An INSERT … SELECT, then ANALYZE: the next statements join what it loaded, and a plan made
         for an empty table would loop over a million rows."""
+        before = await _row_estimate(conn, table)
         rows = await self._exec(conn, sql, *args)
-        await conn.execute(f"ANALYZE {table}")
+        await _analyze_if_grown(conn, table, before, rows)
         return rows
 
     async def run(self) -> LoadReport:
@@ -510,28 +515,36 @@ class Loader:
             finally:
                 if fks:
                     await self._timed("club_checkin foreign keys", lambda: self._add_foreign_keys(fks))
+            today = self.now.astimezone(ZoneInfo(w.timezone)).date()
+
+            async def usage(conn: asyncpg.Connection) -> None:
+                await self._timed("club_benefit_usage", lambda: self._exec(conn, _USAGE, self.t, today))
+
+            async def tally(conn: asyncpg.Connection) -> None:
+                await self._timed("club_tally_rebuild()", lambda: self._rebuild(conn, "club_tally_rebuild",
+                                                                                "club_tally"))
+                await conn.execute("VACUUM (ANALYZE) club_tally")
+
             try:
-                today = self.now.astimezone(ZoneInfo(w.timezone)).date()
-                await self._timed("club_benefit_usage", lambda: self._exec(a, _USAGE, self.t, today))
+                if self.stripped:  # the counters only read: they share the two connections with the index builds
+                    await self._timed("keys, indexes, foreign keys", lambda: self._unstrip([usage]))
+                else:
+                    await usage(a)
             finally:  # on a fresh connection: a failed statement may have left `a` unusable
                 fresh = await self.connect()
                 try:
                     await set_triggers(fresh, deferred, enabled=True)
                 finally:
                     await fresh.close()
-                if self.stripped:
-                    await self._timed("keys and indexes made", self._unstrip)
             if "club_tally_rebuild" in deferred:
-                # Planned on fresh statistics (it aggregates every loaded table), beside the VACUUM of the rest.
-                await a.execute(f"ANALYZE {', '.join(LOADED_TABLES)}")
-
-                async def tally() -> None:
-                    await self._timed("club_tally_rebuild()", lambda: self._rebuild(a, "club_tally_rebuild",
-                                                                                    "club_tally"))
-                    await a.execute("VACUUM (ANALYZE) club_tally")
-
+                # Planned on fresh statistics (it aggregates every loaded table), beside the VACUUM of the rest. Not
+                # beside the index builds: both are bound by the CPU, and the rebuild then took twice as long.
+                # The set-up's small tables too (merchants: a few dozen rows, which autovacuum may not have counted
+                # yet): without statistics the planner takes one merchant for all and joins ten million check-ins
+                # by index, merchant by merchant.
+                await a.execute(f"ANALYZE {', '.join(LOADED_TABLES + SET_UP_TABLES)}")
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(tally())
+                    group.create_task(tally(a))
                     group.create_task(self._timed("vacuum (analyze)", lambda: self.vacuum([b], skip=("club_tally",))))
             else:
                 await self._timed("vacuum (analyze)", lambda: self.vacuum([a, b]))
@@ -619,24 +632,30 @@ class Loader:
             self.stripped.append(stripped)
         return sum(len(s.keys) + len(s.indexes) + len(s.fks) for s in self.stripped)
 
-    async def _unstrip(self) -> int:
-        """The keys and indexes `_strip` dropped, made on two fresh connections taking them one at a time, the
-        check-ins' (the biggest) first, no parallel workers (the two backends are the two cores); then every
-        foreign key, each checked in one join."""
-        jobs = [f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}'
-                for s in self.stripped for name, definition in s.keys]
-        jobs += [definition for s in self.stripped for _, definition in s.indexes]
-        jobs.sort(key=lambda sql: " club_checkin " not in sql)
+    async def _unstrip(self, beside: Sequence[Job] = ()) -> int:
+        """The keys and indexes `_strip` dropped, then their foreign keys, on two fresh connections taking jobs
+        as they come free (the check-ins', the biggest, first), no parallel workers (the two backends are the
+        two cores). Three stages, by the locks they take:
+
+        1. the keys: `ADD CONSTRAINT … PRIMARY KEY` locks its table against reading too, so nothing else runs;
+        2. the indexes, with `beside` (the quota counters: they only read the check-ins) first among them: an
+           index build lets the table be read meanwhile;
+        3. the foreign keys, each checked in one join: the check-ins' keys to cards and members (a join of ten
+           million rows each) partition by partition, the two at once, the parent's keys then only taking the
+           partitions' over (`_partition_foreign_keys`); every other table's after, one at a time, as each
+           lifts the forced policy of the tables it joins for its transaction."""
+        keys: list[Job] = [f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}'
+                           for s in self.stripped for name, definition in s.keys]
+        keys.sort(key=lambda sql: not str(sql).startswith("ALTER TABLE club_checkin "))
+        indexes: list[Job] = [definition for s in self.stripped for _, definition in s.indexes]
+        indexes.sort(key=lambda sql: " club_checkin " not in str(sql))
         conns = [await self.connect(), await self.connect()]
         try:
-            async def work(conn: asyncpg.Connection) -> None:
+            for conn in conns:
                 await conn.execute("SET max_parallel_maintenance_workers = 0")
-                while jobs:
-                    await conn.execute(jobs.pop(0))
-
-            async with asyncio.TaskGroup() as group:
-                for conn in conns:
-                    group.create_task(work(conn))
+            await run_jobs(conns, keys)
+            await run_jobs(conns, [*beside, *indexes])
+            await self._partition_foreign_keys(conns)
             for s in self.stripped:
                 await add_foreign_keys(conns[0], s.fks, s.table, _referenced(s.fks))
         finally:
@@ -645,6 +664,34 @@ class Loader:
         made = sum(len(s.keys) + len(s.indexes) + len(s.fks) for s in self.stripped)
         self.stripped = []
         return made
+
+    async def _partition_foreign_keys(self, conns: list[asyncpg.Connection]) -> None:
+        """The check-ins' foreign keys to the big tables (cards, members) added to every partition first, one key
+        a connection, the two walking the partitions from opposite ends (two keys on one partition wait for each
+        other; two on one referenced table would too). Each step is its own transaction lifting the referenced
+        table's forced policy (the check joins it as the owner, and would see one company only). The parent's
+        key, added after, takes each partition's over as its own without checking a row again."""
+        fks = [(name, definition) for s in self.stripped if s.table == "club_checkin" for name, definition in s.fks
+               if _referenced([(name, definition)])[0] in BIG_REFERENCED]
+        if not fks:
+            return
+        parts = [r["part"] for r in await conns[0].fetch(
+            "SELECT inhrelid::regclass::text AS part FROM pg_inherits WHERE inhparent = 'club_checkin'::regclass "
+            "ORDER BY 1")]
+        lanes = [fks[k::len(conns)] for k in range(len(conns))]
+
+        async def lane(conn: asyncpg.Connection, mine: list[tuple[str, str]], order: list[str]) -> None:
+            for name, definition in mine:
+                referenced = _referenced([(name, definition)])[0]
+                for part in order:
+                    async with conn.transaction():
+                        await conn.execute(f"ALTER TABLE {referenced} NO FORCE ROW LEVEL SECURITY")
+                        await conn.execute(f'ALTER TABLE {part} ADD CONSTRAINT "{name}" {definition}')
+                        await conn.execute(f"ALTER TABLE {referenced} FORCE ROW LEVEL SECURITY")
+
+        async with asyncio.TaskGroup() as group:
+            for k, conn in enumerate(conns):
+                group.create_task(lane(conn, lanes[k], parts if k % 2 == 0 else parts[::-1]))
 
     async def _add_foreign_keys(self, fks: list[tuple[str, str]]) -> int:
         conn = await self.connect()  # fresh: a failed load may have left its connections unusable
@@ -656,9 +703,11 @@ class Loader:
 
     @staticmethod
     async def _rebuild(conn: asyncpg.Connection, function: str, table: str) -> int:
+        before = await _row_estimate(conn, table)
         result = await conn.fetchval(f"SELECT {function}()")
-        await conn.execute(f"ANALYZE {table}")
-        return int(result) if isinstance(result, int) else 0
+        made = int(result) if isinstance(result, int) else 0
+        await _analyze_if_grown(conn, table, before, made)
+        return made
 
     @staticmethod
     async def _rebuild_bare(conn: asyncpg.Connection, function: str, table: str) -> int:
@@ -747,6 +796,20 @@ class Loader:
         return len(others) + 1
 
 
+def partition_of(lo: datetime, hi: datetime) -> str:
+    """The month partition holding every time in [lo, hi) (named as `Loader.partitions` makes them), or the
+    parent when the range crosses a month. Rows written straight into their partition skip the parent's
+    policy check, a fifth of a check-in's insert: the partitions have no policy of their own (the app role
+    cannot reach them, `club_checkin_parts` is not its schema) and the rows are the bound company's anyway."""
+    month = lo.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (month + timedelta(days=32)).replace(day=1)
+    return f"club_checkin_parts.club_checkin_y{month:%Y}m{month:%m}" if hi <= following else "club_checkin"
+
+
+def checkins_into(table: str) -> str:
+    return _CHECKINS.replace("INSERT INTO club_checkin (", f"INSERT INTO {table} (", 1)
+
+
 class _CheckinQueue:
     """The check-ins month by month, in statements of at most 400 000 rows, taken by whichever
     connection is free (the months are separate partitions): one joins as soon as its other work is
@@ -768,7 +831,8 @@ class _CheckinQueue:
         self.started = self.started or time.perf_counter()
         while self.pending and not (until and until.is_set()):
             a, b, count = self.pending.pop()
-            await conn.execute(_CHECKINS, *self.loader._checkin_args(a, b, count, at_operator=False))
+            await conn.execute(checkins_into(partition_of(a, b)),
+                               *self.loader._checkin_args(a, b, count, at_operator=False))
             self.done += count
         self.finished = time.perf_counter()
 
@@ -785,6 +849,43 @@ class _CheckinQueue:
 
     def timing(self) -> Timing:
         return Timing("club_checkin", self.done, self.finished - (self.started or self.finished))
+
+
+async def _row_estimate(conn: asyncpg.Connection, table: str) -> float:
+    """The planner's row count of the table (-1: never analyzed)."""
+    return float(await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = $1::regclass", table))
+
+
+async def _analyze_if_grown(conn: asyncpg.Connection, table: str, before: float, rows: int) -> None:
+    """ANALYZE after a load that changed the table's size by a tenth or more. The small company, loaded after the
+    big one, adds a fraction of a per cent: its statistics would not move, and sampling a table of millions of
+    rows (read from disk) took most of its load (a card event table's 2,000 rows, 5 s)."""
+    if before < 0 or rows >= before / 10:
+        await conn.execute(f"ANALYZE {table}")
+
+
+Job = str | Callable[[asyncpg.Connection], Awaitable[Any]]
+# The check-ins' foreign keys worth checking partition by partition on two connections (ten million rows joined
+# to a million); those to merchants and benefits join a few dozen rows and are checked by the parent's key.
+BIG_REFERENCED = ("club_card", "club_member")
+
+
+async def run_jobs(conns: Sequence[asyncpg.Connection], jobs: Sequence[Job]) -> None:
+    """Runs the jobs (SQL, or a coroutine function given the connection) in order, each on whichever connection
+    is free first; returns when all are done. One failing cancels the rest."""
+    queue = list(jobs)
+
+    async def worker(conn: asyncpg.Connection) -> None:
+        while queue:
+            job = queue.pop(0)
+            if isinstance(job, str):
+                await conn.execute(job)
+            else:
+                await job(conn)
+
+    async with asyncio.TaskGroup() as group:
+        for conn in conns:
+            group.create_task(worker(conn))
 
 
 async def deferred_triggers(conn: asyncpg.Connection, rebuilds: dict[str, str] | None = None,

@@ -62,8 +62,11 @@ async def test_rls_enabled_forced_with_both_clauses_on_every_tenant_table(owner:
         assert any(p["qual"] and p["with_check"] and p["cmd"] == "ALL" for p in policies), (
             f"{name}: needs one policy for ALL commands with USING and WITH CHECK"
         )
+        # An index leading with (tenant_id, id): its own, or (the partitioned check-ins) the primary key
+        # (tenant_id, id, created_at).
         idx = await owner.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = $1", name)
-        assert any("(tenant_id, id)" in i["indexdef"] for i in idx), f"{name}: missing (tenant_id, id) index"
+        assert any("(tenant_id, id)" in i["indexdef"] or "(tenant_id, id, " in i["indexdef"] for i in idx), (
+            f"{name}: missing an index leading with (tenant_id, id)")
 
 
 async def test_tenant_first_in_every_unique_index(owner: asyncpg.Connection) -> None:
@@ -129,6 +132,33 @@ async def test_access_without_a_tenant_raises(infra: Infra, two_tenants: Any) ->
         for name in table_names():
             with pytest.raises(asyncpg.PostgresError, match="no tenant in context"):
                 await conn.fetchval(f"SELECT count(*) FROM {name}")
+    finally:
+        await conn.close()
+
+
+async def test_the_policy_function_is_inlined_and_still_fails_closed(infra: Infra, two_tenants: Any) -> None:
+    """`app_current_tenant()` is plain SQL so that the planner inlines it into each policy (a comparison per row,
+    not a function call per row): the plan shows the setting read in place. Missing, empty or not a company id,
+    the setting still makes every query fail; set, a company sees its own rows only."""
+    a, _b = two_tenants
+    conn = await _as_app(infra)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", a["tenant_id"])
+            plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN SELECT count(*) FROM audit_entry"))
+            assert "current_setting('app.tenant_id'" in plan and "app_current_tenant" not in plan, plan
+            mine = {r["tenant_id"] for r in await conn.fetch("SELECT DISTINCT tenant_id FROM org_unit")}
+            assert mine == {uuid.UUID(a["tenant_id"])}
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', '', true)")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="no tenant in context"):
+                await conn.fetchval("SELECT count(*) FROM org_unit")
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', 'not-a-company', true)")
+            with pytest.raises(asyncpg.InvalidTextRepresentationError):
+                await conn.fetchval("SELECT count(*) FROM org_unit")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="no tenant in context"):
+            await conn.fetchval("SELECT app_current_tenant()")
     finally:
         await conn.close()
 

@@ -302,18 +302,22 @@ async def run_script(sql: str) -> None:
 
 
 # The function every policy calls. It raises, rather than match nothing, when no tenant is set,
-# so a forgotten context is a loud error instead of a silently empty page.
+# so a forgotten context is a loud error instead of a silently empty page. It is plain SQL so that
+# the planner inlines it into each policy: a scan then reads the setting per row in a fraction of a
+# microsecond, where a PL/pgSQL call cost ~1.5 µs a row (a forced policy made a count of ten million
+# check-ins 18 s instead of 2, and the tallies' recount four times slower). Only when the setting is
+# missing does `coalesce` reach `app_no_tenant()`, which raises (STABLE, not IMMUTABLE: the planner
+# must not call it while folding constants).
 CURRENT_TENANT_FUNCTION = """
-CREATE OR REPLACE FUNCTION app_current_tenant() RETURNS uuid
+CREATE OR REPLACE FUNCTION app_no_tenant() RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    v text := current_setting('app.tenant_id', true);
 BEGIN
-    IF v IS NULL OR v = '' THEN
-        RAISE EXCEPTION 'careclub: no tenant in context (app.tenant_id is not set)'
-            USING ERRCODE = '42501';
-    END IF;
-    RETURN v::uuid;
+    RAISE EXCEPTION 'careclub: no tenant in context (app.tenant_id is not set)'
+        USING ERRCODE = '42501';
 END
+$$;
+CREATE OR REPLACE FUNCTION app_current_tenant() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif(current_setting('app.tenant_id', true), ''), app_no_tenant())::uuid
 $$;
 """

@@ -398,3 +398,26 @@ async def test_a_migrations_backfill_rebuilds_each_company_under_its_own_binding
         assert await tally_differences(owner, tid) == []
     assert await owner.fetchval("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'club_member'")
     assert await owner.fetchval("SELECT current_setting('app.tenant_id', true)") in (None, "")
+
+
+def test_the_bench_loaders_month_chunks_each_go_straight_into_one_partition() -> None:
+    """`careclub bench scale` writes each month's check-ins straight into that month's partition (`partition_of`;
+    the parent's policy check skipped): every chunk it draws lies within one UTC month, named as the partitions
+    are; a range crossing into the next month goes through the parent."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    module = _loader_module()
+    march = "club_checkin_parts.club_checkin_y2026m03"
+    assert module.partition_of(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)) == march
+    assert module.partition_of(datetime(2026, 3, 17, 5, tzinfo=UTC), datetime(2026, 3, 31, 16, tzinfo=UTC)) == march
+    assert module.partition_of(datetime(2026, 3, 31, 16, tzinfo=UTC), datetime(2026, 4, 1, 0, 1, tzinfo=UTC)) == \
+        "club_checkin"
+    assert "INSERT INTO club_checkin_parts.club_checkin_y2026m03 (" in module.checkins_into(march)
+    for zone in ("Asia/Shanghai", "America/New_York", "Pacific/Auckland"):
+        loader = module.Loader("", SimpleNamespace(tenant_id=uuid.uuid4(), slug="test", timezone=zone),
+                               module.Sizes(members=1000, checkins=100_000, audit=0, months=24), seed=1,
+                               emit=lambda line: None)
+        chunks, _midnight, today = loader._checkin_chunks()
+        assert len(chunks) >= 24 and sum(n for _, _, n in chunks) + today == 100_000
+        assert all(module.partition_of(a, b) != "club_checkin" for a, b, _ in chunks), zone
