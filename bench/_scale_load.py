@@ -644,11 +644,11 @@ class Loader:
            million rows each) partition by partition, the two at once, the parent's keys then only taking the
            partitions' over (`_partition_foreign_keys`); every other table's after, one at a time, as each
            lifts the forced policy of the tables it joins for its transaction."""
-        keys: list[Job] = [f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}'
-                           for s in self.stripped for name, definition in s.keys]
-        keys.sort(key=lambda sql: not str(sql).startswith("ALTER TABLE club_checkin "))
-        indexes: list[Job] = [definition for s in self.stripped for _, definition in s.indexes]
-        indexes.sort(key=lambda sql: " club_checkin " not in str(sql))
+        keys = [f'ALTER TABLE {s.table} ADD CONSTRAINT "{name}" {definition}'
+                for s in self.stripped for name, definition in s.keys]
+        keys.sort(key=lambda sql: not sql.startswith("ALTER TABLE club_checkin "))
+        indexes = [definition for s in self.stripped for _, definition in s.indexes]
+        indexes.sort(key=lambda sql: " club_checkin " not in sql)
         conns = [await self.connect(), await self.connect()]
         try:
             for conn in conns:
@@ -671,8 +671,9 @@ class Loader:
         other; two on one referenced table would too). Each step is its own transaction lifting the referenced
         table's forced policy (the check joins it as the owner, and would see one company only). The parent's
         key, added after, takes each partition's over as its own without checking a row again."""
-        fks = [(name, definition) for s in self.stripped if s.table == "club_checkin" for name, definition in s.fks
-               if _referenced([(name, definition)])[0] in BIG_REFERENCED]
+        fks = [(name, definition, referenced) for s in self.stripped if s.table == "club_checkin"
+               for name, definition in s.fks for referenced in _referenced([(name, definition)])
+               if referenced in BIG_REFERENCED]
         if not fks:
             return
         parts = [r["part"] for r in await conns[0].fetch(
@@ -680,9 +681,8 @@ class Loader:
             "ORDER BY 1")]
         lanes = [fks[k::len(conns)] for k in range(len(conns))]
 
-        async def lane(conn: asyncpg.Connection, mine: list[tuple[str, str]], order: list[str]) -> None:
-            for name, definition in mine:
-                referenced = _referenced([(name, definition)])[0]
+        async def lane(conn: asyncpg.Connection, mine: list[tuple[str, str, str]], order: list[str]) -> None:
+            for name, definition, referenced in mine:
                 for part in order:
                     async with conn.transaction():
                         await conn.execute(f"ALTER TABLE {referenced} NO FORCE ROW LEVEL SECURITY")

@@ -305,9 +305,9 @@ async def run_script(sql: str) -> None:
 # so a forgotten context is a loud error instead of a silently empty page. It is plain SQL so that
 # the planner inlines it into each policy: a scan then reads the setting per row in a fraction of a
 # microsecond, where a PL/pgSQL call cost ~1.5 µs a row (a forced policy made a count of ten million
-# check-ins 18 s instead of 2, and the tallies' recount four times slower). Only when the setting is
-# missing does `coalesce` reach `app_no_tenant()`, which raises (STABLE, not IMMUTABLE: the planner
-# must not call it while folding constants).
+# check-ins 18 s instead of 2). Only when the setting is missing does `coalesce` reach
+# `app_no_tenant()`, which raises (STABLE, not IMMUTABLE: the planner must not call it while folding
+# constants).
 CURRENT_TENANT_FUNCTION = """
 CREATE OR REPLACE FUNCTION app_no_tenant() RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
