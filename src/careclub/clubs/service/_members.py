@@ -21,7 +21,7 @@ from careclub.clubs import crypto, rules
 from careclub.clubs.service._setup import APPLICATION_SUBJECT, get_club, get_plan, require_application_policy
 from careclub.clubs.tables import CardEvent, Member, MemberCard, MembershipPeriod, Vehicle
 from careclub.core import clock
-from careclub.core.db import current_tenant_id, fetch, like_escape
+from careclub.core.db import current_tenant_id, fetch, like_escape, plan_each_call
 from careclub.core.errors import Conflict, NotFound, Problems, ValidationFailed
 from careclub.core.paging import CAP, capped
 from careclub.core.principal import Principal, current_actor
@@ -164,6 +164,10 @@ async def _member_query(principal: Principal, *, club_id: uuid.UUID | None, q: s
             # The rarest-looking term drives (the last pair: given names vary more than surnames);
             # the others and the whole text filter the rows it finds.
             query.driver = query.arg(terms[-1])
+            # Planned for this term each time: a term matches 20 members or 2,000 (李敏) or 125,000 (王). After a few
+            # rare ones PostgreSQL kept a generic plan guessing one match, which joined and sorted all 2,000 of a
+            # common name for a page of 25 (45–60 ms, against 1–6 ms reading them in the index's order).
+            await plan_each_call()
             for term in terms[:-1]:
                 query.where.append(f"EXISTS (SELECT 1 FROM club_member_term o WHERE o.member = m.id "
                                    f"AND o.term = {query.arg(term)})")
