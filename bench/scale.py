@@ -762,10 +762,10 @@ async def run(ctx: BenchContext) -> list[str]:
 
 
 async def _settle(ctx: BenchContext) -> str:
-    """A checkpoint between the load and the first timed request. Without it the kernel was still writing back the
-    load's gigabytes while the first endpoints were measured: a members search whose p95 is 18–26 ms on a settled
-    database, even one whose caches were all dropped, measured 91 ms in the first minute after a full load. It
-    needs a superuser (or pg_checkpoint): DATABASE_URL's role, when it has the right."""
+    """A checkpoint between the load and the first timed request, so the writes a load leaves behind are flushed
+    before anything is measured rather than during it. (A members search's 91 ms tail right after a full load, which
+    this was first added for, was its cached plan: `_member_query`.) It needs a superuser (or pg_checkpoint):
+    DATABASE_URL's role, when it has the right."""
     unsettled = "the first endpoints may meet the load's writes"
     if not ctx.settings.database_url:
         return f"no checkpoint before measuring (no DATABASE_URL): {unsettled}"
